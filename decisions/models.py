@@ -1,0 +1,415 @@
+"""What the lender decides about the customer, and the history of how it got there.
+
+Decisions, snapshots, alerts and overrides are evidence: foreign keys into them PROTECT, so no
+delete anywhere can cascade them away.
+"""
+
+from django.conf import settings
+from django.db import models
+from django.db.models import F, Q
+
+from accounts.models import Consent, Customer
+
+
+class Access(models.TextChoices):
+    OPEN = "open", "Open"
+    LIMITED = "limited", "Limited"
+    SUSPENDED = "suspended", "Suspended"
+    CLOSED = "closed", "Closed"
+    NOT_OFFERED = "not_offered", "Not offered"
+
+
+class Band(models.TextChoices):
+    A = "A", "A"
+    B = "B", "B"
+    C = "C", "C"
+    D = "D", "D"
+    E = "E", "E"
+
+
+class Trigger(models.TextChoices):
+    NIGHTLY = "nightly", "Nightly recompute"
+    MANUAL = "manual", "Manual recompute"
+    TRANSACTION = "transaction", "New transaction"
+    REPAYMENT = "repayment", "Repayment"
+    OVERDUE = "overdue", "Overdue"
+    APPLICATION = "application", "Credit application"
+    BUREAU = "bureau", "Bureau report"
+    CONSENT = "consent", "Consent change"
+    OVERRIDE = "override", "Override change"
+    EXPIRY = "expiry", "Suspension or override expiry"
+    SEED = "seed", "Demo seed"
+
+
+ACCESS_VALUES = [a.value for a in Access]
+BAND_VALUES = [b.value for b in Band]
+TRIGGER_VALUES = [t.value for t in Trigger]
+
+
+class PolicyVersion(models.Model):
+    """Scorecard, band cut-offs, limit rules and rule thresholds as one validated JSON document."""
+
+    class State(models.TextChoices):
+        DRAFT = "draft", "Draft"
+        ACTIVE = "active", "Active"
+        RETIRED = "retired", "Retired"
+
+    version = models.PositiveIntegerField(unique=True)
+    name = models.CharField(max_length=120)
+    body = models.JSONField()
+    state = models.CharField(max_length=8, choices=State.choices, default=State.DRAFT)
+    notes = models.TextField(blank=True)
+    created_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.PROTECT, related_name="+"
+    )
+    created_at = models.DateTimeField(auto_now_add=True)
+    activated_at = models.DateTimeField(null=True, blank=True)
+    activated_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.PROTECT, related_name="+"
+    )
+
+    class Meta:
+        ordering = ["-version"]
+        constraints = [
+            models.UniqueConstraint(fields=["state"], condition=Q(state="active"), name="policy_one_active"),
+            models.CheckConstraint(condition=Q(state__in=["draft", "active", "retired"]), name="policy_state_valid"),
+            models.CheckConstraint(condition=Q(version__gte=1), name="policy_version_positive"),
+        ]
+        permissions = [("activate_policyversion", "Can activate a policy version")]
+
+    def __str__(self) -> str:
+        return f"v{self.version} {self.name} ({self.state})"
+
+
+class RecomputeRun(models.Model):
+    """A full-book recompute, split into chunks; progress is the sum of its chunks."""
+
+    class Status(models.TextChoices):
+        PENDING = "pending", "Pending"
+        RUNNING = "running", "Running"
+        SUCCEEDED = "succeeded", "Succeeded"
+        PARTIAL = "partial", "Finished with failed chunks"
+        FAILED = "failed", "Failed"
+
+    status = models.CharField(max_length=12, choices=Status.choices, default=Status.PENDING)
+    trigger = models.CharField(max_length=16, choices=Trigger.choices, default=Trigger.MANUAL)
+    policy_version = models.ForeignKey(PolicyVersion, null=True, on_delete=models.PROTECT, related_name="runs")
+    requested_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.PROTECT, related_name="+"
+    )
+    chunk_size = models.PositiveIntegerField(default=2000)
+    total_customers = models.PositiveIntegerField(default=0)
+    done_customers = models.PositiveIntegerField(default=0)
+    failed_customers = models.PositiveIntegerField(default=0)
+    total_chunks = models.PositiveIntegerField(default=0)
+    created_at = models.DateTimeField(auto_now_add=True)
+    started_at = models.DateTimeField(null=True, blank=True)
+    finished_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["-created_at", "-id"]
+        constraints = [
+            models.CheckConstraint(
+                condition=Q(status__in=["pending", "running", "succeeded", "partial", "failed"]),
+                name="run_status_valid",
+            ),
+            models.CheckConstraint(
+                condition=Q(done_customers__lte=F("total_customers")) & Q(failed_customers__lte=F("total_customers")),
+                name="run_progress_within_total",
+            ),
+            models.CheckConstraint(condition=Q(chunk_size__gte=1), name="run_chunk_size_positive"),
+        ]
+        permissions = [("start_recomputerun", "Can start a full recompute")]
+
+    def __str__(self) -> str:
+        return f"run {self.pk} ({self.status})"
+
+
+class RecomputeChunk(models.Model):
+    """One slice of a run, keyed by (run, index), so a retried chunk is recognised and writes once."""
+
+    class Status(models.TextChoices):
+        PENDING = "pending", "Pending"
+        RUNNING = "running", "Running"
+        DONE = "done", "Done"
+        FAILED = "failed", "Failed"
+
+    run = models.ForeignKey(RecomputeRun, on_delete=models.PROTECT, related_name="chunks")
+    index = models.PositiveIntegerField()
+    first_customer_id = models.BigIntegerField()
+    last_customer_id = models.BigIntegerField()
+    size = models.PositiveIntegerField()
+    status = models.CharField(max_length=8, choices=Status.choices, default=Status.PENDING)
+    attempts = models.PositiveSmallIntegerField(default=0)
+    claimed_at = models.DateTimeField(null=True, blank=True)
+    finished_at = models.DateTimeField(null=True, blank=True)
+    error = models.TextField(blank=True)
+
+    class Meta:
+        ordering = ["run", "index"]
+        constraints = [
+            models.UniqueConstraint(fields=["run", "index"], name="chunk_unique_per_run"),
+            models.CheckConstraint(condition=Q(status__in=["pending", "running", "done", "failed"]), name="chunk_status_valid"),
+            models.CheckConstraint(condition=Q(first_customer_id__lte=F("last_customer_id")), name="chunk_range_ordered"),
+        ]
+
+    def __str__(self) -> str:
+        return f"run {self.run_id} chunk {self.index} ({self.status})"
+
+
+class ScoreSnapshot(models.Model):
+    """The score as computed at one moment, with everything needed to explain and reproduce it."""
+
+    customer = models.ForeignKey(Customer, on_delete=models.PROTECT, related_name="score_snapshots")
+    policy_version = models.ForeignKey(PolicyVersion, on_delete=models.PROTECT, related_name="snapshots")
+    run = models.ForeignKey(RecomputeRun, null=True, blank=True, on_delete=models.PROTECT, related_name="snapshots")
+    computed_at = models.DateTimeField()
+    trigger = models.CharField(max_length=16, choices=Trigger.choices)
+    # Null when there is no credit_scoring consent: nothing was read, nothing was scored.
+    score = models.PositiveSmallIntegerField(null=True, blank=True)
+    probability_of_default = models.DecimalField(max_digits=6, decimal_places=5, null=True, blank=True)
+    band = models.CharField(max_length=1, choices=Band.choices, blank=True)
+    features = models.JSONField(default=dict)
+    points = models.JSONField(default=dict, help_text="points per feature")
+    reason_codes = models.JSONField(default=list)
+    data_sources = models.JSONField(default=list, help_text="which tables were read")
+    consents_used = models.ManyToManyField(Consent, blank=True, related_name="score_snapshots")
+
+    class Meta:
+        ordering = ["-computed_at", "-id"]
+        get_latest_by = "computed_at"
+        constraints = [
+            models.CheckConstraint(condition=Q(band__in=BAND_VALUES + [""]), name="snapshot_band_valid"),
+            models.CheckConstraint(condition=Q(trigger__in=TRIGGER_VALUES), name="snapshot_trigger_valid"),
+            models.CheckConstraint(
+                condition=Q(probability_of_default__isnull=True)
+                | (Q(probability_of_default__gte=0) & Q(probability_of_default__lte=1)),
+                name="snapshot_pd_in_unit_interval",
+            ),
+            # A run writes at most one snapshot per customer: a retried chunk cannot double-write.
+            models.UniqueConstraint(fields=["run", "customer"], condition=Q(run__isnull=False), name="snapshot_once_per_run"),
+        ]
+        indexes = [models.Index(fields=["customer", "-computed_at"], name="snapshot_customer_time_idx")]
+
+    def __str__(self) -> str:
+        return f"{self.customer_id} score {self.score} band {self.band or '-'}"
+
+
+class CreditDecision(models.Model):
+    """A change of access or limit. Written only when one of them changes."""
+
+    customer = models.ForeignKey(Customer, on_delete=models.PROTECT, related_name="decisions")
+    snapshot = models.ForeignKey(ScoreSnapshot, null=True, blank=True, on_delete=models.PROTECT, related_name="decisions")
+    policy_version = models.ForeignKey(PolicyVersion, on_delete=models.PROTECT, related_name="decisions")
+    override = models.ForeignKey("Override", null=True, blank=True, on_delete=models.PROTECT, related_name="decisions")
+    run = models.ForeignKey(RecomputeRun, null=True, blank=True, on_delete=models.PROTECT, related_name="decisions")
+    decided_at = models.DateTimeField()
+    trigger = models.CharField(max_length=16, choices=Trigger.choices)
+    access = models.CharField(max_length=12, choices=Access.choices)
+    limit_amount = models.DecimalField(max_digits=14, decimal_places=2)
+    previous_access = models.CharField(max_length=12, choices=Access.choices, blank=True)
+    previous_limit = models.DecimalField(max_digits=14, decimal_places=2, null=True, blank=True)
+    model_access = models.CharField(max_length=12, choices=Access.choices, help_text="before any override")
+    model_limit = models.DecimalField(max_digits=14, decimal_places=2)
+    reasons = models.JSONField(default=list)
+    suspended_until = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["-decided_at", "-id"]
+        get_latest_by = "decided_at"
+        constraints = [
+            models.CheckConstraint(condition=Q(access__in=ACCESS_VALUES), name="decision_access_valid"),
+            models.CheckConstraint(condition=Q(model_access__in=ACCESS_VALUES), name="decision_model_access_valid"),
+            models.CheckConstraint(condition=Q(previous_access__in=ACCESS_VALUES + [""]), name="decision_previous_access_valid"),
+            models.CheckConstraint(condition=Q(limit_amount__gte=0) & Q(model_limit__gte=0), name="decision_limit_non_negative"),
+            models.CheckConstraint(condition=Q(trigger__in=TRIGGER_VALUES), name="decision_trigger_valid"),
+            # No line, no limit: a closed, suspended or not-offered line carries limit 0.
+            models.CheckConstraint(
+                condition=Q(access__in=["open", "limited"]) | Q(limit_amount=0), name="decision_no_limit_without_access"
+            ),
+            models.CheckConstraint(
+                condition=~Q(access="suspended") | Q(suspended_until__isnull=False),
+                name="decision_suspension_has_expiry",
+            ),
+            models.UniqueConstraint(fields=["run", "customer"], condition=Q(run__isnull=False), name="decision_once_per_run"),
+        ]
+        indexes = [models.Index(fields=["customer", "-decided_at"], name="decision_customer_time_idx")]
+
+    def __str__(self) -> str:
+        return f"{self.customer_id} {self.access} {self.limit_amount}"
+
+
+class CreditLine(models.Model):
+    """The customer's current effective state: one row per customer, the head of the decision ledger."""
+
+    customer = models.OneToOneField(Customer, on_delete=models.PROTECT, related_name="credit_line")
+    access = models.CharField(max_length=12, choices=Access.choices, default=Access.NOT_OFFERED)
+    limit_amount = models.DecimalField(max_digits=14, decimal_places=2, default=0)
+    score = models.PositiveSmallIntegerField(null=True, blank=True)
+    band = models.CharField(max_length=1, choices=Band.choices, blank=True)
+    suspended_until = models.DateTimeField(null=True, blank=True)
+    last_decision = models.ForeignKey(CreditDecision, null=True, blank=True, on_delete=models.PROTECT, related_name="+")
+    last_snapshot = models.ForeignKey(ScoreSnapshot, null=True, blank=True, on_delete=models.PROTECT, related_name="+")
+    # Limit increases are capped per cycle: the cycle's start and the limit it started from.
+    cycle_started_at = models.DateTimeField(null=True, blank=True)
+    cycle_base_limit = models.DecimalField(max_digits=14, decimal_places=2, default=0)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        ordering = ["customer_id"]
+        constraints = [
+            models.CheckConstraint(condition=Q(access__in=ACCESS_VALUES), name="line_access_valid"),
+            models.CheckConstraint(condition=Q(band__in=BAND_VALUES + [""]), name="line_band_valid"),
+            models.CheckConstraint(condition=Q(limit_amount__gte=0) & Q(cycle_base_limit__gte=0), name="line_limit_non_negative"),
+            models.CheckConstraint(condition=Q(access__in=["open", "limited"]) | Q(limit_amount=0), name="line_no_limit_without_access"),
+        ]
+        indexes = [models.Index(fields=["access", "band"], name="line_access_band_idx")]
+
+    def __str__(self) -> str:
+        return f"{self.customer_id} {self.access} {self.limit_amount}"
+
+
+class AlertRule(models.TextChoices):
+    OVER_BORROWING = "OVER_BORROWING", "Over-borrowing"
+    FREQUENT_APPLICATIONS = "FREQUENT_APPLICATIONS", "Frequent applications"
+    SPENDING_SPIKE = "SPENDING_SPIKE", "Spending spike"
+    OVERDUE_30 = "OVERDUE_30", "Overdue 30+ days"
+    OVERDUE_90 = "OVERDUE_90", "Overdue 90+ days"
+    CONSENT_WITHDRAWN = "CONSENT_WITHDRAWN", "Consent withdrawn"
+
+
+class AlertAction(models.TextChoices):
+    REVIEW = "review", "Review (queue only)"
+    SUSPEND = "suspend", "Suspend temporarily"
+    CLOSE = "close", "Close permanently"
+
+
+class AlertStatus(models.TextChoices):
+    OPEN = "open", "Open"
+    IN_REVIEW = "in_review", "In review"
+    RESOLVED = "resolved", "Resolved"
+    DISMISSED = "dismissed", "Dismissed"
+
+
+class RiskAlert(models.Model):
+    Rule = AlertRule
+
+    Action = AlertAction
+
+    Status = AlertStatus
+
+    OPEN_STATUSES = ("open", "in_review")
+
+    customer = models.ForeignKey(Customer, on_delete=models.PROTECT, related_name="alerts")
+    rule = models.CharField(max_length=24, choices=Rule.choices)
+    action = models.CharField(max_length=8, choices=Action.choices)
+    status = models.CharField(max_length=10, choices=Status.choices, default=Status.OPEN)
+    severity = models.PositiveSmallIntegerField(default=1, help_text="1 low … 5 critical")
+    evidence = models.JSONField(default=dict)
+    snapshot = models.ForeignKey(ScoreSnapshot, null=True, blank=True, on_delete=models.PROTECT, related_name="alerts")
+    raised_at = models.DateTimeField()
+    last_seen_at = models.DateTimeField()
+    effective_until = models.DateTimeField(null=True, blank=True, help_text="end of a temporary suspension")
+    assigned_to = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.PROTECT, related_name="assigned_alerts"
+    )
+    resolved_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.PROTECT, related_name="+"
+    )
+    resolved_at = models.DateTimeField(null=True, blank=True)
+    resolution = models.TextField(blank=True)
+
+    class Meta:
+        ordering = ["-severity", "raised_at", "id"]
+        constraints = [
+            models.CheckConstraint(condition=Q(rule__in=AlertRule.values), name="alert_rule_valid"),
+            models.CheckConstraint(condition=Q(action__in=AlertAction.values), name="alert_action_valid"),
+            models.CheckConstraint(condition=Q(status__in=AlertStatus.values), name="alert_status_valid"),
+            models.CheckConstraint(condition=Q(severity__gte=1) & Q(severity__lte=5), name="alert_severity_range"),
+            models.CheckConstraint(
+                condition=~Q(action="suspend") | Q(effective_until__isnull=False), name="alert_suspend_has_expiry"
+            ),
+            models.CheckConstraint(
+                condition=Q(status__in=["open", "in_review"], resolved_at__isnull=True)
+                | Q(status__in=["resolved", "dismissed"], resolved_at__isnull=False),
+                name="alert_resolved_at_iff_closed",
+            ),
+            # An open alert of the same rule is updated, never duplicated.
+            models.UniqueConstraint(
+                fields=["customer", "rule"], condition=Q(status__in=["open", "in_review"]), name="alert_one_open_per_rule"
+            ),
+        ]
+        indexes = [
+            models.Index(fields=["status", "-severity", "raised_at"], name="alert_queue_idx"),
+            models.Index(fields=["customer", "status"], name="alert_customer_status_idx"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.rule} on {self.customer_id} ({self.status})"
+
+
+class CaseNote(models.Model):
+    customer = models.ForeignKey(Customer, on_delete=models.PROTECT, related_name="case_notes")
+    alert = models.ForeignKey(RiskAlert, null=True, blank=True, on_delete=models.PROTECT, related_name="notes")
+    author = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+")
+    body = models.TextField()
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["-created_at", "-id"]
+        constraints = [models.CheckConstraint(condition=~Q(body=""), name="note_body_not_blank")]
+
+    def __str__(self) -> str:
+        return f"note {self.pk} on {self.customer_id}"
+
+
+class Override(models.Model):
+    """A person's decision that wins over the model's until it expires. Needs a second person."""
+
+    class State(models.TextChoices):
+        PENDING = "pending", "Pending approval"
+        APPROVED = "approved", "Approved"
+        REJECTED = "rejected", "Rejected"
+        EXPIRED = "expired", "Expired"
+        REVOKED = "revoked", "Revoked"
+
+    customer = models.ForeignKey(Customer, on_delete=models.PROTECT, related_name="overrides")
+    access = models.CharField(max_length=12, choices=Access.choices)
+    limit_amount = models.DecimalField(max_digits=14, decimal_places=2)
+    reason = models.TextField()
+    expires_at = models.DateTimeField()
+    state = models.CharField(max_length=10, choices=State.choices, default=State.PENDING)
+    requested_by = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+")
+    decided_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.PROTECT, related_name="+"
+    )
+    decided_at = models.DateTimeField(null=True, blank=True)
+    decision_note = models.TextField(blank=True)
+    created_at = models.DateTimeField()
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        ordering = ["-created_at", "-id"]
+        constraints = [
+            models.CheckConstraint(condition=Q(access__in=ACCESS_VALUES), name="override_access_valid"),
+            models.CheckConstraint(
+                condition=Q(state__in=["pending", "approved", "rejected", "expired", "revoked"]), name="override_state_valid"
+            ),
+            models.CheckConstraint(condition=Q(limit_amount__gte=0), name="override_limit_non_negative"),
+            models.CheckConstraint(condition=Q(access__in=["open", "limited"]) | Q(limit_amount=0), name="override_no_limit_without_access"),
+            models.CheckConstraint(condition=~Q(reason=""), name="override_reason_required"),
+            models.CheckConstraint(condition=Q(expires_at__gt=F("created_at")), name="override_expires_after_created"),
+            # Four eyes, in the database too: the approver is never the requester.
+            models.CheckConstraint(
+                condition=Q(decided_by__isnull=True) | ~Q(decided_by=F("requested_by")), name="override_four_eyes"
+            ),
+            models.CheckConstraint(
+                condition=~Q(state__in=["approved", "rejected"]) | Q(decided_by__isnull=False, decided_at__isnull=False),
+                name="override_decision_recorded",
+            ),
+        ]
+        indexes = [models.Index(fields=["customer", "state", "expires_at"], name="override_lookup_idx")]
+        permissions = [("approve_override", "Can approve or reject an override requested by someone else")]
+
+    def __str__(self) -> str:
+        return f"override {self.pk} {self.access} for {self.customer_id} ({self.state})"

@@ -1,0 +1,56 @@
+import os
+
+import pytest
+from django.db import connection
+
+os.environ.setdefault("DJANGO_ALLOW_ASYNC_UNSAFE", "true")
+
+
+def _is_postgres() -> bool:
+    return connection.vendor == "postgresql"
+
+
+def pytest_collection_modifyitems(config, items):
+    from django.conf import settings
+
+    skip_pg = pytest.mark.skip(reason="needs PostgreSQL: set DATABASE_URL=postgres://... (CI does)")
+    skip_redis = pytest.mark.skip(reason="needs Redis and a Celery worker: set CELERY_BROKER_URL=redis://... (CI does)")
+    for item in items:
+        if "postgres" in item.keywords and not settings.DATABASES["default"]["ENGINE"].endswith("postgresql"):
+            item.add_marker(skip_pg)
+        if "redis" in item.keywords and not settings.CELERY_BROKER_URL:
+            item.add_marker(skip_redis)
+
+
+@pytest.fixture
+def make_user(db):
+    from django.contrib.auth.models import Group, User
+
+    def make(username: str = "user", *roles: str, **extra) -> User:
+        user = User.objects.create_user(username=username, password="pw-" + username + "-123", **extra)
+        for role in roles:
+            user.groups.add(Group.objects.get(name=role))
+        return user
+
+    return make
+
+
+@pytest.fixture
+def analyst(make_user):
+    return make_user("ana", "analyst")
+
+
+@pytest.fixture
+def compliance_officer(make_user):
+    return make_user("cora", "compliance")
+
+
+@pytest.fixture
+def risk_admin(make_user):
+    return make_user("rita", "risk_admin", is_staff=True)
+
+
+@pytest.fixture
+def analyst_client(client, analyst):
+    client.force_login(analyst)
+    return client
