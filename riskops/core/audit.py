@@ -9,7 +9,7 @@ import hashlib
 import json
 from dataclasses import dataclass
 from datetime import datetime, timezone as dt_timezone
-from typing import Any, Iterable, Iterator
+from typing import Any, Callable, Iterable, Iterator
 
 from django.core.serializers.json import DjangoJSONEncoder
 from django.db import connection, models, transaction
@@ -121,7 +121,15 @@ class BrokenLink:
     reason: str
 
 
-PayloadCheck = Any  # callable(event) -> str | None; lets apps verify what an event vouches for
+PayloadCheck = Callable[[AuditEvent], "str | None"]
+# Apps register checks for what an event vouches for (e.g. a chunk's digest over decision rows).
+PAYLOAD_CHECKS: list[PayloadCheck] = []
+
+
+def register_payload_check(check: PayloadCheck) -> PayloadCheck:
+    if check not in PAYLOAD_CHECKS:
+        PAYLOAD_CHECKS.append(check)
+    return check
 
 
 def iter_chain(batch_size: int = 2000) -> Iterator[AuditEvent]:
@@ -134,9 +142,9 @@ def iter_chain(batch_size: int = 2000) -> Iterator[AuditEvent]:
         last_id = batch[-1].id
 
 
-def verify_chain(*, payload_checks: Iterable[PayloadCheck] = ()) -> tuple[int, BrokenLink | None]:
+def verify_chain(*, payload_checks: Iterable[PayloadCheck] | None = None) -> tuple[int, BrokenLink | None]:
     """Walk the chain in order; return (events checked, first broken link or None)."""
-    checks = list(payload_checks)
+    checks = list(PAYLOAD_CHECKS if payload_checks is None else payload_checks)
     expected_prev = GENESIS_HASH
     checked = 0
     for event in iter_chain():

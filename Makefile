@@ -1,0 +1,58 @@
+# RiskOps. `make demo` and `make test` need nothing but python3 (3.11+): they build .venv themselves.
+PYTHON ?= python3
+VENV := .venv
+PY := $(VENV)/bin/python
+MANAGE := $(PY) manage.py
+DEMO_CUSTOMERS ?= 500
+BENCH_CUSTOMERS ?= 100000
+BENCH_DB ?= postgres://postgres@127.0.0.1:5432/riskops_bench
+
+.PHONY: install demo serve migrate seed bootstrap test test-fast check-deploy worker beat bench-seed clean
+
+$(VENV)/.installed: requirements.txt
+	$(PYTHON) -m venv $(VENV)
+	$(PY) -m pip install --quiet --upgrade pip
+	$(PY) -m pip install --quiet -r requirements.txt
+	touch $@
+
+install: $(VENV)/.installed
+
+migrate: install
+	$(MANAGE) migrate --noinput
+
+seed: migrate
+	$(MANAGE) seed_demo --customers $(DEMO_CUSTOMERS) --seed 1 --skip-if-seeded
+
+bootstrap: migrate
+	$(MANAGE) bootstrap
+
+demo: seed bootstrap
+	$(MANAGE) collectstatic --noinput -v0
+	@echo ""
+	@echo "RiskOps demo: open http://127.0.0.1:8000/ and log in with a user printed above (Ctrl-C stops)."
+	$(MANAGE) runserver 127.0.0.1:8000
+
+serve: install
+	$(MANAGE) runserver 127.0.0.1:8000
+
+test: install
+	$(PY) -m pytest
+
+check-deploy: install
+	DEBUG=false SECRET_KEY=$$($(PY) -c 'import secrets; print(secrets.token_urlsafe(50))') \
+	ALLOWED_HOSTS=riskops.example.com $(MANAGE) check --deploy --fail-level WARNING
+
+worker: install
+	$(VENV)/bin/celery -A riskops worker --loglevel=info --concurrency=2
+
+beat: install
+	$(VENV)/bin/celery -A riskops beat --loglevel=info
+
+# Seeds BENCH_CUSTOMERS customers into a fresh PostgreSQL database and prints the time.
+bench-seed: install
+	psql "$(dir $(BENCH_DB))postgres" -q -c "DROP DATABASE IF EXISTS $(notdir $(BENCH_DB))" -c "CREATE DATABASE $(notdir $(BENCH_DB))"
+	DATABASE_URL=$(BENCH_DB) $(MANAGE) migrate --noinput -v0
+	DATABASE_URL=$(BENCH_DB) $(MANAGE) seed_demo --customers $(BENCH_CUSTOMERS) --seed 7
+
+clean:
+	rm -rf $(VENV) db.sqlite3 db.sqlite3-wal db.sqlite3-shm staticfiles .pytest_cache

@@ -1,0 +1,134 @@
+"""State changes in `accounts`: the only place that writes customers and their data."""
+
+import hashlib
+from collections import Counter
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
+from typing import Callable
+
+from django.db import transaction
+
+from riskops.core.audit import audit_record
+from riskops.core.bulk import copy_rows, next_id, reset_sequences
+from riskops.core.exceptions import Conflict, ValidationFailed
+
+from .models import (
+    BureauReport,
+    Consent,
+    ConsentEvent,
+    CreditApplication,
+    Customer,
+    Disclosure,
+    DisclosureAcknowledgement,
+    RepaymentInstallment,
+    Transaction,
+)
+from .seeding import generator as gen
+from .selectors import seed_is_loaded
+
+SEED_TABLES = {
+    "customer": (Customer, gen.CUSTOMER_COLUMNS, "customer"),
+    "transaction": (Transaction, gen.TRANSACTION_COLUMNS, "transactions"),
+    "installment": (RepaymentInstallment, gen.INSTALLMENT_COLUMNS, "installments"),
+    "application": (CreditApplication, gen.APPLICATION_COLUMNS, "applications"),
+    "bureau": (BureauReport, gen.BUREAU_COLUMNS, "bureau_reports"),
+    "consent": (Consent, gen.CONSENT_COLUMNS, "consents"),
+    "consent_event": (ConsentEvent, gen.CONSENT_EVENT_COLUMNS, "consent_events"),
+    "acknowledgement": (DisclosureAcknowledgement, gen.ACK_COLUMNS, "acknowledgements"),
+}
+MAX_SEED_CUSTOMERS = 2_000_000
+
+
+@dataclass
+class SeedResult:
+    customers: int = 0
+    rows: Counter = field(default_factory=Counter)
+    traits: Counter = field(default_factory=Counter)
+    first_customer_id: int | None = None
+    last_customer_id: int | None = None
+
+
+def disclosure_publish(*, kind: str, version: int, title: str, body: str, published_at: datetime, actor=None) -> Disclosure:
+    """Publish a disclosure version. Versions are immutable: the same (kind, version) with another
+    body is refused rather than overwritten, so an acknowledgement always points at what was shown."""
+    content_hash = hashlib.sha256(body.encode()).hexdigest()
+    with transaction.atomic():
+        existing = Disclosure.objects.select_for_update().filter(kind=kind, version=version).first()
+        if existing:
+            if existing.content_hash != content_hash:
+                raise Conflict(f"{kind} v{version} is already published with different text", field="body")
+            return existing
+        disclosure = Disclosure.objects.create(
+            kind=kind, version=version, title=title, body=body, content_hash=content_hash, published_at=published_at
+        )
+        audit_record(actor=actor, action="disclosure.publish", target=disclosure, after={"kind": kind, "version": version, "sha256": content_hash})
+        return disclosure
+
+
+def demo_disclosures_ensure(*, as_of: datetime) -> dict[tuple[str, int], int]:
+    ids = {}
+    for d in gen.DISCLOSURES:
+        published = as_of - timedelta(days=d.published_days_ago)
+        ids[(d.kind, d.version)] = disclosure_publish(
+            kind=d.kind, version=d.version, title=d.title, body=d.body, published_at=published
+        ).pk
+    return ids
+
+
+def demo_book_seed(
+    *,
+    customers: int,
+    seed: int,
+    as_of: datetime,
+    chunk_size: int = 2000,
+    progress: Callable[[int], None] | None = None,
+    actor=None,
+) -> SeedResult:
+    """Generate and insert a synthetic book of `customers` customers.
+
+    Invariants: the same (seed, as_of) always yields the same book; a seed already present is
+    refused (nothing is written); each chunk commits in one transaction, so an interrupted seed
+    leaves whole customers only. One audit event records the whole seed.
+    """
+    if customers < 1 or customers > MAX_SEED_CUSTOMERS:
+        raise ValidationFailed(f"customers must be between 1 and {MAX_SEED_CUSTOMERS:,}", field="customers")
+    if not 0 <= seed <= 999:
+        raise ValidationFailed("seed must be between 0 and 999", field="seed")
+    if chunk_size < 1:
+        raise ValidationFailed("chunk size must be at least 1", field="chunk_size")
+    if seed_is_loaded(seed=seed):
+        raise Conflict(f"a book with seed {seed} is already loaded; use another --seed or a fresh database", field="seed")
+
+    disclosure_ids = demo_disclosures_ensure(as_of=as_of)
+    result = SeedResult()
+    for start in range(0, customers, chunk_size):
+        indexes = range(start, min(start + chunk_size, customers))
+        with transaction.atomic():
+            ids = gen.IdBlock({key: next_id(model) for key, (model, _, _) in SEED_TABLES.items()})
+            batch = [
+                gen.generate_customer(seed=seed, index=i, as_of=as_of, ids=ids, disclosure_ids=disclosure_ids)
+                for i in indexes
+            ]
+            for key, (model, columns, attr) in SEED_TABLES.items():
+                if key == "customer":
+                    rows = [b.customer for b in batch]
+                else:
+                    rows = [row for b in batch for row in getattr(b, attr)]
+                result.rows[key] += copy_rows(model, columns, rows)
+            for b in batch:
+                result.traits.update(k if v is True else f"{k}:{v}" for k, v in b.traits.items() if v)
+            if result.first_customer_id is None:
+                result.first_customer_id = batch[0].customer[0]
+            result.last_customer_id = batch[-1].customer[0]
+        result.customers += len(batch)
+        if progress:
+            progress(len(batch))
+    with transaction.atomic():
+        reset_sequences(*(model for model, _, _ in SEED_TABLES.values()))
+        audit_record(
+            actor=actor,
+            action="seed.demo_book",
+            target=("seed", seed),
+            after={"customers": result.customers, "rows": dict(result.rows), "as_of": as_of.isoformat()},
+        )
+    return result

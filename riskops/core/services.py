@@ -1,0 +1,57 @@
+"""State changes owned by the core: demo users."""
+
+from dataclasses import dataclass
+
+from django.contrib.auth.models import Group, User
+from django.db import transaction
+from rest_framework.authtoken.models import Token
+
+from .audit import audit_record
+from .roles import ANALYST, COMPLIANCE, RISK_ADMIN
+
+
+@dataclass(frozen=True)
+class DemoCredential:
+    username: str
+    password: str
+    role: str
+    token: str = ""
+
+
+DEMO_USERS = (
+    ("analyst", "analyst-demo", ANALYST, False),
+    ("compliance", "compliance-demo", COMPLIANCE, False),
+    ("riskadmin", "riskadmin-demo", RISK_ADMIN, True),
+    # A second admin, so the four-eyes approval of overrides can be tried alone.
+    ("riskadmin2", "riskadmin2-demo", RISK_ADMIN, True),
+)
+SERVICE_USER = "svc-payments"
+
+
+@transaction.atomic
+def demo_users_bootstrap() -> list[DemoCredential]:
+    """Create (or reset) one demo user per role and an API service account with a token.
+
+    Idempotent: running it again resets the demo passwords and roles, nothing else.
+    """
+    credentials = []
+    for username, password, role, is_staff in DEMO_USERS:
+        user, _ = User.objects.get_or_create(username=username)
+        user.set_password(password)
+        user.is_staff = is_staff
+        user.is_active = True
+        user.save()
+        user.groups.set([Group.objects.get(name=role)])
+        credentials.append(DemoCredential(username, password, role))
+    service, _ = User.objects.get_or_create(username=SERVICE_USER)
+    service.set_unusable_password()
+    service.save()
+    token, _ = Token.objects.get_or_create(user=service)
+    credentials.append(DemoCredential(SERVICE_USER, "(token only)", "service client", token.key))
+    audit_record(
+        actor=None,
+        action="bootstrap.demo_users",
+        target=("users", "demo"),
+        after={"users": [c.username for c in credentials]},
+    )
+    return credentials
