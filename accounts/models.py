@@ -191,10 +191,19 @@ class Disclosure(models.Model):
         return f"{self.kind} v{self.version}"
 
 
+class ConsentChannel(models.TextChoices):
+    APP = "app", "App"
+    WEB = "web", "Web"
+    CALL_CENTER = "call_center", "Call centre"
+    BRANCH = "branch", "Branch"
+
+
 class DisclosureAcknowledgement(models.Model):
+    Channel = ConsentChannel
+
     customer = models.ForeignKey(Customer, on_delete=models.PROTECT, related_name="acknowledgements")
     disclosure = models.ForeignKey(Disclosure, on_delete=models.PROTECT, related_name="acknowledgements")
-    channel = models.CharField(max_length=16, default="app")
+    channel = models.CharField(max_length=16, choices=ConsentChannel.choices, default=ConsentChannel.APP)
     shown_at = models.DateTimeField()
     acknowledged_at = models.DateTimeField()
 
@@ -202,6 +211,7 @@ class DisclosureAcknowledgement(models.Model):
         ordering = ["-acknowledged_at", "-id"]
         constraints = [
             models.UniqueConstraint(fields=["customer", "disclosure"], name="acknowledgement_once_per_version"),
+            models.CheckConstraint(condition=Q(channel__in=ConsentChannel.values), name="acknowledgement_channel_valid"),
             models.CheckConstraint(
                 condition=Q(acknowledged_at__gte=models.F("shown_at")), name="acknowledged_after_shown"
             ),
@@ -224,17 +234,10 @@ class ConsentState(models.TextChoices):
     EXPIRED = "expired", "Expired"
 
 
-class ConsentChannel(models.TextChoices):
-    APP = "app", "App"
-    WEB = "web", "Web"
-    CALL_CENTER = "call_center", "Call centre"
-    BRANCH = "branch", "Branch"
-
-
 class Consent(models.Model):
     """A purpose-specific permission to use the customer's data.
 
-    `state`, `withdrawn_at` and `expired_at` are the projection of the `ConsentEvent` ledger,
+    `state` and `withdrawn_at` are the projection of the `ConsentEvent` ledger,
     written by the consent services in the same transaction as the event.
     """
 
@@ -267,6 +270,10 @@ class Consent(models.Model):
             models.CheckConstraint(
                 condition=Q(expires_at__isnull=True) | Q(expires_at__gt=models.F("granted_at")),
                 name="consent_expires_after_granted",
+            ),
+            models.CheckConstraint(
+                condition=Q(withdrawn_at__isnull=True) | Q(withdrawn_at__gte=models.F("granted_at")),
+                name="consent_withdrawn_after_granted",
             ),
             # At most one live consent per purpose: a re-grant after withdrawal is a new row.
             models.UniqueConstraint(

@@ -6,7 +6,10 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Callable
 
-from django.db import transaction
+import multiprocessing
+from concurrent.futures import ProcessPoolExecutor
+
+from django.db import connection, connections, transaction
 
 from riskops.core.audit import audit_record
 from riskops.core.bulk import copy_rows, next_id, reset_sequences
@@ -44,8 +47,6 @@ class SeedResult:
     customers: int = 0
     rows: Counter = field(default_factory=Counter)
     traits: Counter = field(default_factory=Counter)
-    first_customer_id: int | None = None
-    last_customer_id: int | None = None
 
 
 def disclosure_publish(*, kind: str, version: int, title: str, body: str, published_at: datetime, actor=None) -> Disclosure:
@@ -75,20 +76,47 @@ def demo_disclosures_ensure(*, as_of: datetime) -> dict[tuple[str, int], int]:
     return ids
 
 
+def _seed_chunk(*, seed: int, first: int, last: int, as_of: datetime, id_bases: dict, disclosure_ids: dict) -> SeedResult:
+    """Generate and write customers [first, last) in one transaction (runs in a worker process too)."""
+    result = SeedResult()
+    with transaction.atomic():
+        batch = [
+            gen.generate_customer(seed=seed, index=i, as_of=as_of, id_bases=id_bases, disclosure_ids=disclosure_ids)
+            for i in range(first, last)
+        ]
+        for key, (model, columns, attr) in SEED_TABLES.items():
+            rows = [b.customer for b in batch] if key == "customer" else [row for b in batch for row in getattr(b, attr)]
+            result.rows[key] += copy_rows(model, columns, rows)
+    for b in batch:
+        result.traits.update(k if v is True else f"{k}:{v}" for k, v in b.traits.items() if v)
+    result.customers = len(batch)
+    return result
+
+
+def _seed_chunk_in_worker(kwargs: dict) -> SeedResult:
+    try:
+        return _seed_chunk(**kwargs)
+    finally:
+        connections.close_all()
+
+
 def demo_book_seed(
     *,
     customers: int,
     seed: int,
     as_of: datetime,
     chunk_size: int = 2000,
+    workers: int = 1,
     progress: Callable[[int], None] | None = None,
     actor=None,
 ) -> SeedResult:
     """Generate and insert a synthetic book of `customers` customers.
 
-    Invariants: the same (seed, as_of) always yields the same book; a seed already present is
-    refused (nothing is written); each chunk commits in one transaction, so an interrupted seed
-    leaves whole customers only. One audit event records the whole seed.
+    Invariants: the same (seed, as_of) always yields the same book, whatever the chunk size or
+    number of workers; a seed already present is refused (nothing is written); each chunk commits
+    in one transaction, so an interrupted seed leaves whole customers only. One audit event
+    records the whole seed. Worker processes are used only on PostgreSQL outside a transaction
+    (they could not see uncommitted rows, and SQLite has one writer).
     """
     if customers < 1 or customers > MAX_SEED_CUSTOMERS:
         raise ValidationFailed(f"customers must be between 1 and {MAX_SEED_CUSTOMERS:,}", field="customers")
@@ -100,29 +128,30 @@ def demo_book_seed(
         raise Conflict(f"a book with seed {seed} is already loaded; use another --seed or a fresh database", field="seed")
 
     disclosure_ids = demo_disclosures_ensure(as_of=as_of)
+    id_bases = {key: next_id(model) for key, (model, _, _) in SEED_TABLES.items()}
+    chunks = [
+        dict(seed=seed, first=first, last=min(first + chunk_size, customers), as_of=as_of, id_bases=id_bases, disclosure_ids=disclosure_ids)
+        for first in range(0, customers, chunk_size)
+    ]
+    parallel = workers > 1 and connection.vendor == "postgresql" and not connection.in_atomic_block
     result = SeedResult()
-    for start in range(0, customers, chunk_size):
-        indexes = range(start, min(start + chunk_size, customers))
-        with transaction.atomic():
-            ids = gen.IdBlock({key: next_id(model) for key, (model, _, _) in SEED_TABLES.items()})
-            batch = [
-                gen.generate_customer(seed=seed, index=i, as_of=as_of, ids=ids, disclosure_ids=disclosure_ids)
-                for i in indexes
-            ]
-            for key, (model, columns, attr) in SEED_TABLES.items():
-                if key == "customer":
-                    rows = [b.customer for b in batch]
-                else:
-                    rows = [row for b in batch for row in getattr(b, attr)]
-                result.rows[key] += copy_rows(model, columns, rows)
-            for b in batch:
-                result.traits.update(k if v is True else f"{k}:{v}" for k, v in b.traits.items() if v)
-            if result.first_customer_id is None:
-                result.first_customer_id = batch[0].customer[0]
-            result.last_customer_id = batch[-1].customer[0]
-        result.customers += len(batch)
+
+    def collect(part: SeedResult) -> None:
+        result.customers += part.customers
+        result.rows.update(part.rows)
+        result.traits.update(part.traits)
         if progress:
-            progress(len(batch))
+            progress(part.customers)
+
+    if parallel:
+        connections.close_all()  # children must not share the parent's socket
+        with ProcessPoolExecutor(max_workers=workers, mp_context=multiprocessing.get_context("fork")) as pool:
+            for part in pool.map(_seed_chunk_in_worker, chunks):
+                collect(part)
+    else:
+        for chunk in chunks:
+            collect(_seed_chunk(**chunk))
+
     with transaction.atomic():
         reset_sequences(*(model for model, _, _ in SEED_TABLES.values()))
         audit_record(

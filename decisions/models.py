@@ -56,7 +56,7 @@ class PolicyVersion(models.Model):
 
     version = models.PositiveIntegerField(unique=True)
     name = models.CharField(max_length=120)
-    body = models.JSONField()
+    body = models.JSONField(default=dict, blank=True)
     state = models.CharField(max_length=8, choices=State.choices, default=State.DRAFT)
     notes = models.TextField(blank=True)
     created_by = models.ForeignKey(
@@ -169,10 +169,10 @@ class ScoreSnapshot(models.Model):
     score = models.PositiveSmallIntegerField(null=True, blank=True)
     probability_of_default = models.DecimalField(max_digits=6, decimal_places=5, null=True, blank=True)
     band = models.CharField(max_length=1, choices=Band.choices, blank=True)
-    features = models.JSONField(default=dict)
-    points = models.JSONField(default=dict, help_text="points per feature")
-    reason_codes = models.JSONField(default=list)
-    data_sources = models.JSONField(default=list, help_text="which tables were read")
+    features = models.JSONField(default=dict, blank=True)
+    points = models.JSONField(default=dict, blank=True, help_text="points per feature")
+    reason_codes = models.JSONField(default=list, blank=True)
+    data_sources = models.JSONField(default=list, blank=True, help_text="which tables were read")
     consents_used = models.ManyToManyField(Consent, blank=True, related_name="score_snapshots")
 
     class Meta:
@@ -211,7 +211,7 @@ class CreditDecision(models.Model):
     previous_limit = models.DecimalField(max_digits=14, decimal_places=2, null=True, blank=True)
     model_access = models.CharField(max_length=12, choices=Access.choices, help_text="before any override")
     model_limit = models.DecimalField(max_digits=14, decimal_places=2)
-    reasons = models.JSONField(default=list)
+    reasons = models.JSONField(default=list, blank=True)
     suspended_until = models.DateTimeField(null=True, blank=True)
 
     class Meta:
@@ -262,6 +262,9 @@ class CreditLine(models.Model):
             models.CheckConstraint(condition=Q(band__in=BAND_VALUES + [""]), name="line_band_valid"),
             models.CheckConstraint(condition=Q(limit_amount__gte=0) & Q(cycle_base_limit__gte=0), name="line_limit_non_negative"),
             models.CheckConstraint(condition=Q(access__in=["open", "limited"]) | Q(limit_amount=0), name="line_no_limit_without_access"),
+            models.CheckConstraint(
+                condition=~Q(access="suspended") | Q(suspended_until__isnull=False), name="line_suspension_has_expiry"
+            ),
         ]
         indexes = [models.Index(fields=["access", "band"], name="line_access_band_idx")]
 
@@ -305,7 +308,7 @@ class RiskAlert(models.Model):
     action = models.CharField(max_length=8, choices=Action.choices)
     status = models.CharField(max_length=10, choices=Status.choices, default=Status.OPEN)
     severity = models.PositiveSmallIntegerField(default=1, help_text="1 low … 5 critical")
-    evidence = models.JSONField(default=dict)
+    evidence = models.JSONField(default=dict, blank=True)
     snapshot = models.ForeignKey(ScoreSnapshot, null=True, blank=True, on_delete=models.PROTECT, related_name="alerts")
     raised_at = models.DateTimeField()
     last_seen_at = models.DateTimeField()
@@ -328,6 +331,10 @@ class RiskAlert(models.Model):
             models.CheckConstraint(condition=Q(severity__gte=1) & Q(severity__lte=5), name="alert_severity_range"),
             models.CheckConstraint(
                 condition=~Q(action="suspend") | Q(effective_until__isnull=False), name="alert_suspend_has_expiry"
+            ),
+            models.CheckConstraint(
+                condition=Q(effective_until__isnull=True) | Q(effective_until__gt=F("raised_at")),
+                name="alert_expiry_after_raised",
             ),
             models.CheckConstraint(
                 condition=Q(status__in=["open", "in_review"], resolved_at__isnull=True)

@@ -17,10 +17,11 @@ class Command(BaseCommand):
         parser.add_argument("--seed", type=int, default=1, help="0–999; the same seed gives the same book")
         parser.add_argument("--as-of", default=None, help="YYYY-MM-DD the book ends on (default: today, UTC)")
         parser.add_argument("--chunk-size", type=int, default=2000)
+        parser.add_argument("--workers", type=int, default=2, help="parallel writer processes (PostgreSQL only)")
         parser.add_argument("--no-progress", action="store_true")
         parser.add_argument("--skip-if-seeded", action="store_true", help="exit quietly if this seed is loaded")
 
-    def handle(self, *args, customers, seed, as_of, chunk_size, no_progress, skip_if_seeded, **options):
+    def handle(self, *args, customers, seed, as_of, chunk_size, workers, no_progress, skip_if_seeded, **options):
         if skip_if_seeded and seed_is_loaded(seed=seed):
             self.stdout.write(f"A book with seed {seed} is already loaded; not seeding again.")
             return
@@ -32,7 +33,7 @@ class Command(BaseCommand):
         with tqdm(total=customers, unit="customer", disable=no_progress or None, desc="seeding") as bar:
             try:
                 result = demo_book_seed(
-                    customers=customers, seed=seed, as_of=as_of_dt, chunk_size=chunk_size, progress=bar.update
+                    customers=customers, seed=seed, as_of=as_of_dt, chunk_size=chunk_size, workers=workers, progress=bar.update
                 )
             except DomainError as exc:
                 raise CommandError(exc.message)

@@ -1,0 +1,188 @@
+"""Admin for the customer and the customer's ledgers: all view-only.
+
+Rows arrive through the API or the seeder and are append-only; the admin is for looking, never
+for writing. Foreign keys to Customer are raw ids and joined in changelists, because a dropdown
+or one query per row over 100k customers is not an option.
+"""
+
+from django.contrib import admin
+from django.db.models import Model, QuerySet
+from django.http import HttpRequest
+
+from riskops.core.admin import ReadOnlyAdminMixin, ReadOnlyTabularInline
+
+from .models import (
+    BureauReport,
+    Consent,
+    ConsentEvent,
+    CreditApplication,
+    Customer,
+    Disclosure,
+    DisclosureAcknowledgement,
+    RepaymentInstallment,
+    Transaction,
+)
+
+PII_PERMISSION = "accounts.view_customer_pii"
+
+
+class ConsentInline(ReadOnlyTabularInline):
+    # A handful per customer (one live consent per purpose, plus earlier withdrawn ones).
+    model = Consent
+    fields = ("purpose", "state", "channel", "disclosure", "granted_at", "expires_at", "withdrawn_at")
+
+    def get_queryset(self, request: HttpRequest) -> QuerySet[Consent]:
+        return super().get_queryset(request).select_related("disclosure")
+
+
+@admin.register(Customer)
+class CustomerAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
+    list_display = ("external_id", "full_name", "national_id_display", "phone_display", "onboarded_at")
+    list_filter = ("onboarded_at",)
+    # Not national_id or phone: a search box would let anyone test a guessed id against the book.
+    search_fields = ("^external_id", "full_name")
+    ordering = ("-id",)
+    show_full_result_count = False
+    readonly_fields = ("national_id_display", "phone_display", "created_at")
+    # Transactions are not inlined: a customer has thousands. Consents are few.
+    inlines = (ConsentInline,)
+
+    def get_fields(self, request: HttpRequest, obj: Model | None = None) -> list[str]:
+        # The raw values reach only people whose job needs them (DESIGN §1); everyone else gets
+        # the masked form, and the raw fields are not in the page at all.
+        if request.user.has_perm(PII_PERMISSION):
+            pii = ["national_id", "phone"]
+        else:
+            pii = ["national_id_display", "phone_display"]
+        return ["external_id", "full_name", *pii, "onboarded_at", "created_at"]
+
+    @admin.display(description="National ID")
+    def national_id_display(self, obj: Customer) -> str:
+        return obj.national_id_masked
+
+    @admin.display(description="Phone")
+    def phone_display(self, obj: Customer) -> str:
+        return obj.phone_masked
+
+
+class InstallmentInline(ReadOnlyTabularInline):
+    # Only on a draw's page, where it is a few rows.
+    model = RepaymentInstallment
+    fk_name = "draw"
+    fields = ("sequence", "due_on", "amount_due", "amount_paid", "paid_at")
+
+
+@admin.register(Transaction)
+class TransactionAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
+    list_display = ("external_id", "customer", "kind", "amount", "merchant_category", "occurred_at")
+    list_select_related = ("customer",)
+    # No date_hierarchy: its drill-down runs a DISTINCT over the whole table on every page load;
+    # the date filter's choices are fixed ranges and cost no query.
+    list_filter = ("kind", "occurred_at")
+    search_fields = ("=external_id", "=customer__external_id", "merchant_category")
+    # "-occurred_at" has no single-column index here (only customer, occurred_at); the primary
+    # key is ingestion order and keeps the first page an index walk.
+    ordering = ("-id",)
+    show_full_result_count = False
+    raw_id_fields = ("customer",)
+    inlines = (InstallmentInline,)
+
+
+@admin.register(RepaymentInstallment)
+class RepaymentInstallmentAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
+    list_display = ("draw", "sequence", "customer", "due_on", "amount_due", "amount_paid", "paid_at")
+    list_select_related = ("draw", "customer")
+    # paid_at's "No date" choice lists the open installments.
+    list_filter = ("paid_at", "due_on")
+    search_fields = ("=customer__external_id", "=draw__external_id")
+    date_hierarchy = "due_on"
+    ordering = ("-due_on", "-id")
+    show_full_result_count = False
+    raw_id_fields = ("draw", "customer")
+
+
+@admin.register(CreditApplication)
+class CreditApplicationAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
+    list_display = ("external_id", "customer", "requested_amount", "channel", "applied_at")
+    list_select_related = ("customer",)
+    list_filter = ("channel", "applied_at")
+    search_fields = ("=external_id", "=customer__external_id")
+    date_hierarchy = "applied_at"
+    ordering = ("-applied_at", "-id")
+    show_full_result_count = False
+    raw_id_fields = ("customer",)
+
+
+@admin.register(BureauReport)
+class BureauReportAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
+    list_display = (
+        "external_id",
+        "customer",
+        "bureau",
+        "score",
+        "external_lenders",
+        "external_debt",
+        "delinquencies_12m",
+        "reported_at",
+    )
+    list_select_related = ("customer",)
+    list_filter = ("bureau", "reported_at")
+    search_fields = ("=external_id", "=customer__external_id")
+    date_hierarchy = "reported_at"
+    ordering = ("-reported_at", "-id")
+    show_full_result_count = False
+    raw_id_fields = ("customer",)
+
+
+@admin.register(Disclosure)
+class DisclosureAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
+    # Versions are immutable and the hash must match the body, so new versions come from a
+    # service that computes it; the admin only shows them.
+    list_display = ("kind", "version", "title", "published_at", "content_hash")
+    list_filter = ("kind",)
+    search_fields = ("title", "=content_hash")
+    date_hierarchy = "published_at"
+    ordering = ("kind", "-version")
+
+
+@admin.register(DisclosureAcknowledgement)
+class DisclosureAcknowledgementAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
+    list_display = ("customer", "disclosure", "channel", "shown_at", "acknowledged_at")
+    list_select_related = ("customer", "disclosure")
+    list_filter = ("disclosure__kind", "channel", "acknowledged_at")
+    search_fields = ("=customer__external_id",)
+    date_hierarchy = "acknowledged_at"
+    ordering = ("-acknowledged_at", "-id")
+    show_full_result_count = False
+    raw_id_fields = ("customer", "disclosure")
+
+
+class ConsentEventInline(ReadOnlyTabularInline):
+    model = ConsentEvent
+    fields = ("kind", "occurred_at", "channel", "evidence")
+    show_change_link = False
+
+
+@admin.register(Consent)
+class ConsentAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
+    list_display = ("id", "customer", "purpose", "state", "channel", "disclosure", "granted_at", "withdrawn_at")
+    list_select_related = ("customer", "disclosure")
+    list_filter = ("purpose", "state", "channel", "granted_at")
+    search_fields = ("=customer__external_id",)
+    date_hierarchy = "granted_at"
+    ordering = ("-granted_at", "-id")
+    show_full_result_count = False
+    raw_id_fields = ("customer", "disclosure")
+    inlines = (ConsentEventInline,)
+
+
+@admin.register(ConsentEvent)
+class ConsentEventAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
+    list_display = ("id", "consent", "consent__customer", "consent__purpose", "kind", "channel", "occurred_at")
+    list_select_related = ("consent__customer",)
+    list_filter = ("kind", "consent__purpose", "occurred_at")
+    search_fields = ("=consent__customer__external_id",)
+    date_hierarchy = "occurred_at"
+    ordering = ("-occurred_at", "-id")
+    show_full_result_count = False
+    raw_id_fields = ("consent",)

@@ -1,0 +1,164 @@
+"""Admin for decisions and their history: all view-only for now.
+
+Snapshots, decisions, lines and runs are written by the recompute services. Policy versions,
+overrides, alerts and notes will get their workflows (four eyes, activation) through services
+in later work; until then the admin shows them and changes nothing.
+"""
+
+from django.contrib import admin
+
+from riskops.core.admin import ReadOnlyAdminMixin, ReadOnlyTabularInline
+
+from .models import (
+    CaseNote,
+    CreditDecision,
+    CreditLine,
+    Override,
+    PolicyVersion,
+    RecomputeChunk,
+    RecomputeRun,
+    RiskAlert,
+    ScoreSnapshot,
+)
+
+# Snapshots and decisions grow by up to one row per customer per run: no date_hierarchy (its
+# drill-down runs a DISTINCT over the whole table on every page load), no second full count,
+# and primary-key order, which an index serves.
+
+
+@admin.register(PolicyVersion)
+class PolicyVersionAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
+    list_display = ("version", "name", "state", "created_by", "created_at", "activated_by", "activated_at")
+    list_select_related = ("created_by", "activated_by")
+    list_filter = ("state",)
+    search_fields = ("name", "notes")
+    date_hierarchy = "created_at"
+    ordering = ("-version",)
+    raw_id_fields = ("created_by", "activated_by")
+
+
+class RecomputeChunkInline(ReadOnlyTabularInline):
+    # A run over 100k customers at the default chunk size is ~50 rows.
+    model = RecomputeChunk
+    fields = ("index", "first_customer_id", "last_customer_id", "size", "status", "attempts", "finished_at", "error")
+
+
+@admin.register(RecomputeRun)
+class RecomputeRunAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
+    list_display = (
+        "id",
+        "status",
+        "trigger",
+        "policy_version",
+        "requested_by",
+        "done_customers",
+        "failed_customers",
+        "total_customers",
+        "created_at",
+        "finished_at",
+    )
+    list_select_related = ("policy_version", "requested_by")
+    list_filter = ("status", "trigger")
+    search_fields = ("id__exact",)
+    date_hierarchy = "created_at"
+    ordering = ("-created_at", "-id")
+    raw_id_fields = ("policy_version", "requested_by")
+    inlines = (RecomputeChunkInline,)
+
+
+@admin.register(RecomputeChunk)
+class RecomputeChunkAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
+    list_display = ("run", "index", "status", "first_customer_id", "last_customer_id", "size", "attempts", "finished_at")
+    list_select_related = ("run",)
+    list_filter = ("status",)
+    search_fields = ("run__id__exact", "error")
+    ordering = ("-run_id", "index")
+    raw_id_fields = ("run",)
+
+
+@admin.register(ScoreSnapshot)
+class ScoreSnapshotAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
+    list_display = ("id", "customer", "computed_at", "score", "band", "trigger", "policy_version", "run")
+    list_select_related = ("customer", "policy_version", "run")
+    list_filter = ("band", "trigger", "policy_version", "computed_at")
+    search_fields = ("=customer__external_id",)
+    ordering = ("-id",)
+    show_full_result_count = False
+    raw_id_fields = ("customer", "policy_version", "run", "consents_used")
+
+
+@admin.register(CreditDecision)
+class CreditDecisionAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
+    list_display = (
+        "id",
+        "customer",
+        "decided_at",
+        "access",
+        "limit_amount",
+        "previous_access",
+        "previous_limit",
+        "model_access",
+        "trigger",
+        "policy_version",
+    )
+    list_select_related = ("customer", "policy_version")
+    list_filter = ("access", "model_access", "trigger", "policy_version", "decided_at")
+    search_fields = ("=customer__external_id",)
+    ordering = ("-id",)
+    show_full_result_count = False
+    raw_id_fields = ("customer", "snapshot", "policy_version", "override", "run")
+
+
+@admin.register(CreditLine)
+class CreditLineAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
+    list_display = ("customer", "access", "limit_amount", "score", "band", "suspended_until", "updated_at")
+    list_select_related = ("customer",)
+    list_filter = ("access", "band")
+    search_fields = ("=customer__external_id",)
+    ordering = ("customer_id",)
+    show_full_result_count = False
+    raw_id_fields = ("customer", "last_decision", "last_snapshot")
+
+
+@admin.register(RiskAlert)
+class RiskAlertAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
+    list_display = ("id", "customer", "rule", "action", "status", "severity", "raised_at", "last_seen_at", "assigned_to")
+    list_select_related = ("customer", "assigned_to")
+    list_filter = ("status", "rule", "action", "severity")
+    search_fields = ("=customer__external_id", "rule")
+    date_hierarchy = "raised_at"
+    # The queue's order (alert_queue_idx): most severe first, oldest first.
+    ordering = ("-severity", "raised_at", "id")
+    show_full_result_count = False
+    raw_id_fields = ("customer", "snapshot", "assigned_to", "resolved_by")
+
+
+@admin.register(CaseNote)
+class CaseNoteAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
+    list_display = ("id", "customer", "alert", "author", "created_at")
+    list_select_related = ("customer", "alert", "author")
+    search_fields = ("=customer__external_id", "body")
+    date_hierarchy = "created_at"
+    ordering = ("-created_at", "-id")
+    raw_id_fields = ("customer", "alert", "author")
+
+
+@admin.register(Override)
+class OverrideAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
+    list_display = (
+        "id",
+        "customer",
+        "access",
+        "limit_amount",
+        "state",
+        "requested_by",
+        "decided_by",
+        "expires_at",
+        "created_at",
+    )
+    list_select_related = ("customer", "requested_by", "decided_by")
+    list_filter = ("state", "access", "expires_at")
+    search_fields = ("=customer__external_id", "reason")
+    date_hierarchy = "created_at"
+    ordering = ("-created_at", "-id")
+    raw_id_fields = ("customer", "requested_by", "decided_by")

@@ -1,0 +1,282 @@
+"""The admin shows every model, writes nothing, masks PII and costs the same for 1 row or 50."""
+
+from datetime import timedelta
+from decimal import Decimal
+
+import pytest
+from django.contrib import admin
+from django.db.models import Model
+from django.test import Client
+from django.urls import reverse
+from django.utils import timezone
+
+from accounts.models import (
+    BureauReport,
+    Consent,
+    ConsentEvent,
+    CreditApplication,
+    Customer,
+    Disclosure,
+    DisclosureAcknowledgement,
+    RepaymentInstallment,
+    Transaction,
+)
+from decisions.models import (
+    CaseNote,
+    CreditDecision,
+    CreditLine,
+    Override,
+    PolicyVersion,
+    RecomputeChunk,
+    RecomputeRun,
+    RiskAlert,
+    ScoreSnapshot,
+)
+from riskops.core.admin import ReadOnlyAdminMixin
+from riskops.core.models import AuditEvent
+
+pytestmark = pytest.mark.django_db
+
+NATIONAL_ID = "850101123456"
+PHONE = "+15550001234"
+
+# Everything here is a ledger or (for now) view-only: nothing is added, edited or deleted in the admin.
+READ_ONLY_MODELS = [
+    Customer,
+    Transaction,
+    RepaymentInstallment,
+    CreditApplication,
+    BureauReport,
+    Consent,
+    ConsentEvent,
+    Disclosure,
+    DisclosureAcknowledgement,
+    AuditEvent,
+    PolicyVersion,
+    ScoreSnapshot,
+    CreditDecision,
+    CreditLine,
+    RiskAlert,
+    CaseNote,
+    Override,
+    RecomputeRun,
+    RecomputeChunk,
+]
+
+
+def _url(obj_or_model: Model | type[Model], view: str, *args: object) -> str:
+    opts = obj_or_model._meta
+    return reverse(f"admin:{opts.app_label}_{opts.model_name}_{view}", args=args)
+
+
+def _make_customer(n: int) -> Customer:
+    return Customer.objects.create(
+        external_id=f"C{n:05d}",
+        full_name=f"Customer {n}",
+        national_id=f"{NATIONAL_ID[:-4]}{n:04d}",
+        phone=f"+1555{n:07d}",
+        onboarded_at=timezone.now() - timedelta(days=400),
+    )
+
+
+@pytest.fixture
+def rows(make_user) -> dict[type[Model], Model]:
+    """One row of every model, linked the way the services would link them."""
+    now = timezone.now()
+    author = make_user("nora", "analyst")
+    approver = make_user("rex", "risk_admin", is_staff=True)
+    customer = Customer.objects.create(
+        external_id="C-0001",
+        full_name="Ada Example",
+        national_id=NATIONAL_ID,
+        phone=PHONE,
+        onboarded_at=now - timedelta(days=400),
+    )
+    draw = Transaction.objects.create(
+        external_id="T-1", customer=customer, kind=Transaction.Kind.CREDIT_DRAW, amount=Decimal("300.00"), occurred_at=now
+    )
+    installment = RepaymentInstallment.objects.create(
+        draw=draw, customer=customer, sequence=1, due_on=(now + timedelta(days=30)).date(), amount_due=Decimal("100.00")
+    )
+    application = CreditApplication.objects.create(
+        external_id="A-1", customer=customer, requested_amount=Decimal("500.00"), applied_at=now
+    )
+    bureau = BureauReport.objects.create(
+        external_id="B-1", customer=customer, score=700, external_lenders=1, external_debt=Decimal("1000.00"), reported_at=now
+    )
+    disclosure = Disclosure.objects.create(
+        kind=Disclosure.Kind.CONSENT_TEXT, version=1, title="Consent", body="We score you.", content_hash="a" * 64,
+        published_at=now - timedelta(days=500),
+    )
+    acknowledgement = DisclosureAcknowledgement.objects.create(
+        customer=customer, disclosure=disclosure, shown_at=now - timedelta(minutes=1), acknowledged_at=now
+    )
+    consent = Consent.objects.create(
+        customer=customer, purpose=Consent.Purpose.CREDIT_SCORING, disclosure=disclosure, channel=Consent.Channel.APP,
+        granted_at=now,
+    )
+    consent_event = ConsentEvent.objects.create(consent=consent, kind=ConsentEvent.Kind.GRANTED, occurred_at=now)
+    audit = AuditEvent.objects.create(
+        occurred_at=now, actor=approver, actor_label=approver.username, action="policy.activate",
+        target_type="policyversion", target_id="1", prev_hash="0" * 64, hash="b" * 64,
+    )
+    policy = PolicyVersion.objects.create(version=1, name="Baseline", body={"bands": {}}, state="active", created_by=approver)
+    run = RecomputeRun.objects.create(policy_version=policy, requested_by=approver, total_customers=1, total_chunks=1)
+    chunk = RecomputeChunk.objects.create(run=run, index=0, first_customer_id=customer.pk, last_customer_id=customer.pk, size=1)
+    snapshot = ScoreSnapshot.objects.create(
+        customer=customer, policy_version=policy, run=run, computed_at=now, trigger="nightly", score=650,
+        probability_of_default=Decimal("0.04000"), band="B",
+    )
+    snapshot.consents_used.add(consent)
+    override = Override.objects.create(
+        customer=customer, access="open", limit_amount=Decimal("800.00"), reason="Salary verified",
+        expires_at=now + timedelta(days=30), requested_by=author, created_at=now,
+    )
+    decision = CreditDecision.objects.create(
+        customer=customer, snapshot=snapshot, policy_version=policy, run=run, decided_at=now, trigger="nightly",
+        access="open", limit_amount=Decimal("600.00"), model_access="open", model_limit=Decimal("600.00"),
+    )
+    line = CreditLine.objects.create(
+        customer=customer, access="open", limit_amount=Decimal("600.00"), score=650, band="B",
+        last_decision=decision, last_snapshot=snapshot,
+    )
+    alert = RiskAlert.objects.create(
+        customer=customer, rule=RiskAlert.Rule.SPENDING_SPIKE, action=RiskAlert.Action.REVIEW, snapshot=snapshot,
+        raised_at=now, last_seen_at=now, assigned_to=author,
+    )
+    note = CaseNote.objects.create(customer=customer, alert=alert, author=author, body="Called the customer.")
+    found = [
+        customer, draw, installment, application, bureau, disclosure, acknowledgement, consent, consent_event, audit,
+        policy, run, chunk, snapshot, override, decision, line, alert, note,
+    ]
+    return {type(obj): obj for obj in found}
+
+
+def test_fixture_covers_every_model_of_ours(rows):
+    ours = {m for m in admin.site._registry if m._meta.app_label in {"accounts", "decisions", "core"}}
+    assert ours == set(rows) == set(READ_ONLY_MODELS)
+
+
+@pytest.mark.parametrize("model", list(admin.site._registry), ids=lambda m: m._meta.label)
+def test_every_registered_changelist_renders(admin_client: Client, rows, model: type[Model]):
+    assert admin_client.get(_url(model, "changelist")).status_code == 200
+
+
+@pytest.mark.parametrize("model", READ_ONLY_MODELS, ids=lambda m: m._meta.label)
+def test_change_page_renders_as_read_only_view(admin_client: Client, rows, model: type[Model]):
+    response = admin_client.get(_url(model, "change", rows[model].pk))
+
+    assert response.status_code == 200
+    # A view page: no save buttons and no delete link.
+    assert b'name="_save"' not in response.content
+    assert _url(model, "delete", rows[model].pk).encode() not in response.content
+
+
+@pytest.mark.parametrize("model", READ_ONLY_MODELS, ids=lambda m: m._meta.label)
+def test_read_only_models_refuse_add_change_and_delete(admin_client: Client, rows, model: type[Model]):
+    obj = rows[model]
+    model_admin = admin.site._registry[model]
+
+    assert isinstance(model_admin, ReadOnlyAdminMixin)
+    assert admin_client.get(_url(model, "add")).status_code == 403
+    assert admin_client.post(_url(model, "add"), {}).status_code == 403
+    assert admin_client.post(_url(model, "change", obj.pk), {}).status_code == 403
+    assert admin_client.get(_url(model, "delete", obj.pk)).status_code == 403
+    assert admin_client.post(_url(model, "delete", obj.pk), {"post": "yes"}).status_code == 403
+    # The bulk action is gone too, not just hidden.
+    response = admin_client.post(
+        _url(model, "changelist"), {"action": "delete_selected", "_selected_action": [obj.pk], "post": "yes"}
+    )
+    assert response.status_code in (200, 302)
+    assert model.objects.filter(pk=obj.pk).exists()
+
+
+def test_consent_page_shows_its_events_inline(admin_client: Client, rows):
+    response = admin_client.get(_url(rows[Consent], "change", rows[Consent].pk))
+
+    (inline,) = response.context["inline_admin_formsets"]
+    assert inline.formset.model is ConsentEvent
+    assert list(inline.formset.queryset) == [rows[ConsentEvent]]
+    assert not inline.has_add_permission and not inline.has_change_permission
+
+
+def test_customer_changelist_masks_pii(admin_client: Client, rows):
+    customer = rows[Customer]
+
+    response = admin_client.get(_url(Customer, "changelist"))
+
+    body = response.content.decode()
+    assert customer.national_id_masked in body
+    assert customer.phone_masked in body
+    assert NATIONAL_ID not in body
+    assert PHONE not in body
+
+
+def test_customer_search_does_not_match_national_id(admin_client: Client, rows):
+    # Otherwise the search box is an oracle for guessed ids.
+    response = admin_client.get(_url(Customer, "changelist"), {"q": NATIONAL_ID})
+
+    assert response.context["cl"].result_count == 0
+
+
+def test_customer_detail_shows_raw_pii_to_pii_permission_holders(client: Client, rows, risk_admin):
+    client.force_login(risk_admin)  # risk_admin holds accounts.view_customer_pii
+
+    body = client.get(_url(rows[Customer], "change", rows[Customer].pk)).content.decode()
+
+    assert NATIONAL_ID in body
+    assert PHONE in body
+
+
+def test_customer_detail_masks_pii_for_everyone_else(client: Client, rows, make_user):
+    officer = make_user("cleo", "compliance", is_staff=True)  # may view customers, not their PII
+    client.force_login(officer)
+
+    response = client.get(_url(rows[Customer], "change", rows[Customer].pk))
+
+    body = response.content.decode()
+    assert response.status_code == 200
+    assert rows[Customer].national_id_masked in body
+    assert rows[Customer].phone_masked in body
+    assert NATIONAL_ID not in body
+    assert PHONE not in body
+
+
+def test_role_user_can_view_but_not_delete(client: Client, rows, risk_admin):
+    client.force_login(risk_admin)
+
+    response = client.get(_url(Override, "changelist"))
+
+    assert response.status_code == 200
+    assert "delete_selected" not in response.context["cl"].model_admin.get_actions(response.wsgi_request)
+    assert client.get(_url(Override, "add")).status_code == 403
+
+
+def test_integer_id_search_tolerates_text(admin_client: Client, rows):
+    # An exact search on an integer id must not 500 on a non-numeric term.
+    assert admin_client.get(_url(RecomputeRun, "changelist"), {"q": "abc"}).status_code == 200
+    assert admin_client.get(_url(RecomputeChunk, "changelist"), {"q": "abc"}).status_code == 200
+
+
+def test_transaction_changelist_query_budget(admin_client: Client, django_assert_max_num_queries):
+    now = timezone.now()
+    customers = [_make_customer(n) for n in range(10)]
+    Transaction.objects.bulk_create(
+        Transaction(
+            external_id=f"T-{n}",
+            customer=customers[n % 10],
+            kind=Transaction.Kind.PURCHASE,
+            amount=Decimal("12.50") + n,
+            occurred_at=now - timedelta(hours=n),
+        )
+        for n in range(50)
+    )
+
+    # session, user, page count (no second full count), page rows with customer joined,
+    # the user's groups (role context processor, for the base template)
+    with django_assert_max_num_queries(5):
+        response = admin_client.get(_url(Transaction, "changelist"))
+
+    assert response.status_code == 200
+    assert response.context["cl"].result_count == 50
+    assert "C00003" in response.content.decode()
