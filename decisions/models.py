@@ -248,6 +248,9 @@ class CreditLine(models.Model):
     score = models.PositiveSmallIntegerField(null=True, blank=True)
     band = models.CharField(max_length=1, choices=Band.choices, blank=True)
     suspended_until = models.DateTimeField(null=True, blank=True)
+    # The model's own view, before any override: closed here is permanent (sticky).
+    model_access = models.CharField(max_length=12, choices=Access.choices, default=Access.NOT_OFFERED)
+    model_limit = models.DecimalField(max_digits=14, decimal_places=2, default=0)
     last_decision = models.ForeignKey(CreditDecision, null=True, blank=True, on_delete=models.PROTECT, related_name="+")
     last_snapshot = models.ForeignKey(ScoreSnapshot, null=True, blank=True, on_delete=models.PROTECT, related_name="+")
     # Limit increases are capped per cycle: the cycle's start and the limit it started from.
@@ -259,6 +262,8 @@ class CreditLine(models.Model):
         ordering = ["customer_id"]
         constraints = [
             models.CheckConstraint(condition=Q(access__in=ACCESS_VALUES), name="line_access_valid"),
+            models.CheckConstraint(condition=Q(model_access__in=ACCESS_VALUES), name="line_model_access_valid"),
+            models.CheckConstraint(condition=Q(model_limit__gte=0), name="line_model_limit_non_negative"),
             models.CheckConstraint(condition=Q(band__in=BAND_VALUES + [""]), name="line_band_valid"),
             models.CheckConstraint(condition=Q(limit_amount__gte=0) & Q(cycle_base_limit__gte=0), name="line_limit_non_negative"),
             models.CheckConstraint(condition=Q(access__in=["open", "limited"]) | Q(limit_amount=0), name="line_no_limit_without_access"),

@@ -11,6 +11,7 @@ them directly would fork the chain. Tests create audit rows through
 `riskops.core.audit.audit_record`, as the code does.
 """
 
+import copy
 import hashlib
 from datetime import date, datetime, timedelta
 from functools import cache
@@ -34,6 +35,7 @@ from accounts.models import (
     RepaymentInstallment,
     Transaction,
 )
+from decisions.policy import default_policy_body
 from decisions.models import (
     Access,
     AlertAction,
@@ -274,15 +276,22 @@ class ConsentEventFactory(factory.django.DjangoModelFactory):
 
 
 class PolicyVersionFactory(factory.django.DjangoModelFactory):
-    """Draft by default: at most one policy may be active (policy_one_active), so ask for `active=True`."""
+    """Draft by default, with the shipped default body; `active=True` retires whichever policy was active."""
 
     class Meta:
         model = PolicyVersion
 
-    version = factory.Sequence(lambda n: n + 1)
+    version = factory.Sequence(lambda n: n + 1000)  # v1 is the default policy shipped by a migration
     name = factory.LazyAttribute(lambda o: f"test policy v{o.version}")
-    body = factory.LazyFunction(lambda: {"name": "test"})
+    body = factory.LazyFunction(lambda: copy.deepcopy(default_policy_body()))
     state = PolicyVersion.State.DRAFT
+
+    @classmethod
+    def _create(cls, model_class, *args, **kwargs):
+        # An active factory policy takes over from the shipped default (one active at a time).
+        if kwargs.get("state") == PolicyVersion.State.ACTIVE:
+            model_class.objects.filter(state=PolicyVersion.State.ACTIVE).update(state=PolicyVersion.State.RETIRED)
+        return super()._create(model_class, *args, **kwargs)
 
     class Params:
         active = factory.Trait(state=PolicyVersion.State.ACTIVE, activated_at=factory.LazyFunction(_now))

@@ -120,7 +120,7 @@ def rows(make_user) -> dict[type[Model], Model]:
         occurred_at=now, actor=approver, actor_label=approver.username, action="policy.activate",
         target_type="policyversion", target_id="1", prev_hash="0" * 64, hash="b" * 64,
     )
-    policy = PolicyVersion.objects.create(version=1, name="Baseline", body={"bands": {}}, state="active", created_by=approver)
+    policy = PolicyVersion.objects.get(version=1)  # the default policy shipped by a migration
     run = RecomputeRun.objects.create(policy_version=policy, requested_by=approver, total_customers=1, total_chunks=1)
     chunk = RecomputeChunk.objects.create(run=run, index=0, first_customer_id=customer.pk, last_customer_id=customer.pk, size=1)
     snapshot = ScoreSnapshot.objects.create(

@@ -174,11 +174,14 @@ def generate_customer(
         span = (month_end - day).days or 1
         add_tx("income", int(income_cents * rng.uniform(0.95, 1.05)), _at(day, rng))
         budget = income_cents * spend_share
-        for _ in range(per_month):
+        # A partial last month gets its share of the month's spending, not a whole month's.
+        share = span / 30
+        for _ in range(round(per_month * share)):
             when = _at(day + timedelta(days=_below(rng, span)), rng)
             add_tx("purchase", int(budget / per_month * rng.uniform(0.3, 1.7)), when, rng.choice(MERCHANTS))
-        add_tx("bill", int(income_cents * rng.uniform(0.05, 0.2)), _at(day + timedelta(days=_below(rng, span)), rng), rng.choice(BILLS))
-        if rng.random() < 0.3:
+        if rng.random() < share:
+            add_tx("bill", int(income_cents * rng.uniform(0.05, 0.2)), _at(day + timedelta(days=_below(rng, span)), rng), rng.choice(BILLS))
+        if rng.random() < 0.3 * share:
             kind = rng.choice(("transfer_out", "cash_out"))
             add_tx(kind, int(income_cents * rng.uniform(0.05, 0.3)), _at(day + timedelta(days=_below(rng, span)), rng))
         day = month_end
@@ -240,7 +243,7 @@ def generate_customer(
         for n in range(rng.choice((1, 1, 2))):
             reported = _at(today - timedelta(days=rng.randint(1, 80) + 90 * n), rng)
             score = min(900, max(300, int(rng.gauss(base, 55))))
-            debt = int(income_cents * lenders * rng.uniform(0.5, 2.5))
+            debt = int(income_cents * lenders * (rng.uniform(0.8, 2.0) if heavy_borrower else rng.uniform(0.2, 0.8)))
             delinquencies = 0 if archetype == "on_time" else rng.randint(0, 3)
             rows.bureau_reports.append(
                 (ids.take("bureau"), f"{ext}-B{n + 1}", cid, "national", score, lenders, money(debt), delinquencies,

@@ -50,3 +50,33 @@ def reset_sequences(*model_classes: type[models.Model]) -> None:
         with connection.cursor() as cursor:
             for sql in statements:
                 cursor.execute(sql)
+
+
+def insert_objects(model: type[models.Model], objs: list[models.Model]) -> list[models.Model]:
+    """Insert unsaved instances and set their primary keys; COPY on PostgreSQL.
+
+    bulk_create binds every value as a parameter, which costs more than the insert itself for a
+    chunk of thousands of wide rows. Here ids come from the table's own sequence in one query
+    and the rows go in by COPY. Elsewhere this is plain bulk_create.
+    """
+    if not objs:
+        return objs
+    if connection.vendor != "postgresql":
+        return model.objects.bulk_create(objs)
+    table = model._meta.db_table
+    with connection.cursor() as cursor:
+        cursor.execute(
+            "SELECT nextval(pg_get_serial_sequence(%s, 'id')) FROM generate_series(1, %s)", [table, len(objs)]
+        )
+        ids = [row[0] for row in cursor.fetchall()]
+    for obj, pk in zip(objs, ids):
+        obj.pk = pk
+    fields = [f for f in model._meta.concrete_fields]
+    quoted = ", ".join(connection.ops.quote_name(f.column) for f in fields)
+    with connection.connection.cursor() as cursor:
+        with cursor.copy(f"COPY {connection.ops.quote_name(table)} ({quoted}) FROM STDIN") as copy:
+            for obj in objs:
+                copy.write_row([f.get_db_prep_save(getattr(obj, f.attname), connection) for f in fields])
+    for obj in objs:
+        obj._state.adding, obj._state.db = False, connection.alias
+    return objs

@@ -51,8 +51,8 @@ def test_seeded_book_has_the_expected_counts(book):
     }
     assert counts == {k: v for k, v in book.rows.items() if k != "customer"}
     assert counts == {
-        "transaction": 23218, "installment": 2073, "application": 559, "bureau": 480,
-        "consent": 1197, "consent_event": 1233, "acknowledgement": 1809,
+        "transaction": 21926, "installment": 2025, "application": 529, "bureau": 481,
+        "consent": 1237, "consent_event": 1272, "acknowledgement": 1797,
     }
     per_customer = counts["transaction"] / 400
     assert 40 <= per_customer <= 70, per_customer  # ~5M transactions for 100k customers

@@ -127,7 +127,7 @@ def test_only_one_policy_version_is_active():
 
     # when a second one is made active, then the database refuses
     with pytest.raises(IntegrityError, match=UNIQUE), transaction.atomic():
-        PolicyVersionFactory(active=True)
+        PolicyVersion.objects.create(version=999, name="second", body={}, state=PolicyVersion.State.ACTIVE)
 
     # also through a bulk update that never calls save()
     draft = PolicyVersionFactory()

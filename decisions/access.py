@@ -1,0 +1,156 @@
+"""Policy → decision: from band, rule actions, open alerts and overrides to access and limit.
+
+Pure: it reads nothing and writes nothing, so the single-customer and chunk paths share it.
+Order of precedence (the first that applies wins):
+1. a line the model closed stays closed (permanent; only an approved override reopens it);
+2. no `credit_scoring` consent → `not_offered` (NO_CONSENT);
+3. a `close` rule fires → `closed`;
+4. a suspension in force → `suspended` until it ends (limit 0);
+5. band E → `not_offered` (score below the cut-off);
+6. band D or any open alert → `limited`: usable, never increased;
+7. otherwise `open`.
+Limits: income proxy (or the policy's fallback) × band multiplier, rounded down, bounded; an
+increase is capped per cycle (`max_increase_pct` over the limit the cycle started from), a
+decrease applies at once. An approved, unexpired override wins over all of it.
+"""
+
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
+from decimal import ROUND_DOWN, Decimal
+
+from .features import Features
+from .policy import Policy
+from .rules import RuleHit
+from .scoring import ScoreResult
+
+ZERO = Decimal("0.00")
+
+
+@dataclass(frozen=True)
+class LineState:
+    """What the customer's line looked like before this recompute."""
+
+    access: str = "not_offered"
+    limit: Decimal = ZERO
+    model_access: str = "not_offered"
+    model_limit: Decimal = ZERO
+    suspended_until: datetime | None = None
+    cycle_started_at: datetime | None = None
+    cycle_base_limit: Decimal = ZERO
+
+
+@dataclass(frozen=True)
+class OpenAlert:
+    rule: str
+    action: str
+    effective_until: datetime | None
+
+
+@dataclass(frozen=True)
+class ActiveOverride:
+    id: int
+    access: str
+    limit: Decimal
+    expires_at: datetime
+
+
+@dataclass
+class DecisionOutcome:
+    access: str
+    limit: Decimal
+    model_access: str
+    model_limit: Decimal
+    suspended_until: datetime | None
+    reasons: list[dict] = field(default_factory=list)
+    override_id: int | None = None
+    cycle_started_at: datetime | None = None
+    cycle_base_limit: Decimal = ZERO
+
+    def changed_from(self, line: LineState) -> bool:
+        return (self.access, self.limit) != (line.access, line.limit)
+
+
+def _round_down(amount: Decimal, step: Decimal) -> Decimal:
+    return ((amount / step).to_integral_value(rounding=ROUND_DOWN) * step).quantize(Decimal("0.01"))
+
+
+def target_limit(*, features: Features, band: str, policy: Policy) -> Decimal:
+    income = features.income_proxy_3m if features.income_proxy_3m else policy.fallback_income
+    raw = income * policy.multipliers[band]
+    if raw <= 0:
+        return ZERO
+    return min(max(_round_down(raw, policy.round_to), policy.min_limit), policy.max_limit)
+
+
+def _reason(code: str, text: str, **extra) -> dict:
+    return {"code": code, "text": text, **{k: (str(v) if isinstance(v, (Decimal, datetime)) else v) for k, v in extra.items()}}
+
+
+def decide(
+    *,
+    has_scoring_consent: bool,
+    score: ScoreResult | None,
+    features: Features | None,
+    hits: list[RuleHit],
+    open_alerts: list[OpenAlert],
+    line: LineState,
+    override: ActiveOverride | None,
+    policy: Policy,
+    now: datetime,
+) -> DecisionOutcome:
+    out = _model_decision(
+        has_scoring_consent=has_scoring_consent, score=score, features=features, hits=hits,
+        open_alerts=open_alerts, line=line, policy=policy, now=now,
+    )
+    if override is not None:
+        out.access, out.override_id = override.access, override.id
+        out.limit = override.limit if override.access in ("open", "limited") else ZERO
+        out.suspended_until = override.expires_at if override.access == "suspended" else None
+        out.reasons.insert(0, _reason("OVERRIDE", "A manual override approved by two people is in force.", override_id=override.id, expires_at=override.expires_at))
+    return out
+
+
+def _model_decision(*, has_scoring_consent, score, features, hits, open_alerts, line, policy, now) -> DecisionOutcome:
+    def outcome(access: str, limit: Decimal = ZERO, reasons=(), suspended_until=None, cycle=(None, ZERO)) -> DecisionOutcome:
+        return DecisionOutcome(access, limit, access, limit, suspended_until, list(reasons), None, cycle[0], cycle[1])
+
+    if line.model_access == "closed":
+        return outcome("closed", reasons=[_reason("CLOSED_PERMANENTLY", "The line was closed; only an approved override reopens it.")])
+    if not has_scoring_consent:
+        return outcome("not_offered", reasons=[_reason("NO_CONSENT", "No credit-scoring consent: no data was read and no score computed.")])
+    closing = [h for h in hits if h.action == "close"]
+    if closing:
+        return outcome("closed", reasons=[_reason("CLOSED_BY_RULE", f"Closed by rule {h.rule}.", rule=h.rule) for h in closing])
+    suspensions = [h.effective_until for h in hits if h.action == "suspend"]
+    suspensions += [a.effective_until for a in open_alerts if a.action == "suspend" and a.effective_until and a.effective_until > now]
+    if suspensions:
+        until = max(suspensions)
+        rules = sorted({h.rule for h in hits if h.action == "suspend"} | {a.rule for a in open_alerts if a.action == "suspend" and a.effective_until and a.effective_until > now})
+        return outcome("suspended", reasons=[_reason("SUSPENDED_BY_RULE", f"Suspended by rule {r}.", rule=r, until=until) for r in rules], suspended_until=until)
+    if score.band == "E":
+        return outcome("not_offered", reasons=[_reason("SCORE_BELOW_CUTOFF", f"Score {score.score} is in band E.", score=score.score)])
+
+    target = target_limit(features=features, band=score.band, policy=policy)
+    reasons = [_reason("BAND", f"Score {score.score}, band {score.band}.", score=score.score, band=score.band)]
+    previous = line.model_limit if line.model_access in ("open", "limited") else ZERO
+    limited = score.band == "D" or bool(open_alerts)
+    cycle_started, cycle_base = line.cycle_started_at, line.cycle_base_limit
+    if previous == 0:
+        # A first grant (or a return from suspension) starts a new cycle at the granted limit.
+        limit, cycle_started, cycle_base = target, now, target
+    elif limited:
+        limit = min(target, previous)
+    elif target <= previous:
+        limit = target  # decreases apply at once
+    else:
+        if cycle_started is None or now >= cycle_started + timedelta(days=policy.cycle_days):
+            cycle_started, cycle_base = now, previous
+        cap = _round_down(cycle_base * (1 + policy.max_increase_pct / 100), policy.round_to)
+        limit = max(min(target, cap), previous)
+        if limit < target:
+            reasons.append(_reason("LIMIT_INCREASE_CAPPED", f"Increase capped at {policy.max_increase_pct}% per {policy.cycle_days}-day cycle.", target=target, cap=cap))
+    if limited:
+        why = "band D" if score.band == "D" else "an open alert awaits review"
+        reasons.append(_reason("LIMITED", f"Limited: {why}; the limit is not increased.", open_alerts=sorted({a.rule for a in open_alerts})))
+        return outcome("limited", limit, reasons, cycle=(cycle_started, cycle_base))
+    return outcome("open", limit, reasons, cycle=(cycle_started, cycle_base))

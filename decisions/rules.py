@@ -1,0 +1,102 @@
+"""Interception rules: each looks at the features (or the consent state) and may fire with evidence.
+
+A hit says what the policy wants done: `review` (queue only), `suspend` (temporary, until
+`now + suspend_days`) or `close` (permanent until an approved override).
+"""
+
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+
+from .features import ConsentState, Features
+from .policy import Policy, Rule
+
+
+@dataclass(frozen=True)
+class RuleHit:
+    rule: str
+    action: str
+    severity: int
+    evidence: dict
+    effective_until: datetime | None
+
+
+def _over_borrowing(f: Features, p: dict) -> dict | None:
+    lenders_high = f.external_lenders is not None and f.external_lenders > p["max_external_lenders"]
+    dti_high = f.debt_to_income is not None and f.debt_to_income > p["max_debt_to_income"]
+    if lenders_high or dti_high:
+        return {
+            "external_lenders": f.external_lenders,
+            "max_external_lenders": p["max_external_lenders"],
+            "debt_to_income": f.debt_to_income,
+            "max_debt_to_income": p["max_debt_to_income"],
+            "external_debt": f.external_debt,
+        }
+    return None
+
+
+def _frequent_applications(f: Features, p: dict) -> dict | None:
+    if f.applications_7d > p["max_applications_7d"] or f.applications_30d > p["max_applications_30d"]:
+        return {
+            "applications_7d": f.applications_7d,
+            "max_applications_7d": p["max_applications_7d"],
+            "applications_30d": f.applications_30d,
+            "max_applications_30d": p["max_applications_30d"],
+        }
+    return None
+
+
+def _spending_spike(f: Features, p: dict) -> dict | None:
+    if (
+        f.spend_spike_ratio is not None
+        and f.spend_spike_ratio >= p["min_spike_ratio"]
+        and f.spend_7d is not None
+        and f.spend_7d >= p["min_spend_7d"]
+    ):
+        return {
+            "spend_7d": f.spend_7d,
+            "avg_monthly_spend_3m": f.avg_monthly_spend_3m,
+            "spike_ratio": f.spend_spike_ratio,
+            "min_spike_ratio": p["min_spike_ratio"],
+        }
+    return None
+
+
+def _overdue(lower: int, upper: int | None):
+    def check(f: Features, p: dict) -> dict | None:
+        if f.current_dpd >= lower and (upper is None or f.current_dpd < upper):
+            return {"days_past_due": f.current_dpd, "overdue_installments": f.overdue_count, "outstanding": f.outstanding}
+        return None
+
+    return check
+
+
+def evaluate_rules(
+    *, features: Features | None, consents: ConsentState, policy: Policy, now: datetime
+) -> list[RuleHit]:
+    """All rules that fire. Without scoring consent only CONSENT_WITHDRAWN can: nothing else was read."""
+    rules = policy.rules
+    o90 = rules["OVERDUE_90"].params["min_days_past_due"]
+    o30 = rules["OVERDUE_30"].params["min_days_past_due"]
+    checks = {
+        "OVER_BORROWING": _over_borrowing,
+        "FREQUENT_APPLICATIONS": _frequent_applications,
+        "SPENDING_SPIKE": _spending_spike,
+        # 30+ and 90+ are one ladder: a 95-day arrear is OVERDUE_90, not both.
+        "OVERDUE_30": _overdue(o30, o90),
+        "OVERDUE_90": _overdue(o90, None),
+    }
+    hits: list[RuleHit] = []
+    if consents.scoring_withdrawn and rules["CONSENT_WITHDRAWN"].enabled:
+        hits.append(_hit(rules["CONSENT_WITHDRAWN"], {"purpose": "credit_scoring", "withdrawn": True}, now))
+    if features is None:
+        return hits
+    for name, check in checks.items():
+        rule = rules[name]
+        if rule.enabled and (evidence := check(features, rule.params)) is not None:
+            hits.append(_hit(rule, evidence, now))
+    return hits
+
+
+def _hit(rule: Rule, evidence: dict, now: datetime) -> RuleHit:
+    until = now + timedelta(days=rule.suspend_days) if rule.action == "suspend" else None
+    return RuleHit(rule.name, rule.action, rule.severity, evidence, until)

@@ -1,0 +1,1 @@
+"""State changes in `decisions`. Import the service functions from their modules."""

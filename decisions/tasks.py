@@ -1,0 +1,48 @@
+"""Celery tasks: thin adapters that pass ids, re-fetch and call one service.
+
+Retries cover only errors known to be transient (a dropped connection, a deadlock or lock
+timeout surface as OperationalError); anything else is a bug, recorded and not retried.
+"""
+
+from celery import shared_task
+from django.db import OperationalError
+
+from accounts.models import Customer
+
+from .models import Trigger
+from .services.recompute import decision_recompute
+from .services.runs import chunk_record_failure, chunk_recompute, expiry_sweep, recompute_run_start
+
+RETRY = dict(acks_late=True, autoretry_for=(OperationalError,), retry_backoff=2, retry_backoff_max=120, retry_jitter=True, max_retries=5)
+
+
+@shared_task(bind=True, **RETRY)
+def recompute_customer(self, *, customer_id: int, trigger: str) -> None:
+    customer = Customer.objects.filter(pk=customer_id).first()
+    if customer is not None:
+        decision_recompute(customer=customer, trigger=trigger)
+
+
+@shared_task(bind=True, **RETRY)
+def recompute_chunk(self, *, chunk_id: int) -> None:
+    try:
+        chunk_recompute(chunk_id=chunk_id)
+    except OperationalError as exc:
+        chunk_record_failure(chunk_id=chunk_id, error=repr(exc), final=self.request.retries >= self.max_retries)
+        raise
+    except Exception as exc:
+        chunk_record_failure(chunk_id=chunk_id, error=repr(exc), final=True)
+        raise
+
+
+@shared_task(acks_late=True)
+def recompute_all(*, trigger: str = Trigger.NIGHTLY) -> int:
+    return recompute_run_start(trigger=trigger).pk
+
+
+@shared_task(acks_late=True)
+def expire_overrides_and_suspensions() -> int:
+    customer_ids = expiry_sweep()
+    for customer_id in customer_ids:
+        recompute_customer.delay(customer_id=customer_id, trigger=Trigger.EXPIRY)
+    return len(customer_ids)
