@@ -208,7 +208,7 @@ class DisclosureFactory(factory.django.DjangoModelFactory):
 
     kind = Disclosure.Kind.CONSENT_TEXT
     # One sequence across kinds keeps (kind, version) unique whatever kind a test picks.
-    version = factory.Sequence(lambda n: n + 1)
+    version = factory.Sequence(lambda n: n + 100)  # clear of the seeded versions 1 and 2
     title = factory.LazyAttribute(lambda o: f"{o.kind} v{o.version}")
     body = factory.LazyAttribute(lambda o: f"Text of {o.kind} version {o.version}. Read it before you agree.")
     content_hash = factory.LazyAttribute(lambda o: hashlib.sha256(o.body.encode()).hexdigest())
@@ -415,6 +415,8 @@ class CreditLineFactory(factory.django.DjangoModelFactory):
     suspended_until = factory.LazyAttribute(lambda o: _suspension_end(o.access, timezone.now()))
     cycle_started_at = factory.LazyFunction(_now)
     cycle_base_limit = factory.LazyAttribute(lambda o: o.limit_amount)
+    model_access = factory.LazyAttribute(lambda o: o.access)
+    model_limit = factory.LazyAttribute(lambda o: o.limit_amount)
 
     class Params:
         suspended = factory.Trait(access=Access.SUSPENDED)

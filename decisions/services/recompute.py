@@ -153,7 +153,8 @@ def plan_customer(
     )
     plan.outcome = outcome
     before = line_state(context.line)
-    if outcome.changed_from(before):
+    # The first decision is always recorded, so even a never-offered customer has its reasons on file.
+    if outcome.changed_from(before) or context.line.last_decision_id is None:
         plan.decision = CreditDecision(
             customer_id=context.customer_id,
             policy_version=version,

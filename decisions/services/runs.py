@@ -108,17 +108,19 @@ def chunk_record_failure(*, chunk_id: int, error: str, final: bool) -> None:
 
 def _run_finish_if_complete(run_id: int) -> None:
     # The run row lock orders concurrent last chunks: exactly one of them sees nothing left.
+    # A failed chunk retried after the run finished settles the run's status again.
     run = RecomputeRun.objects.select_for_update().get(pk=run_id)
-    if run.finished_at is not None:
-        return
     if run.chunks.filter(status__in=[RecomputeChunk.Status.PENDING, RecomputeChunk.Status.RUNNING]).exists():
         return
     failed = run.chunks.filter(status=RecomputeChunk.Status.FAILED).exists()
-    run.status = (
+    status = (
         RecomputeRun.Status.SUCCEEDED if not failed
         else RecomputeRun.Status.FAILED if run.done_customers == 0
         else RecomputeRun.Status.PARTIAL
     )
+    if run.finished_at is not None and run.status == status:
+        return
+    run.status = status
     run.finished_at = timezone.now()
     run.save(update_fields=["status", "finished_at"])
     audit_record(
