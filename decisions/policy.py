@@ -171,8 +171,10 @@ def validate_policy(body: Any) -> None:
         field = f"scorecard.features.{name}.bins"
         if bins[-1]["below"] is not None:
             raise PolicyInvalid(f"{field}: the last bin must have below = null (it catches everything above)", field=field)
+        if any(b["below"] is None for b in bins[:-1]):
+            raise PolicyInvalid(f"{field}: only the last bin may have below = null", field=field)
         edges = [Decimal(str(b["below"])) for b in bins[:-1]]
-        if any(b["below"] is None for b in bins[:-1]) or edges != sorted(set(edges)):
+        if edges != sorted(set(edges)):
             raise PolicyInvalid(f"{field}: bin edges must be strictly increasing, with null only last", field=field)
     bands = body["bands"]
     if [b["band"] for b in bands] != list(BANDS):
@@ -189,7 +191,9 @@ def validate_policy(body: Any) -> None:
     if any(m < 0 for m in multipliers):
         raise PolicyInvalid("limits.multipliers: must not be negative", field="limits.multipliers")
     o30, o90 = body["rules"]["OVERDUE_30"]["min_days_past_due"], body["rules"]["OVERDUE_90"]["min_days_past_due"]
-    if not 0 < o30 < o90:
+    if o30 < 1:
+        raise PolicyInvalid("rules.OVERDUE_30.min_days_past_due: must be at least 1", field="rules.OVERDUE_30.min_days_past_due")
+    if o90 <= o30:
         raise PolicyInvalid("rules.OVERDUE_90.min_days_past_due: must be greater than OVERDUE_30's", field="rules.OVERDUE_90.min_days_past_due")
 
 

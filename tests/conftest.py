@@ -60,3 +60,14 @@ def analyst_client(client, analyst):
 def _fast_password_hashing(settings):
     # PBKDF2's deliberate slowness buys nothing in tests.
     settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
+
+
+@pytest.fixture(autouse=True)
+def _celery_eager_unless_integration(request):
+    """Unit tests run tasks in-process even when CI sets a broker; `redis` tests use a real worker."""
+    from riskops.celery import app
+
+    previous = app.conf.task_always_eager
+    app.conf.task_always_eager = "redis" not in request.keywords
+    yield
+    app.conf.task_always_eager = previous

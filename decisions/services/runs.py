@@ -65,7 +65,7 @@ def chunk_recompute(*, chunk_id: int) -> RecomputeChunk:
     returns at once, so a redelivered or retried task never writes twice (and the (run, customer)
     unique constraints on snapshots and decisions would refuse it if it tried)."""
     with transaction.atomic():
-        chunk = RecomputeChunk.objects.select_for_update().select_related("run__policy_version").get(pk=chunk_id)
+        chunk = RecomputeChunk.objects.select_for_update(of=("self",)).select_related("run__policy_version").get(pk=chunk_id)
         if chunk.status == RecomputeChunk.Status.DONE:
             return chunk
         now = timezone.now()
