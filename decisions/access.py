@@ -9,9 +9,10 @@ Order of precedence (the first that applies wins):
 5. band E → `not_offered` (score below the cut-off);
 6. band D or any open alert → `limited`: usable, never increased;
 7. otherwise `open`.
-Limits: income proxy (or the policy's fallback) × band multiplier, rounded down, bounded; an
-increase is capped per cycle (`max_increase_pct` over the limit the cycle started from), a
-decrease applies at once. An approved, unexpired override wins over all of it.
+Limits: income proxy (or the policy's fallback when income is unknown) × band multiplier, rounded
+down, bounded; an increase is capped per cycle (`max_increase_pct` over the limit the cycle
+started from), a decrease applies at once and starts a new cycle; a line back from a suspension
+is capped from its last granted limit. An approved, unexpired override wins over all of it.
 """
 
 from dataclasses import dataclass, field
@@ -75,7 +76,8 @@ def _round_down(amount: Decimal, step: Decimal) -> Decimal:
 
 
 def target_limit(*, features: Features, band: str, policy: Policy) -> Decimal:
-    income = features.income_proxy_3m if features.income_proxy_3m else policy.fallback_income
+    # Unknown income (no transaction consent) falls back; a known zero income is not unknown.
+    income = features.income_proxy_3m if features.income_proxy_3m is not None else policy.fallback_income
     raw = income * policy.multipliers[band]
     if raw <= 0:
         return ZERO
@@ -111,8 +113,10 @@ def decide(
 
 
 def _model_decision(*, has_scoring_consent, score, features, hits, open_alerts, line, policy, now) -> DecisionOutcome:
-    def outcome(access: str, limit: Decimal = ZERO, reasons=(), suspended_until=None, cycle=(None, ZERO)) -> DecisionOutcome:
-        return DecisionOutcome(access, limit, access, limit, suspended_until, list(reasons), None, cycle[0], cycle[1])
+    def outcome(access: str, limit: Decimal = ZERO, reasons=(), suspended_until=None, cycle=None) -> DecisionOutcome:
+        # States without a limit keep the cycle, so a line coming back is capped from where it was.
+        started, base = cycle or (line.cycle_started_at, line.cycle_base_limit)
+        return DecisionOutcome(access, limit, access, limit, suspended_until, list(reasons), None, started, base)
 
     if line.model_access == "closed":
         return outcome("closed", reasons=[_reason("CLOSED_PERMANENTLY", "The line was closed; only an approved override reopens it.")])
@@ -131,8 +135,11 @@ def _model_decision(*, has_scoring_consent, score, features, hits, open_alerts, 
         return outcome("not_offered", reasons=[_reason("SCORE_BELOW_CUTOFF", f"Score {score.score} is in band E.", score=score.score)])
 
     target = target_limit(features=features, band=score.band, policy=policy)
+    if target == 0:
+        return outcome("not_offered", reasons=[_reason("NO_INCOME", "No income was seen in the wallet in the last 3 months.")])
     reasons = [_reason("BAND", f"Score {score.score}, band {score.band}.", score=score.score, band=score.band)]
-    previous = line.model_limit if line.model_access in ("open", "limited") else ZERO
+    # After a suspension the last granted limit lives on as the cycle's base.
+    previous = line.model_limit if line.model_access in ("open", "limited") else line.cycle_base_limit
     limited = score.band == "D" or bool(open_alerts)
     cycle_started, cycle_base = line.cycle_started_at, line.cycle_base_limit
     if previous == 0:
@@ -141,7 +148,10 @@ def _model_decision(*, has_scoring_consent, score, features, hits, open_alerts, 
     elif limited:
         limit = min(target, previous)
     elif target <= previous:
-        limit = target  # decreases apply at once
+        # Decreases apply at once, and start a new cycle so the next increase is capped from here.
+        limit = target
+        if target < previous:
+            cycle_started, cycle_base = now, target
     else:
         if cycle_started is None or now >= cycle_started + timedelta(days=policy.cycle_days):
             cycle_started, cycle_base = now, previous

@@ -41,6 +41,7 @@ RULE_PARAMS = {
 }
 
 _DECIMAL = {"type": "string", "pattern": r"^-?\d+(\.\d+)?$"}
+_AMOUNT = {"type": "string", "pattern": r"^\d+(\.\d+)?$"}  # money, percentages: never negative
 _NUMBER_OR_DECIMAL = {"anyOf": [{"type": "integer"}, _DECIMAL]}
 _INT = {"type": "integer"}
 _POS_INT = {"type": "integer", "minimum": 1}
@@ -133,11 +134,11 @@ SCHEMA: dict[str, Any] = {
                     "required": list(BANDS),
                     "properties": {b: _DECIMAL for b in BANDS},
                 },
-                "fallback_income": _DECIMAL,
-                "min_limit": _DECIMAL,
-                "max_limit": _DECIMAL,
-                "round_to": _DECIMAL,
-                "max_increase_pct": _DECIMAL,
+                "fallback_income": _AMOUNT,
+                "min_limit": _AMOUNT,
+                "max_limit": _AMOUNT,
+                "round_to": _AMOUNT,
+                "max_increase_pct": _AMOUNT,
                 "cycle_days": _POS_INT,
             },
         },

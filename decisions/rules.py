@@ -75,7 +75,8 @@ def evaluate_rules(
 ) -> list[RuleHit]:
     """All rules that fire. Without scoring consent only CONSENT_WITHDRAWN can: nothing else was read."""
     rules = policy.rules
-    o90 = rules["OVERDUE_90"].params["min_days_past_due"]
+    # With OVERDUE_90 off, OVERDUE_30 covers every arrear from its threshold up.
+    o90 = rules["OVERDUE_90"].params["min_days_past_due"] if rules["OVERDUE_90"].enabled else None
     o30 = rules["OVERDUE_30"].params["min_days_past_due"]
     checks = {
         "OVER_BORROWING": _over_borrowing,
@@ -83,7 +84,7 @@ def evaluate_rules(
         "SPENDING_SPIKE": _spending_spike,
         # 30+ and 90+ are one ladder: a 95-day arrear is OVERDUE_90, not both.
         "OVERDUE_30": _overdue(o30, o90),
-        "OVERDUE_90": _overdue(o90, None),
+        "OVERDUE_90": _overdue(rules["OVERDUE_90"].params["min_days_past_due"], None),
     }
     hits: list[RuleHit] = []
     if consents.scoring_withdrawn and rules["CONSENT_WITHDRAWN"].enabled:

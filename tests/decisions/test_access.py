@@ -142,7 +142,8 @@ def test_suspended_via_rule_hit(policy):
     assert out.reasons == [
         {"code": "SUSPENDED_BY_RULE", "text": "Suspended by rule OVERDUE_30.", "rule": "OVERDUE_30", "until": str(NOW + timedelta(days=30))}
     ]
-    assert (out.cycle_started_at, out.cycle_base_limit) == (None, ZERO)
+    # the last granted limit is kept as the cycle's base, so the return is capped from it
+    assert (out.cycle_started_at, out.cycle_base_limit) == (NOW - timedelta(days=3), Decimal("1000.00"))
 
 
 def test_suspended_via_open_alert_still_in_force(policy):
@@ -409,11 +410,21 @@ def test_a_decrease_applies_at_once_mid_cycle(policy):
     line = open_line("3000.00", started=NOW - timedelta(days=1))
     out = run(policy, features=Features(), line=line)
 
-    # then the limit drops straight to 800, not capped, and the cycle is untouched
+    # then the limit drops straight to 800, not capped, and a new cycle starts from 800
     assert out.access == "open"
     assert_money(out.limit, "800.00")
     assert "LIMIT_INCREASE_CAPPED" not in codes(out)
-    assert (out.cycle_started_at, out.cycle_base_limit) == (NOW - timedelta(days=1), Decimal("3000.00"))
+    assert (out.cycle_started_at, out.cycle_base_limit) == (NOW, Decimal("800.00"))
+
+
+def test_after_a_cut_the_next_increase_is_capped_from_the_cut_limit(policy):
+    # given a line cut to 800 yesterday (new cycle at 800); the target is back at 2000
+    line = open_line("800.00", started=NOW - timedelta(days=1))
+    out = run(policy, line=line)
+
+    # then it may rise 25% over 800 only
+    assert_money(out.limit, "1000.00")
+    assert "LIMIT_INCREASE_CAPPED" in codes(out)
 
 
 def test_unchanged_target_keeps_the_limit(policy):
@@ -455,13 +466,20 @@ def test_previous_limit_is_the_models_not_the_overrides(policy):
 
 
 @pytest.mark.parametrize("model_access", ["suspended", "not_offered"])
-def test_coming_back_from_no_usable_limit_is_a_fresh_grant(policy, model_access):
-    # given a line the model had suspended or not offered (its limit was 0)
+def test_coming_back_is_capped_from_the_last_granted_limit(policy, model_access):
+    # given a line the model had suspended or not offered, last granted 1000 three days ago
     line = LineState(access=model_access, model_access=model_access, cycle_started_at=NOW - timedelta(days=3), cycle_base_limit=Decimal("1000.00"))
     out = run(policy, score=scored("A"), line=line)
 
-    # then the target is granted and a new cycle starts from it
+    # then it may not jump to the 3000 target: +25% over 1000 in the running cycle
     assert out.access == "open"
+    assert_money(out.limit, "1250.00")
+    assert "LIMIT_INCREASE_CAPPED" in codes(out)
+
+
+def test_a_line_never_granted_gets_its_target_as_a_fresh_grant(policy):
+    line = LineState(access="not_offered", model_access="not_offered")
+    out = run(policy, score=scored("A"), line=line)
     assert_money(out.limit, "3000.00")
     assert (out.cycle_started_at, out.cycle_base_limit) == (NOW, Decimal("3000.00"))
 

@@ -227,8 +227,10 @@ def test_limit_increase_is_capped_per_cycle_and_decreases_apply_at_once():
     assert "LIMIT_INCREASE_CAPPED" in [r["code"] for r in CreditDecision.objects.latest("decided_at").reasons]
 
     customer.transactions.filter(kind="income").delete()
+    for month in range(3):
+        TransactionFactory(customer=customer, income=True, amount=Decimal("300.00"), occurred_at=days_ago(7 + 30 * month))
     line = recompute(customer)
-    assert line.limit_amount == Decimal("1200.00")  # fallback income 800 × 1.5, at once
+    assert (line.band, line.limit_amount) == ("B", Decimal("300.00"))  # 300.00 × 1.0, at once
 
 
 def test_every_recompute_is_audited_and_the_chain_verifies():

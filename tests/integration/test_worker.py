@@ -1,16 +1,10 @@
 """A real Celery worker, fed through Redis, recomputing against PostgreSQL (CI runs these)."""
 
-import os
-import subprocess
-import sys
 import time
-import uuid
 from datetime import timedelta
 from decimal import Decimal
-from pathlib import Path
 
 import pytest
-from django.conf import settings
 from django.utils import timezone
 
 from accounts.events import transaction_record
@@ -20,13 +14,12 @@ from accounts.seeding.generator import as_of_default
 from decisions.models import CreditDecision, CreditLine, RecomputeRun, ScoreSnapshot
 from decisions.services.runs import recompute_run_start
 from decisions.tasks import recompute_chunk
-from riskops.celery import app as celery_app
 from riskops.core.audit import verify_chain
+from riskops.core.worker import celery_worker
 
 # serialized_rollback: an earlier transactional test flushed the tables, taking the data
 # migrations (roles, the default policy) with it; this puts them back first.
 pytestmark = [pytest.mark.postgres, pytest.mark.redis, pytest.mark.django_db(transaction=True, serialized_rollback=True)]
-ROOT = Path(__file__).resolve().parents[2]
 
 
 def wait_for(predicate, timeout=90.0, interval=0.2):
@@ -40,37 +33,10 @@ def wait_for(predicate, timeout=90.0, interval=0.2):
 
 
 @pytest.fixture
-def worker(django_db_blocker):
+def worker(tmp_path):
     """A `celery worker` subprocess on a queue of its own, pointed at the test database."""
-    db = settings.DATABASES["default"]
-    queue = f"test-{uuid.uuid4().hex[:8]}"
-    env = {
-        **os.environ,
-        "DATABASE_URL": f"postgres://{db['USER']}@{db['HOST'] or '127.0.0.1'}:{db['PORT'] or 5432}/{db['NAME']}",
-        "CELERY_QUEUE": queue,
-        "CONN_MAX_AGE": "0",
-    }
-    env.pop("DJANGO_ALLOW_ASYNC_UNSAFE", None)
-    log = open(ROOT / f".pytest-worker-{queue}.log", "w")
-    proc = subprocess.Popen(
-        [sys.executable, "-m", "celery", "-A", "riskops", "worker", "--pool=prefork", "--concurrency=2", "-Q", queue,
-         "--loglevel=INFO", "--without-gossip", "--without-mingle", "--hostname", f"{queue}@%h"],
-        cwd=ROOT, env=env, stdout=log, stderr=subprocess.STDOUT,
-    )
-    previous_queue = celery_app.conf.task_default_queue
-    celery_app.conf.task_default_queue = queue
-    try:
-        wait_for(lambda: celery_app.control.ping(destination=[f"{queue}@{os.uname().nodename}"], timeout=0.5), timeout=60)
-        yield proc
-    finally:
-        celery_app.conf.task_default_queue = previous_queue
-        proc.terminate()
-        try:
-            proc.wait(timeout=20)
-        except subprocess.TimeoutExpired:
-            proc.kill()
-        log.close()
-        os.unlink(log.name)
+    with celery_worker(concurrency=2, log_path=tmp_path / "worker.log") as queue:
+        yield queue
 
 
 def test_a_full_recompute_runs_on_the_worker_through_redis(worker):
