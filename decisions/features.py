@@ -12,7 +12,7 @@ never queried; without `transaction_analysis` the wallet transactions are never 
 from __future__ import annotations
 
 from collections import defaultdict
-from dataclasses import asdict, dataclass, field
+from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
 from decimal import ROUND_HALF_UP, Decimal
 from typing import Iterable
@@ -66,7 +66,8 @@ class Features:
     tenure_months: int = 0
 
     def as_json(self) -> dict:
-        return {k: (str(v) if isinstance(v, Decimal) else v) for k, v in asdict(self).items()}
+        # Not dataclasses.asdict: it deep-copies, and this runs for every customer of a chunk.
+        return {k: (str(v) if isinstance(v, Decimal) else v) for k, v in vars(self).items()}
 
 
 @dataclass

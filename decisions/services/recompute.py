@@ -18,7 +18,7 @@ from django.utils import timezone
 
 from accounts.models import Customer
 from riskops.core.audit import audit_record, canonical_json, normalise
-from riskops.core.bulk import copy_rows, insert_objects
+from riskops.core.bulk import copy_rows, insert_objects, update_objects
 
 from ..access import ActiveOverride, DecisionOutcome, LineState, OpenAlert, decide
 from ..features import ConsentState, FeatureResult, consent_states, features_for_chunk, features_for_customer
@@ -87,9 +87,15 @@ def _open_alerts(customer_ids: list[int]) -> dict[int, dict[str, RiskAlert]]:
 
 def _locked_lines(customer_ids: list[int]) -> dict[int, CreditLine]:
     """Every customer gets a line row; all are locked in pk order, the per-customer lock."""
-    CreditLine.objects.bulk_create([CreditLine(customer_id=cid) for cid in customer_ids], ignore_conflicts=True)
-    lines = CreditLine.objects.select_for_update().filter(customer_id__in=customer_ids).order_by("pk")
-    return {line.customer_id: line for line in lines}
+    def lock(ids):
+        return {line.customer_id: line for line in CreditLine.objects.select_for_update().filter(customer_id__in=ids).order_by("pk")}
+
+    lines = lock(customer_ids)
+    missing = [cid for cid in customer_ids if cid not in lines]
+    if missing:
+        CreditLine.objects.bulk_create([CreditLine(customer_id=cid) for cid in missing], ignore_conflicts=True)
+        lines.update(lock(missing))
+    return lines
 
 
 def load_customer(*, customer: Customer, now: datetime) -> CustomerContext:
@@ -211,7 +217,7 @@ def write_plans(plans: list[CustomerPlan]) -> list[CreditDecision]:
             alert.snapshot = p.snapshot
     RiskAlert.objects.bulk_create([a for p in plans for a in p.new_alerts])
     touched = [a for p in plans for a in p.touched_alerts]
-    _upsert(RiskAlert, touched, ["evidence", "last_seen_at", "severity", "action", "effective_until", "snapshot"])
+    update_objects(RiskAlert, touched, ["evidence", "last_seen_at", "severity", "action", "effective_until", "snapshot"])
     for p in plans:
         if p.decision is not None:
             p.decision.snapshot = p.snapshot
@@ -228,15 +234,8 @@ def write_plans(plans: list[CustomerPlan]) -> list[CreditDecision]:
         line.cycle_started_at, line.cycle_base_limit = out.cycle_started_at, out.cycle_base_limit
         line.updated_at = p.snapshot.computed_at
         lines.append(line)
-    _upsert(CreditLine, lines, LINE_FIELDS)
+    update_objects(CreditLine, lines, LINE_FIELDS)
     return decisions
-
-
-def _upsert(model, objs: list, fields) -> None:
-    # INSERT … ON CONFLICT (id) DO UPDATE: one statement, where bulk_update builds a CASE per
-    # row and field (ten times slower on a chunk of 2,000). The rows exist and are locked.
-    if objs:
-        model.objects.bulk_create(objs, update_conflicts=True, unique_fields=["id"], update_fields=list(fields))
 
 
 def decision_digest(decision_ids: list[int]) -> tuple[int, str]:

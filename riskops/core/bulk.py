@@ -71,12 +71,52 @@ def insert_objects(model: type[models.Model], objs: list[models.Model]) -> list[
         ids = [row[0] for row in cursor.fetchall()]
     for obj, pk in zip(objs, ids):
         obj.pk = pk
-    fields = [f for f in model._meta.concrete_fields]
+    _copy_objects(table, list(model._meta.concrete_fields), objs)
+    for obj in objs:
+        obj._state.adding, obj._state.db = False, connection.alias
+    return objs
+
+
+def _copy_objects(table: str, fields: list, objs: list[models.Model]) -> None:
+    # Values go to COPY as Python objects psycopg adapts itself (int, str, Decimal, datetime,
+    # None); only JSON needs encoding. Far cheaper than get_db_prep_save per field and row.
+    json_fields = {f.attname for f in fields if isinstance(f, models.JSONField)}
+    attnames = [f.attname for f in fields]
     quoted = ", ".join(connection.ops.quote_name(f.column) for f in fields)
     with connection.connection.cursor() as cursor:
         with cursor.copy(f"COPY {connection.ops.quote_name(table)} ({quoted}) FROM STDIN") as copy:
             for obj in objs:
-                copy.write_row([f.get_db_prep_save(getattr(obj, f.attname), connection) for f in fields])
-    for obj in objs:
-        obj._state.adding, obj._state.db = False, connection.alias
-    return objs
+                copy.write_row(
+                    [_json(getattr(obj, a)) if a in json_fields else getattr(obj, a) for a in attnames]
+                )
+
+
+def _json(value: Any) -> str:
+    from django.core.serializers.json import DjangoJSONEncoder
+
+    return json.dumps(value, cls=DjangoJSONEncoder)
+
+
+def update_objects(model: type[models.Model], objs: list[models.Model], fields: Sequence[str]) -> None:
+    """Write `fields` of existing rows in one statement; on PostgreSQL via COPY into a temporary
+    table and UPDATE … FROM (bulk_update builds a CASE per row and field: ten times slower)."""
+    if not objs:
+        return
+    if connection.vendor != "postgresql":
+        model.objects.bulk_create(objs, update_conflicts=True, unique_fields=["id"], update_fields=list(fields))
+        return
+    meta = model._meta
+    concrete = [meta.pk] + [meta.get_field(name) for name in fields]
+    temp = f"tmp_update_{meta.db_table}"
+    qn = connection.ops.quote_name
+    with connection.cursor() as cursor:
+        cursor.execute(
+            f"CREATE TEMPORARY TABLE IF NOT EXISTS {qn(temp)} (LIKE {qn(meta.db_table)} INCLUDING DEFAULTS) ON COMMIT DELETE ROWS"
+        )
+        cursor.execute(f"TRUNCATE {qn(temp)}")
+    _copy_objects(temp, concrete, objs)
+    assignments = ", ".join(f"{qn(f.column)} = t.{qn(f.column)}" for f in concrete[1:])
+    with connection.cursor() as cursor:
+        cursor.execute(
+            f"UPDATE {qn(meta.db_table)} AS m SET {assignments} FROM {qn(temp)} AS t WHERE m.{qn(meta.pk.column)} = t.{qn(meta.pk.column)}"
+        )

@@ -1,0 +1,16 @@
+// Live progress for unfinished runs: poll each one's progress endpoint until it finishes.
+(function () {
+  function poll(row) {
+    fetch(row.dataset.url, { headers: { Accept: "application/json" } })
+      .then(function (r) { return r.ok ? r.json() : Promise.reject(r.status); })
+      .then(function (p) {
+        row.querySelector("progress").value = p.percent;
+        row.querySelector(".progress-text").textContent =
+          p.done + " / " + p.total + (p.failed ? " (" + p.failed + " failed)" : "");
+        row.querySelector(".status").textContent = p.status;
+        if (!p.finished) { setTimeout(function () { poll(row); }, 1000); }
+      })
+      .catch(function () { setTimeout(function () { poll(row); }, 5000); });
+  }
+  document.querySelectorAll("tr[data-run][data-finished='0']").forEach(poll);
+})();
