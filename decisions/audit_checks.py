@@ -7,9 +7,9 @@ def decision_rows_match(event: AuditEvent) -> str | None:
     ids = event.after.get("decision_ids") if isinstance(event.after, dict) else None
     if ids is None or "digest" not in event.after:
         return None
-    from .services.recompute import decision_digest
+    from .services.recompute import stored_decisions_digest
 
-    count, digest = decision_digest(ids)
+    count, digest = stored_decisions_digest(ids)
     if count != len(ids):
         return f"{len(ids) - count} decision row(s) listed by the event are missing"
     if digest != event.after["digest"]:

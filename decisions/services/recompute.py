@@ -238,11 +238,21 @@ def write_plans(plans: list[CustomerPlan]) -> list[CreditDecision]:
     return decisions
 
 
-def decision_digest(decision_ids: list[int]) -> tuple[int, str]:
-    """SHA-256 over the audited columns of these decision rows, read back from the database."""
-    rows = list(CreditDecision.objects.filter(pk__in=decision_ids).order_by("pk").values_list(*DECISION_DIGEST_FIELDS))
-    text = canonical_json([[str(v) if isinstance(v, Decimal) else v for v in row] for row in rows])
-    return len(rows), hashlib.sha256(text.encode()).hexdigest()
+def digest_rows(rows: list[tuple]) -> str:
+    """SHA-256 over decision rows given as DECISION_DIGEST_FIELDS tuples, in id order."""
+    text = canonical_json([[str(v) if isinstance(v, Decimal) else v for v in row] for row in sorted(rows)])
+    return hashlib.sha256(text.encode()).hexdigest()
+
+
+def decisions_digest(decisions: list[CreditDecision]) -> str:
+    """The digest of decisions just written, from memory: what the audit event vouches for."""
+    return digest_rows([tuple(getattr(d, f) for f in DECISION_DIGEST_FIELDS) for d in decisions])
+
+
+def stored_decisions_digest(decision_ids: list[int]) -> tuple[int, str]:
+    """The same digest read back from the database (verify_audit)."""
+    rows = list(CreditDecision.objects.filter(pk__in=decision_ids).values_list(*DECISION_DIGEST_FIELDS))
+    return len(rows), digest_rows(rows)
 
 
 # --- the single-customer path -----------------------------------------------------------------
@@ -277,14 +287,14 @@ def decision_recompute(*, customer: Customer, trigger: str, actor=None, now: dat
                 "alerts": sorted(h.rule for h in plan.hits),
                 "trigger": trigger,
                 "decision_ids": ids,
-                "digest": decision_digest(ids)[1],
+                "digest": decisions_digest(decisions),
             },
         )
         return context.line
 
 
-def chunk_plans_write(*, first_id: int, last_id: int, run: RecomputeRun, now: datetime) -> tuple[int, list[int]]:
-    """Plan and write one chunk of customers for a run; returns (customers, decision ids).
+def chunk_plans_write(*, first_id: int, last_id: int, run: RecomputeRun, now: datetime) -> tuple[int, list[CreditDecision]]:
+    """Plan and write one chunk of customers for a run; returns (customers, decisions written).
     Call inside the chunk's transaction (see `runs.chunk_recompute`)."""
     version = run.policy_version
     policy = parsed_policy(version)
@@ -292,4 +302,4 @@ def chunk_plans_write(*, first_id: int, last_id: int, run: RecomputeRun, now: da
     plans = [plan_customer(context=c, policy=policy, version=version, trigger=run.trigger, now=now, run=run) for c in contexts]
     decisions = write_plans(plans)
     RecomputeRun.objects.filter(pk=run.pk).update(done_customers=F("done_customers") + len(plans))
-    return len(plans), [d.pk for d in decisions]
+    return len(plans), decisions

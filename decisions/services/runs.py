@@ -15,7 +15,7 @@ from riskops.core.exceptions import ValidationFailed
 
 from ..models import CreditLine, Override, RecomputeChunk, RecomputeRun, Trigger
 from .policy import active_policy
-from .recompute import chunk_plans_write, decision_digest
+from .recompute import chunk_plans_write, decisions_digest
 
 DEFAULT_CHUNK_SIZE = 2000
 ERROR_MAX = 2000
@@ -69,7 +69,7 @@ def chunk_recompute(*, chunk_id: int) -> RecomputeChunk:
         if chunk.status == RecomputeChunk.Status.DONE:
             return chunk
         now = timezone.now()
-        customers, decision_ids = chunk_plans_write(
+        customers, decisions = chunk_plans_write(
             first_id=chunk.first_customer_id, last_id=chunk.last_customer_id, run=chunk.run, now=now
         )
         was_failed = chunk.status == RecomputeChunk.Status.FAILED
@@ -80,10 +80,12 @@ def chunk_recompute(*, chunk_id: int) -> RecomputeChunk:
         if was_failed:  # a chunk recorded as failed finally succeeded
             RecomputeRun.objects.filter(pk=chunk.run_id).update(failed_customers=F("failed_customers") - chunk.size)
         # One audit event per chunk, not per customer: the payload vouches for every decision row.
-        count, digest = decision_digest(decision_ids)
         audit_record(
             actor=None, action="recompute.chunk", target=chunk,
-            after={"run": chunk.run_id, "index": chunk.index, "customers": customers, "decision_ids": decision_ids, "digest": digest},
+            after={
+                "run": chunk.run_id, "index": chunk.index, "customers": customers,
+                "decision_ids": sorted(d.pk for d in decisions), "digest": decisions_digest(decisions),
+            },
         )
         _run_finish_if_complete(chunk.run_id)
     return chunk

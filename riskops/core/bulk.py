@@ -5,10 +5,15 @@ Used by the seeder and by chunked recomputes, where per-row `save()` would be fa
 """
 
 import json
+import uuid
 from typing import Any, Iterable, Sequence
 
 from django.db import connection, models
 from django.db.models import Max
+
+
+# Below this many rows the plain ORM statement beats COPY's extra round trips (single recomputes).
+SMALL_BATCH = 50
 
 
 def copy_rows(model: type[models.Model], columns: Sequence[str], rows: Iterable[tuple]) -> int:
@@ -61,7 +66,7 @@ def insert_objects(model: type[models.Model], objs: list[models.Model]) -> list[
     """
     if not objs:
         return objs
-    if connection.vendor != "postgresql":
+    if connection.vendor != "postgresql" or len(objs) < SMALL_BATCH:
         return model.objects.bulk_create(objs)
     table = model._meta.db_table
     with connection.cursor() as cursor:
@@ -102,18 +107,17 @@ def update_objects(model: type[models.Model], objs: list[models.Model], fields: 
     table and UPDATE … FROM (bulk_update builds a CASE per row and field: ten times slower)."""
     if not objs:
         return
-    if connection.vendor != "postgresql":
-        model.objects.bulk_create(objs, update_conflicts=True, unique_fields=["id"], update_fields=list(fields))
+    if connection.vendor != "postgresql" or len(objs) < SMALL_BATCH:
+        model.objects.bulk_update(objs, list(fields))
         return
     meta = model._meta
     concrete = [meta.pk] + [meta.get_field(name) for name in fields]
-    temp = f"tmp_update_{meta.db_table}"
+    temp = f"tmp_update_{uuid.uuid4().hex[:12]}"
     qn = connection.ops.quote_name
+    columns = ", ".join(qn(f.column) for f in concrete)
     with connection.cursor() as cursor:
-        cursor.execute(
-            f"CREATE TEMPORARY TABLE IF NOT EXISTS {qn(temp)} (LIKE {qn(meta.db_table)} INCLUDING DEFAULTS) ON COMMIT DELETE ROWS"
-        )
-        cursor.execute(f"TRUNCATE {qn(temp)}")
+        # The columns' types without their constraints; dropped with the transaction.
+        cursor.execute(f"CREATE TEMPORARY TABLE {qn(temp)} ON COMMIT DROP AS SELECT {columns} FROM {qn(meta.db_table)} WITH NO DATA")
     _copy_objects(temp, concrete, objs)
     assignments = ", ".join(f"{qn(f.column)} = t.{qn(f.column)}" for f in concrete[1:])
     with connection.cursor() as cursor:

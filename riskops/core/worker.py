@@ -30,7 +30,7 @@ def celery_worker(*, concurrency: int = 2, log_path: Path | None = None, ready_t
     from riskops.celery import app
 
     queue = f"q-{uuid.uuid4().hex[:10]}"
-    env = {**os.environ, "DATABASE_URL": database_url(), "CELERY_QUEUE": queue, "CONN_MAX_AGE": "0"}
+    env = {**os.environ, "DATABASE_URL": database_url(), "CELERY_QUEUE": queue}
     env.pop("DJANGO_ALLOW_ASYNC_UNSAFE", None)
     log = open(log_path or os.devnull, "w")
     proc = subprocess.Popen(
