@@ -5,9 +5,10 @@ overrides, alerts and notes will get their workflows (four eyes, activation) thr
 in later work; until then the admin shows them and changes nothing.
 """
 
-from django.contrib import admin
+from django.contrib import admin, messages
 
 from riskops.core.admin import ReadOnlyAdminMixin, ReadOnlyTabularInline
+from riskops.core.exceptions import DomainError
 
 from .models import (
     CaseNote,
@@ -20,6 +21,7 @@ from .models import (
     RiskAlert,
     ScoreSnapshot,
 )
+from .services.policy import policy_activate
 
 # Snapshots and decisions grow by up to one row per customer per run: no date_hierarchy (its
 # drill-down runs a DISTINCT over the whole table on every page load), no second full count,
@@ -35,6 +37,22 @@ class PolicyVersionAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
     date_hierarchy = "created_at"
     ordering = ("-version",)
     raw_id_fields = ("created_by", "activated_by")
+    actions = ["activate"]
+
+    def has_activate_permission(self, request) -> bool:
+        return request.user.has_perm("decisions.activate_policyversion")
+
+    @admin.action(description="Activate the selected policy version", permissions=["activate"])
+    def activate(self, request, queryset):
+        if queryset.count() != 1:
+            self.message_user(request, "Select exactly one version to activate.", messages.ERROR)
+            return
+        try:
+            version = policy_activate(version=queryset.get(), actor=request.user)
+        except DomainError as exc:
+            self.message_user(request, exc.message, messages.ERROR)
+        else:
+            self.message_user(request, f"Policy v{version.version} is now active; the next recompute uses it.", messages.SUCCESS)
 
 
 class RecomputeChunkInline(ReadOnlyTabularInline):

@@ -1,0 +1,72 @@
+"""The recompute command, the Celery task wiring and the beat schedule."""
+
+import pytest
+from django.conf import settings
+from django.core.management import CommandError, call_command
+
+from decisions import tasks
+from decisions.models import CreditLine, RecomputeRun
+from riskops.celery import app
+from tests.decisions.scenarios import make_customer
+from tests.factories import CreditLineFactory
+
+pytestmark = pytest.mark.django_db
+
+
+def test_recompute_all_runs_the_book_with_a_summary(capsys):
+    make_customer(), make_customer()
+    call_command("recompute", "--all", "--chunk-size", "1", "--no-progress")
+    out = capsys.readouterr().out
+    run = RecomputeRun.objects.get()
+    assert run.status == "succeeded" and run.total_chunks == 2
+    assert f"Run {run.pk} succeeded: 2 customers recomputed" in out
+
+
+def test_recompute_one_customer_by_external_id(capsys):
+    customer = make_customer()
+    call_command("recompute", "--customer", customer.external_id)
+    assert f"{customer.external_id}: access open, limit 4500.00" in capsys.readouterr().out
+    with pytest.raises(CommandError, match="no customer"):
+        call_command("recompute", "--customer", "missing")
+    with pytest.raises(CommandError, match="chunk_size"):
+        call_command("recompute", "--all", "--chunk-size", "0", "--no-progress")
+
+
+def test_beat_schedules_the_nightly_run_and_the_hourly_expiry():
+    schedule = settings.CELERY_BEAT_SCHEDULE
+    assert schedule["nightly-full-recompute"]["task"] == "decisions.tasks.recompute_all"
+    assert schedule["hourly-expiry"]["task"] == "decisions.tasks.expire_overrides_and_suspensions"
+    for entry in schedule.values():
+        assert entry["task"] in app.tasks  # a typo in a task name would silently never run
+
+
+def test_tasks_ack_late_and_retry_only_transient_errors():
+    from django.db import OperationalError
+
+    for task in (tasks.recompute_customer, tasks.recompute_chunk):
+        assert task.acks_late is True
+        assert task.autoretry_for == (OperationalError,)
+        assert task.max_retries == 5 and task.retry_backoff
+    assert app.conf.worker_prefetch_multiplier == 1
+
+
+def test_nightly_task_creates_and_runs_a_run():
+    make_customer()
+    run_id = tasks.recompute_all.delay(trigger="nightly").get()
+    run = RecomputeRun.objects.get(pk=run_id)
+    assert run.trigger == "nightly" and run.status == "succeeded"
+
+
+def test_hourly_expiry_recomputes_lapsed_suspensions():
+    from datetime import timedelta
+
+    from django.utils import timezone
+
+    line = CreditLineFactory(suspended=True, suspended_until=timezone.now() - timedelta(minutes=1))
+    from accounts.models import Consent  # noqa: F401 - the customer has no consent: not offered after
+
+    assert tasks.expire_overrides_and_suspensions.delay().get() == 1
+    line.refresh_from_db()
+    assert line.access == "not_offered" and line.suspended_until is None
+    assert line.customer.score_snapshots.get().trigger == "expiry"
+    assert CreditLine.objects.count() == 1
