@@ -41,18 +41,20 @@ def _aware(value: datetime, field: str) -> datetime:
 
 
 def _create_once(model, *, external_id: str, same: dict, **values):
-    """Create a row keyed by external_id, or return the identical one already stored."""
-    existing = model.objects.filter(external_id=external_id).first()
-    if existing is not None:
-        if any(getattr(existing, k) != v for k, v in same.items()):
-            raise Conflict(f"{external_id} was already received with different content", field="external_id")
-        return existing, False
+    """Create a row keyed by external_id, or return the identical one already stored.
+
+    Insert first and look only on a conflict: new events are the common case, and this is on
+    the event-to-decision path."""
     try:
         with transaction.atomic():
             return model.objects.create(external_id=external_id, **values), True
     except IntegrityError:
-        # A concurrent request stored it first; compare with what it stored.
-        return _create_once(model, external_id=external_id, same=same, **values)
+        existing = model.objects.filter(external_id=external_id).first()
+        if existing is None:
+            raise  # some other constraint: not a duplicate event
+    if any(getattr(existing, k) != v for k, v in same.items()):
+        raise Conflict(f"{external_id} was already received with different content", field="external_id")
+    return existing, False
 
 
 def transaction_record(

@@ -16,12 +16,14 @@ _parsed: dict[int, Policy] = {}
 def parsed_policy(version: PolicyVersion) -> Policy:
     """Parse a stored version once per process: versions are never edited after activation."""
     if version.pk not in _parsed:
-        _parsed[version.pk] = parse_policy(version.body, version_id=version.pk)
+        body = version.body if "body" in version.__dict__ else PolicyVersion.objects.values_list("body", flat=True).get(pk=version.pk)
+        _parsed[version.pk] = parse_policy(body, version_id=version.pk)
     return _parsed[version.pk]
 
 
 def active_policy() -> tuple[PolicyVersion, Policy]:
-    version = PolicyVersion.objects.filter(state=PolicyVersion.State.ACTIVE).first()
+    # The body is read (and parsed) once per process and version, not on every recompute.
+    version = PolicyVersion.objects.filter(state=PolicyVersion.State.ACTIVE).defer("body").first()
     if version is None:
         raise NotFound("No active policy version: activate one in the admin.")
     return version, parsed_policy(version)

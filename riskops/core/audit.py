@@ -70,7 +70,7 @@ def target_label(target: models.Model | tuple[str, Any]) -> tuple[str, str]:
     return target._meta.label_lower, str(target.pk)
 
 
-@transaction.atomic
+@transaction.atomic(savepoint=False)  # part of the caller's transaction: no savepoint round trips
 def audit_record(
     *,
     actor: Any | None,

@@ -22,7 +22,7 @@ def copy_rows(model: type[models.Model], columns: Sequence[str], rows: Iterable[
     table = connection.ops.quote_name(model._meta.db_table)
     cols = ", ".join(connection.ops.quote_name(f.column) for f in fields)
     count = 0
-    if connection.vendor == "postgresql":
+    if connection.vendor == "postgresql" and not (isinstance(rows, list) and len(rows) < SMALL_BATCH):
         json_positions = [i for i, f in enumerate(fields) if isinstance(f, models.JSONField)]
         connection.ensure_connection()
         with connection.connection.cursor() as cursor:
@@ -35,10 +35,13 @@ def copy_rows(model: type[models.Model], columns: Sequence[str], rows: Iterable[
                     copy.write_row(row)
                     count += 1
         return count
-    placeholders = ", ".join(["%s"] * len(fields))
     prepared = [tuple(f.get_db_prep_save(v, connection) for f, v in zip(fields, row)) for row in rows]
+    if not prepared:
+        return 0
+    # A few rows: one multi-row INSERT (one round trip; COPY costs several).
+    placeholders = ", ".join(["(" + ", ".join(["%s"] * len(fields)) + ")"] * len(prepared))
     with connection.cursor() as cursor:
-        cursor.executemany(f"INSERT INTO {table} ({cols}) VALUES ({placeholders})", prepared)
+        cursor.execute(f"INSERT INTO {table} ({cols}) VALUES {placeholders}", [v for row in prepared for v in row])
     return len(prepared)
 
 
@@ -108,7 +111,10 @@ def update_objects(model: type[models.Model], objs: list[models.Model], fields: 
     if not objs:
         return
     if connection.vendor != "postgresql" or len(objs) < SMALL_BATCH:
-        model.objects.bulk_update(objs, list(fields))
+        # One plain UPDATE per row: bulk_update's CASE expressions cost ~10 ms of Python even
+        # for a single row, which is most of a single-customer recompute.
+        for obj in objs:
+            obj.save(update_fields=list(fields))
         return
     meta = model._meta
     concrete = [meta.pk] + [meta.get_field(name) for name in fields]

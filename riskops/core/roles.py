@@ -82,8 +82,11 @@ def sync_role_groups(apps: Any) -> None:
 def user_roles(user: Any) -> list[str]:
     if not user.is_authenticated:
         return []
-    names = [g.name for g in user.groups.all()]
-    return [r for r in ROLES if r in names]
+    # Cached on the user object: the role check and the base template both ask, once per request.
+    if not hasattr(user, "_riskops_roles"):
+        names = {g.name for g in user.groups.all()}
+        user._riskops_roles = [r for r in ROLES if r in names]
+    return user._riskops_roles
 
 
 def has_role(user: Any, *roles: str) -> bool:

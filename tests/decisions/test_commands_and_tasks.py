@@ -50,9 +50,10 @@ def test_tasks_ack_late_and_retry_only_transient_errors():
     assert app.conf.worker_prefetch_multiplier == 1
 
 
-def test_nightly_task_creates_and_runs_a_run():
+def test_nightly_task_creates_and_runs_a_run(django_capture_on_commit_callbacks):
     make_customer()
-    run_id = tasks.recompute_all.delay(trigger="nightly").get()
+    with django_capture_on_commit_callbacks(execute=True):  # the chunks are enqueued on commit
+        run_id = tasks.recompute_all.delay(trigger="nightly").get()
     run = RecomputeRun.objects.get(pk=run_id)
     assert run.trigger == "nightly" and run.status == "succeeded"
 

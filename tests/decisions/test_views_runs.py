@@ -12,7 +12,8 @@ pytestmark = pytest.mark.django_db
 
 def test_runs_page_shows_progress_with_a_constant_number_of_queries(analyst_client, django_assert_max_num_queries):
     RecomputeRunFactory.create_batch(30, running=True, total_customers=100, done_customers=40)
-    # session, user, groups (role check), groups (context processor), runs with requester + policy joined
+    # session, user, groups (role check, cached for the template), user perms + group perms
+    # (may the user start a run?), runs with requester and policy joined
     with django_assert_max_num_queries(6):
         response = analyst_client.get(reverse("decisions:runs"))
     assert response.status_code == 200
@@ -28,14 +29,15 @@ def test_progress_endpoint_reports_json(analyst_client):
     assert data["percent"] == 30.0 and data["done"] == 50 and data["failed"] == 10 and data["finished"] is False
 
 
-def test_only_a_risk_admin_starts_a_run(client, analyst, risk_admin):
+def test_only_a_risk_admin_starts_a_run(client, analyst, risk_admin, django_capture_on_commit_callbacks):
     make_customer()
     client.force_login(analyst)
     assert client.post(reverse("decisions:run-start")).status_code == 403
     assert not RecomputeRun.objects.exists()
 
     client.force_login(risk_admin)
-    response = client.post(reverse("decisions:run-start"), follow=True)
+    with django_capture_on_commit_callbacks(execute=True):
+        response = client.post(reverse("decisions:run-start"), follow=True)
 
     run = RecomputeRun.objects.get()
     assert run.requested_by == risk_admin and run.status == "succeeded"  # eager in tests: done at once
