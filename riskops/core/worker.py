@@ -21,7 +21,9 @@ def database_url() -> str:
 
 
 @contextmanager
-def celery_worker(*, concurrency: int = 2, log_path: Path | None = None, ready_timeout: float = 60) -> Iterator[str]:
+def celery_worker(
+    *, concurrency: int = 2, pool: str = "prefork", log_path: Path | None = None, ready_timeout: float = 60
+) -> Iterator[str]:
     """Run `celery worker` against the current database and broker; yields the queue name.
 
     Producers in this process are switched to that queue for the duration, so stale messages on
@@ -34,7 +36,7 @@ def celery_worker(*, concurrency: int = 2, log_path: Path | None = None, ready_t
     env.pop("DJANGO_ALLOW_ASYNC_UNSAFE", None)
     log = open(log_path or os.devnull, "w")
     proc = subprocess.Popen(
-        [sys.executable, "-m", "celery", "-A", "riskops", "worker", f"--concurrency={concurrency}", "-Q", queue,
+        [sys.executable, "-m", "celery", "-A", "riskops", "worker", f"--pool={pool}", f"--concurrency={concurrency}", "-Q", queue,
          "--loglevel=INFO", "--without-gossip", "--without-mingle", "--hostname", f"{queue}@%h"],
         cwd=ROOT, env=env, stdout=log, stderr=subprocess.STDOUT,
     )
