@@ -2,7 +2,6 @@ from datetime import timedelta
 
 import pytest
 from django.db import transaction
-from django.core.management import CommandError, call_command
 from django.db.models import Count, F, Q, Sum
 
 from accounts.models import (

@@ -1,8 +1,6 @@
-from datetime import timedelta
 
 import pytest
 from django.core.management import CommandError, call_command
-from django.db.models import Count, F, Q, Sum
 
 from accounts.models import (
     BureauReport,
@@ -10,16 +8,12 @@ from accounts.models import (
     ConsentEvent,
     CreditApplication,
     Customer,
-    Disclosure,
     DisclosureAcknowledgement,
     RepaymentInstallment,
     Transaction,
 )
 from accounts.seeding import generator as gen
 from accounts.services import demo_book_seed
-from riskops.core.audit import verify_chain
-from riskops.core.exceptions import Conflict
-from riskops.core.models import AuditEvent
 
 AS_OF = gen.parse_as_of("2026-11-01")
 DISCLOSURE_IDS = {(d.kind, d.version): n for n, d in enumerate(gen.DISCLOSURES, start=1)}

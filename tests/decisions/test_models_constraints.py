@@ -25,7 +25,6 @@ from tests.factories import (
     ConsentFactory,
     CreditDecisionFactory,
     CreditLineFactory,
-    CustomerFactory,
     OverrideFactory,
     PolicyVersionFactory,
     RecomputeChunkFactory,

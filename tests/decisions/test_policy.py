@@ -5,7 +5,7 @@ that exactly that mutation is refused, and `.field` tells a risk admin where to 
 """
 
 import copy
-from decimal import Decimal, InvalidOperation
+from decimal import Decimal
 from typing import Any, Callable
 
 import pytest

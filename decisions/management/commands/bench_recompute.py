@@ -1,7 +1,6 @@
 """`make bench`: full recompute through a real Celery worker vs the naive single-customer path,
 and event-to-decision latency. Needs PostgreSQL and a Redis broker (it refuses anything else)."""
 
-import statistics
 import time
 import uuid
 from datetime import timedelta
