@@ -1,6 +1,5 @@
 import time
 
-from django.conf import settings
 from django.core.management.base import BaseCommand, CommandError
 from django.db.models import Q
 from tqdm import tqdm
@@ -9,6 +8,7 @@ from accounts.models import Customer
 from decisions.models import RecomputeRun, Trigger
 from decisions.services.recompute import decision_recompute
 from decisions.services.runs import DEFAULT_CHUNK_SIZE, recompute_run_process_inline, recompute_run_start
+from riskops.celery import app as celery_app
 from riskops.core.exceptions import DomainError
 
 
@@ -27,7 +27,7 @@ class Command(BaseCommand):
         try:
             if customer:
                 return self._one(customer)
-            return self._all(chunk_size=chunk_size, inline=inline or settings.CELERY_TASK_ALWAYS_EAGER, no_progress=no_progress)
+            return self._all(chunk_size=chunk_size, inline=inline or celery_app.conf.task_always_eager, no_progress=no_progress)
         except DomainError as exc:
             raise CommandError(exc.message)
 
@@ -47,11 +47,18 @@ class Command(BaseCommand):
                 run = recompute_run_process_inline(run=run, progress=bar.update)
             else:
                 # Chunks run on the Celery workers; follow the run's progress from the database.
+                last_change, warned = time.monotonic(), False
                 while True:
                     run.refresh_from_db()
-                    bar.update(run.done_customers + run.failed_customers - bar.n)
+                    progressed = run.done_customers + run.failed_customers - bar.n
+                    bar.update(progressed)
                     if run.finished_at is not None:
                         break
+                    if progressed:
+                        last_change = time.monotonic()
+                    elif not warned and time.monotonic() - last_change > 60:
+                        warned = True
+                        self.stderr.write("No progress for a minute: is a Celery worker running (make worker)? Still waiting; Ctrl-C stops waiting, not the run.")
                     time.sleep(0.5)
         elapsed = time.perf_counter() - started
         style = self.style.SUCCESS if run.status == RecomputeRun.Status.SUCCEEDED else self.style.WARNING
