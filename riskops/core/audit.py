@@ -31,28 +31,19 @@ def normalise(value: Any) -> Any:
     return json.loads(canonical_json(value if value is not None else {}))
 
 
-def compute_hash(
-    *,
-    prev_hash: str,
-    occurred_at: datetime,
-    actor_id: int | None,
-    actor_label: str,
-    action: str,
-    target_type: str,
-    target_id: str,
-    before: Any,
-    after: Any,
-) -> str:
+def event_hash(event: AuditEvent) -> str:
+    """SHA-256 over the event's content and its predecessor's hash (the id is not covered: the
+    chain's order is what prev_hash links)."""
     body = canonical_json(
         {
-            "prev": prev_hash,
-            "at": occurred_at.astimezone(dt_timezone.utc).isoformat(),
-            "actor_id": actor_id,
-            "actor": actor_label,
-            "action": action,
-            "target": [target_type, str(target_id)],
-            "before": before,
-            "after": after,
+            "prev": event.prev_hash,
+            "at": event.occurred_at.astimezone(dt_timezone.utc).isoformat(),
+            "actor_id": event.actor_id,
+            "actor": event.actor_label,
+            "action": event.action,
+            "target": [event.target_type, str(event.target_id)],
+            "before": event.before,
+            "after": event.after,
         }
     )
     return hashlib.sha256(body.encode()).hexdigest()
@@ -90,9 +81,8 @@ def audit_record(
     actor_label = getattr(actor, "get_username", lambda: "system")() if actor else "system"
     before, after = normalise(before), normalise(after)
     prev_hash = AuditEvent.objects.order_by("-id").values_list("hash", flat=True).first() or GENESIS_HASH
-    occurred_at = timezone.now()
-    return AuditEvent.objects.create(
-        occurred_at=occurred_at,
+    event = AuditEvent(
+        occurred_at=timezone.now(),
         actor_id=actor_id,
         actor_label=actor_label,
         action=action,
@@ -101,18 +91,10 @@ def audit_record(
         before=before,
         after=after,
         prev_hash=prev_hash,
-        hash=compute_hash(
-            prev_hash=prev_hash,
-            occurred_at=occurred_at,
-            actor_id=actor_id,
-            actor_label=actor_label,
-            action=action,
-            target_type=target_type,
-            target_id=target_id,
-            before=before,
-            after=after,
-        ),
     )
+    event.hash = event_hash(event)
+    event.save(force_insert=True)
+    return event
 
 
 @dataclass(frozen=True)
@@ -150,17 +132,7 @@ def verify_chain(*, payload_checks: Iterable[PayloadCheck] | None = None) -> tup
     for event in iter_chain():
         if event.prev_hash != expected_prev:
             return checked, BrokenLink(event.id, "prev_hash does not match the previous event's hash")
-        recomputed = compute_hash(
-            prev_hash=event.prev_hash,
-            occurred_at=event.occurred_at,
-            actor_id=event.actor_id,
-            actor_label=event.actor_label,
-            action=event.action,
-            target_type=event.target_type,
-            target_id=event.target_id,
-            before=event.before,
-            after=event.after,
-        )
+        recomputed = event_hash(event)
         if recomputed != event.hash:
             return checked, BrokenLink(event.id, "the event's content does not match its hash")
         for check in checks:
