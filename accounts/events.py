@@ -111,8 +111,10 @@ def bureau_report_record(
 ) -> BureauReport:
     if not 300 <= score <= 900:
         raise ValidationFailed("must be between 300 and 900", field="score")
-    if external_lenders < 0 or delinquencies_12m < 0:
+    if external_lenders < 0:
         raise ValidationFailed("must not be negative", field="external_lenders")
+    if delinquencies_12m < 0:
+        raise ValidationFailed("must not be negative", field="delinquencies_12m")
     if external_debt < 0:
         raise ValidationFailed("must not be negative", field="external_debt")
     values = dict(

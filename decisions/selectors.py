@@ -1,6 +1,7 @@
 """Reads for the staff pages and the API in `decisions`."""
 
 from django.db.models import QuerySet
+from django.utils import timezone
 
 from .models import RecomputeRun
 
@@ -21,11 +22,5 @@ def run_progress(*, run: RecomputeRun) -> dict:
         "failed": run.failed_customers,
         "percent": round(100 * done / total, 1) if total else 100.0,
         "finished": run.finished_at is not None,
-        "seconds": round(((run.finished_at or _now()) - run.started_at).total_seconds(), 1) if run.started_at else None,
+        "seconds": round(((run.finished_at or timezone.now()) - run.started_at).total_seconds(), 1) if run.started_at else None,
     }
-
-
-def _now():
-    from django.utils import timezone
-
-    return timezone.now()

@@ -111,6 +111,9 @@ def test_a_bureau_report_is_validated_and_triggers_a_recompute(django_capture_on
     with pytest.raises(ValidationFailed) as exc:
         bureau_report_record(customer=customer, external_id="b-1", score=120, external_lenders=1, external_debt=Decimal("0"), reported_at=timezone.now())
     assert exc.value.field == "score"
+    with pytest.raises(ValidationFailed) as exc:
+        bureau_report_record(customer=customer, external_id="b-1", score=700, external_lenders=1, external_debt=Decimal("0"), reported_at=timezone.now(), delinquencies_12m=-1)
+    assert exc.value.field == "delinquencies_12m"
     with django_capture_on_commit_callbacks(execute=True):
         bureau_report_record(customer=customer, external_id="b-1", score=800, external_lenders=1, external_debt=Decimal("0"), reported_at=timezone.now())
     assert ScoreSnapshot.objects.get(customer=customer, trigger="bureau").features["bureau_score"] == 800

@@ -64,8 +64,7 @@ def test_hourly_expiry_recomputes_lapsed_suspensions():
     from django.utils import timezone
 
     line = CreditLineFactory(suspended=True, suspended_until=timezone.now() - timedelta(minutes=1))
-    from accounts.models import Consent  # noqa: F401 - the customer has no consent: not offered after
-
+    # the line's customer has no consent, so once the suspension lapses it is not offered
     assert tasks.expire_overrides_and_suspensions.delay().get() == 1
     line.refresh_from_db()
     assert line.access == "not_offered" and line.suspended_until is None

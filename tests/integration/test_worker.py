@@ -66,3 +66,16 @@ def test_an_event_reaches_a_decision_through_the_worker(worker):
     snapshot = wait_for(lambda: ScoreSnapshot.objects.filter(customer=customer, trigger="transaction").first(), timeout=60)
     assert snapshot.score is not None
     assert CreditLine.objects.get(customer=customer).last_snapshot_id == snapshot.pk
+
+
+def test_the_benchmark_command_runs_end_to_end_on_a_small_book(capsys):
+    from django.core.management import call_command
+
+    demo_book_seed(customers=60, seed=35, as_of=as_of_default())
+
+    call_command("bench_recompute", sample=5, events=5, chunk_size=20)
+
+    out = capsys.readouterr().out
+    assert "60 customers in" in out and "(run " in out and "succeeded" in out
+    assert "Event to decision through the worker (5 transactions" in out
+    assert "Target: full recompute of 100k" in out and "Target: event-to-decision" in out

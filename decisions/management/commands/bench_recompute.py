@@ -51,7 +51,7 @@ class Command(BaseCommand):
         naive = self._naive(sample)
 
         naive_rate = len(naive) / sum(naive)
-        full_rate = run.done_customers / full_s if run else float("nan")
+        full_rate = run.done_customers / full_s if run else 0.0
         lines = [""]
         if run:
             lines += [
@@ -62,14 +62,20 @@ class Command(BaseCommand):
             f"Naive single-customer path, {len(naive)} customers sampled across the book:",
             f"  {naive_rate:,.1f} customers/s; per customer p50 {percentile(naive, 50) * 1000:.1f} ms, "
             f"p95 {percentile(naive, 95) * 1000:.1f} ms; extrapolated to the book: {total / naive_rate:,.0f} s",
-            f"  set-based chunks are {full_rate / naive_rate:,.1f}× faster",
+        ]
+        if run:
+            lines.append(f"  set-based chunks are {full_rate / naive_rate:,.1f}× faster")
+        lines += [
             f"Event to decision through the worker ({len(latencies)} transactions, one at a time):",
             f"  p50 {percentile(latencies, 50) * 1000:.1f} ms, p95 {percentile(latencies, 95) * 1000:.1f} ms, "
             f"max {max(latencies) * 1000:.1f} ms",
-            f"Targets: full recompute of 100k < 60 s ({'met' if total / full_rate < 60 else 'NOT met'} at this rate: "
-            f"{total / full_rate:.1f} s); event-to-decision p95 < 50 ms "
-            f"({'met' if percentile(latencies, 95) < 0.05 else 'NOT met'})",
+            f"Target: event-to-decision p95 < 50 ms ({'met' if percentile(latencies, 95) < 0.05 else 'NOT met'})",
         ]
+        if run:
+            lines.append(
+                f"Target: full recompute of 100k < 60 s ({'met' if total / full_rate < 60 else 'NOT met'} at this rate: "
+                f"{total / full_rate:.1f} s)"
+            )
         self.stdout.write("\n".join(lines))
 
     def _full(self, chunk_size: int) -> tuple[float, RecomputeRun]:
