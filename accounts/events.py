@@ -15,13 +15,8 @@ from django.utils import timezone
 from riskops.core.audit import audit_record
 from riskops.core.exceptions import Conflict, ValidationFailed
 
+from .changes import customer_data_changed
 from .models import BureauReport, Consent, ConsentEvent, CreditApplication, Customer, Disclosure, RepaymentInstallment, Transaction
-
-
-def _recompute_on_commit(customer_id: int, trigger: str) -> None:
-    from decisions.tasks import recompute_customer  # decisions depends on accounts, not the reverse
-
-    recompute_customer.delay_on_commit(customer_id=customer_id, trigger=trigger)
 
 
 def _positive(amount: Decimal, field: str) -> Decimal:
@@ -66,7 +61,7 @@ def transaction_record(
     with transaction.atomic():
         row, created = _create_once(Transaction, external_id=external_id, same={"customer_id": customer.pk, "kind": kind, "amount": amount}, **values)
         if created:
-            _recompute_on_commit(customer.pk, "transaction")
+            customer_data_changed(customer_id=customer.pk, trigger="transaction")
     return row
 
 
@@ -88,7 +83,7 @@ def repayment_record(*, installment: RepaymentInstallment, external_id: str, amo
         if installment.amount_paid == installment.amount_due:
             installment.paid_at = paid_at
         installment.save(update_fields=["amount_paid", "paid_at"])
-        _recompute_on_commit(installment.customer_id, "repayment")
+        customer_data_changed(customer_id=installment.customer_id, trigger="repayment")
     return installment
 
 
@@ -101,7 +96,7 @@ def application_record(
     with transaction.atomic():
         row, created = _create_once(CreditApplication, external_id=external_id, same={"customer_id": customer.pk, "requested_amount": requested_amount}, **values)
         if created:
-            _recompute_on_commit(customer.pk, "application")
+            customer_data_changed(customer_id=customer.pk, trigger="application")
     return row
 
 
@@ -124,7 +119,7 @@ def bureau_report_record(
     with transaction.atomic():
         row, created = _create_once(BureauReport, external_id=external_id, same={"customer_id": customer.pk, "score": score}, **values)
         if created:
-            _recompute_on_commit(customer.pk, "bureau")
+            customer_data_changed(customer_id=customer.pk, trigger="bureau")
     return row
 
 
@@ -152,7 +147,7 @@ def consent_grant(
         )
         ConsentEvent.objects.create(consent=consent, kind=ConsentEvent.Kind.GRANTED, occurred_at=now, channel=channel, evidence=evidence)
         audit_record(actor=actor, action="consent.grant", target=consent, after={"customer": customer.external_id, "purpose": purpose, "disclosure": disclosure.pk})
-        _recompute_on_commit(customer.pk, "consent")
+        customer_data_changed(customer_id=customer.pk, trigger="consent")
     return consent
 
 
@@ -167,5 +162,5 @@ def consent_withdraw(*, consent: Consent, channel: str = "app", evidence: dict[s
         consent.save(update_fields=["state", "withdrawn_at"])
         ConsentEvent.objects.create(consent=consent, kind=ConsentEvent.Kind.WITHDRAWN, occurred_at=now, channel=channel, evidence=evidence or {})
         audit_record(actor=actor, action="consent.withdraw", target=consent, before={"state": "active"}, after={"state": "withdrawn"})
-        _recompute_on_commit(consent.customer_id, "consent")
+        customer_data_changed(customer_id=consent.customer_id, trigger="consent")
     return consent

@@ -6,8 +6,12 @@ class DecisionsConfig(AppConfig):
     verbose_name = "Credit decisions"
 
     def ready(self) -> None:
+        from accounts.changes import subscribe
         from riskops.core.audit import register_payload_check
 
         from .audit_checks import decision_rows_match
+        from .subscribers import recompute_when_data_changes
 
         register_payload_check(decision_rows_match)
+        # accounts announces changed customer data; decisions answers with a recompute on commit.
+        subscribe(recompute_when_data_changes)
