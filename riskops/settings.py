@@ -9,6 +9,7 @@ import os
 from pathlib import Path
 
 import dj_database_url
+import plotly
 from celery.schedules import crontab
 from django.core.exceptions import ImproperlyConfigured
 
@@ -109,7 +110,8 @@ USE_I18N = True
 USE_TZ = True
 
 STATIC_URL = "static/"
-STATICFILES_DIRS = [BASE_DIR / "static"]
+# Plotly's JS comes from the installed plotly package (same version as the Python side), never a CDN.
+STATICFILES_DIRS = [BASE_DIR / "static", ("plotly", Path(plotly.__file__).resolve().parent / "package_data")]
 STATIC_ROOT = Path(os.environ.get("STATIC_ROOT", BASE_DIR / "staticfiles"))
 
 LOGIN_URL = "login"

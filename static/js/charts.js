@@ -1,0 +1,18 @@
+// Draws every Plotly figure on the page. A figure is data, built by a selector in Python and
+// handed over with Django's json_script (no inline <script>, so a strict CSP holds):
+//   <figure class="chart"><div data-chart="chart-id"></div><figcaption>…</figcaption></figure>
+//   {{ figure|json_script:"chart-id" }}   where figure = {"data": [...], "layout": {...}, "config": {...}}
+(function () {
+  function draw(el) {
+    var source = document.getElementById(el.dataset.chart);
+    if (!source || !window.Plotly) { return; }
+    var fig = JSON.parse(source.textContent);
+    var layout = Object.assign({ margin: { t: 30, r: 10, b: 40, l: 50 }, font: { size: 12 } }, fig.layout || {});
+    var config = Object.assign({ displaylogo: false, responsive: true }, fig.config || {});
+    window.Plotly.newPlot(el, fig.data || [], layout, config);
+  }
+  function drawAll(root) { (root || document).querySelectorAll("[data-chart]").forEach(draw); }
+  document.addEventListener("DOMContentLoaded", function () { drawAll(document); });
+  // Charts inside content swapped in by htmx are drawn too.
+  document.addEventListener("htmx:afterSwap", function (e) { drawAll(e.target); });
+})();
