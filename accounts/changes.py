@@ -6,11 +6,25 @@ stored the event; subscribers (registered by `decisions` in its AppConfig.ready)
 too and typically defer work with `transaction.on_commit`. An explicit registry rather than a
 model signal: `bulk_create` and COPY skip signals, and a reader of `accounts/events.py` should see
 every consequence of storing an event by following one call.
+
+The announcement is also written down: `customer_data_changed` inserts a `CustomerChangeMark` in
+the event's own transaction (an outbox). A subscriber's broker message can be lost (a broker
+restart drops queued messages) but the mark commits or rolls back with the event, so a sweep
+can always find customers whose recompute never happened. The recompute clears the marks of
+the customers it covers (`change_marks_clear`, `change_marks_clear_range`) after taking its
+lock and before reading features: a mark committed later survives and is swept, a mark
+committed earlier is covered by the data the recompute is about to read.
 """
 
 from __future__ import annotations
 
+from datetime import datetime
 from typing import Callable, Protocol
+
+from django.db.models import Min
+from django.utils import timezone
+
+from .models import CustomerChangeMark
 
 
 class ChangeSubscriber(Protocol):
@@ -32,6 +46,46 @@ def subscribers() -> tuple[Callable[..., None], ...]:
 
 
 def customer_data_changed(*, customer_id: int, trigger: str) -> None:
-    """Tell every subscriber that `customer_id`'s data changed. Call inside the event's transaction."""
+    """Mark `customer_id` as needing a recompute and tell every subscriber. Call inside the
+    event's transaction, so the mark and the event commit (or roll back) together."""
+    CustomerChangeMark.objects.create(customer_id=customer_id, trigger=trigger, marked_at=timezone.now())
     for subscriber in _SUBSCRIBERS:
         subscriber(customer_id=customer_id, trigger=trigger)
+
+
+def change_marks_clear(*, customer_ids: list[int]) -> int:
+    """Delete the marks of these customers (their recompute is under way in this transaction)."""
+    if not customer_ids:
+        return 0
+    deleted, _ = CustomerChangeMark.objects.filter(customer_id__in=customer_ids).delete()
+    return deleted
+
+
+def change_marks_clear_range(*, first_id: int, last_id: int) -> int:
+    """Delete the marks of every customer with first_id <= id <= last_id (a chunk of a run): one
+    range delete on the customer index instead of a list of ids as long as the chunk."""
+    deleted, _ = CustomerChangeMark.objects.filter(customer_id__gte=first_id, customer_id__lte=last_id).delete()
+    return deleted
+
+
+def stale_change_marks(*, older_than: datetime, limit: int) -> list[tuple[int, str]]:
+    """Customers with a mark older than `older_than`, oldest first, at most `limit` of them, each
+    with the trigger of its oldest mark: (customer_id, trigger). Read-only; the recompute that the
+    caller enqueues clears the marks."""
+    oldest = list(
+        CustomerChangeMark.objects.filter(marked_at__lt=older_than)
+        .values("customer_id")
+        .annotate(first=Min("marked_at"))
+        .order_by("first", "customer_id")
+        .values_list("customer_id", "first")[:limit]
+    )
+    if not oldest:
+        return []
+    triggers: dict[int, str] = {}
+    for customer_id, trigger in (
+        CustomerChangeMark.objects.filter(customer_id__in=[c for c, _ in oldest], marked_at__lt=older_than)
+        .order_by("marked_at", "id")
+        .values_list("customer_id", "trigger")
+    ):
+        triggers.setdefault(customer_id, trigger)
+    return [(customer_id, triggers[customer_id]) for customer_id, _ in oldest if customer_id in triggers]

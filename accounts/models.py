@@ -311,3 +311,22 @@ class ConsentEvent(models.Model):
 
     def __str__(self) -> str:
         return f"consent {self.consent_id} {self.kind}"
+
+
+class CustomerChangeMark(models.Model):
+    """Outbox: "this customer's data changed and needs a recompute", written in the event's
+    transaction. The broker message that asks for the recompute can be lost (a broker restart
+    drops queued messages); this row cannot, because it commits with the event. The recompute
+    deletes the customer's marks; a frequent sweep re-enqueues marks nobody cleared in time.
+    One row per event rather than one per customer: an insert never waits on another event's
+    row lock, which keeps the event path as short as before."""
+
+    customer = models.ForeignKey(Customer, on_delete=models.PROTECT, related_name="change_marks")
+    trigger = models.CharField(max_length=16)
+    marked_at = models.DateTimeField(db_index=True)
+
+    class Meta:
+        ordering = ["marked_at", "id"]
+
+    def __str__(self) -> str:
+        return f"{self.customer_id} {self.trigger} at {self.marked_at:%Y-%m-%d %H:%M:%S}"
