@@ -15,7 +15,7 @@ from decisions.models import CreditDecision, CreditLine, RecomputeRun, ScoreSnap
 from decisions.services.runs import recompute_run_start
 from decisions.tasks import recompute_chunk
 from riskops.core.audit import verify_chain
-from riskops.core.worker import celery_worker
+from tests.support.worker import celery_worker
 
 # serialized_rollback: an earlier transactional test flushed the tables, taking the data
 # migrations (roles, the default policy) with it; this puts them back first.

@@ -17,7 +17,7 @@ from decisions.models import RecomputeRun, Trigger
 from decisions.services.recompute import decision_recompute
 from decisions.services.runs import DEFAULT_CHUNK_SIZE, recompute_run_start
 from riskops.core.models import AuditEvent
-from riskops.core.worker import celery_worker
+from tests.support.worker import celery_worker
 
 
 def percentile(values: list[float], pct: float) -> float:

@@ -1,4 +1,7 @@
-"""Start a real Celery worker as a subprocess on a queue of its own (integration tests, benchmark)."""
+"""Start a real Celery worker as a subprocess on a queue of its own (integration tests, `make bench`).
+
+Test tooling, not part of the service: it lives under tests/ and `bench_recompute` imports it from
+here (the benchmark is run from a checkout, where tests/ is present)."""
 
 import os
 import subprocess
