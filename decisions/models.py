@@ -256,6 +256,10 @@ class CreditLine(models.Model):
     # Limit increases are capped per cycle: the cycle's start and the limit it started from.
     cycle_started_at = models.DateTimeField(null=True, blank=True)
     cycle_base_limit = models.DecimalField(max_digits=14, decimal_places=2, default=0)
+    # What utilisation is measured against: the limit in force when the statement period began
+    # (see decisions/exposure.py: a denominator the recompute itself cannot move).
+    exposure_period_start = models.DateTimeField(null=True, blank=True)
+    exposure_limit = models.DecimalField(max_digits=14, decimal_places=2, default=0)
     updated_at = models.DateTimeField(auto_now=True)
 
     class Meta:
@@ -266,6 +270,7 @@ class CreditLine(models.Model):
             models.CheckConstraint(condition=Q(model_limit__gte=0), name="line_model_limit_non_negative"),
             models.CheckConstraint(condition=Q(band__in=BAND_VALUES + [""]), name="line_band_valid"),
             models.CheckConstraint(condition=Q(limit_amount__gte=0) & Q(cycle_base_limit__gte=0), name="line_limit_non_negative"),
+            models.CheckConstraint(condition=Q(exposure_limit__gte=0), name="line_exposure_limit_non_negative"),
             models.CheckConstraint(condition=Q(access__in=["open", "limited"]) | Q(limit_amount=0), name="line_no_limit_without_access"),
             models.CheckConstraint(
                 condition=~Q(access="suspended") | Q(suspended_until__isnull=False), name="line_suspension_has_expiry"
