@@ -430,3 +430,46 @@ class Override(models.Model):
 
     def __str__(self) -> str:
         return f"override {self.pk} {self.access} for {self.customer_id} ({self.state})"
+
+
+class BookMetric(models.TextChoices):
+    """What a `BookDailyStat` row counts. Snapshot metrics describe the book as it stood at the
+    day's last refresh; flow metrics count what happened during the day (UTC)."""
+
+    # snapshot metrics (key → value)
+    CUSTOMERS_BY_ACCESS = "customers_by_access", "Customers by access state"  # access state → customers
+    CUSTOMERS_BY_BAND = "customers_by_band", "Customers by band"  # band, "" = unscored → customers
+    SCORE_BUCKET = "score_bucket", "Customers by score bucket"  # "<band>:<10-point bucket>" → customers
+    LIMIT_EXPOSURE = "limit_exposure", "Total limit exposure"  # "" → sum of limits in force
+    DRAWN_BALANCE = "drawn_balance", "Total drawn balance"  # "" → outstanding installment amounts
+    # flow metrics
+    ALERTS_RAISED = "alerts_raised", "Alerts raised"  # rule → alerts raised that day
+    LIMIT_CHANGES = "limit_changes", "Limit changes"  # "increase" / "cut" → decisions that day
+
+
+class BookDailyStat(models.Model):
+    """Pre-aggregated book-wide figures, one row per (day, metric, key), so the overview reads a
+    few hundred small rows instead of scanning the book and its transactions on every view.
+
+    Long rather than wide: a new rule, band or access state is a new key, not a migration.
+    Written only by `decisions.services.book_stats.book_stats_refresh` (an upsert for the day)."""
+
+    Metric = BookMetric
+
+    day = models.DateField(help_text="UTC day")
+    metric = models.CharField(max_length=24, choices=BookMetric.choices)
+    key = models.CharField(max_length=32, blank=True)
+    # Counts and money in one column; counts are whole numbers.
+    value = models.DecimalField(max_digits=18, decimal_places=2)
+    computed_at = models.DateTimeField()
+
+    class Meta:
+        ordering = ["day", "metric", "key"]
+        constraints = [
+            # The upsert key; its index (day first) also serves the overview's "last 90 days" read.
+            models.UniqueConstraint(fields=["day", "metric", "key"], name="book_stat_unique_day_metric_key"),
+            models.CheckConstraint(condition=Q(metric__in=BookMetric.values), name="book_stat_metric_valid"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.day} {self.metric}[{self.key}] = {self.value}"
