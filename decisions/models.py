@@ -102,6 +102,9 @@ class RecomputeRun(models.Model):
     done_customers = models.PositiveIntegerField(default=0)
     failed_customers = models.PositiveIntegerField(default=0)
     total_chunks = models.PositiveIntegerField(default=0)
+    # The UTC date a nightly run is for, unique: beat's message is acks_late, so a worker lost
+    # mid-task gets it redelivered, and the redelivery must find tonight's run, not start another.
+    night = models.DateField(null=True, blank=True)
     created_at = models.DateTimeField(auto_now_add=True)
     started_at = models.DateTimeField(null=True, blank=True)
     finished_at = models.DateTimeField(null=True, blank=True)
@@ -109,6 +112,8 @@ class RecomputeRun(models.Model):
     class Meta:
         ordering = ["-created_at", "-id"]
         constraints = [
+            models.UniqueConstraint(fields=["night"], name="run_one_per_night"),
+            models.CheckConstraint(condition=Q(night__isnull=True) | Q(trigger=Trigger.NIGHTLY), name="run_night_only_nightly"),
             models.CheckConstraint(
                 condition=Q(status__in=["pending", "running", "succeeded", "partial", "failed"]),
                 name="run_status_valid",
@@ -140,8 +145,13 @@ class RecomputeChunk(models.Model):
     last_customer_id = models.BigIntegerField()
     size = models.PositiveIntegerField()
     status = models.CharField(max_length=8, choices=Status.choices, default=Status.PENDING)
+    # attempts counts claims; claimed_at is when the latest one began. A chunk `running` with an
+    # old claim lost its worker (the recovery sweep re-dispatches it).
     attempts = models.PositiveSmallIntegerField(default=0)
     claimed_at = models.DateTimeField(null=True, blank=True)
+    # When a task for the chunk was last sent to the broker: the sweep sends a pending chunk
+    # again only once per grace period, not every minute while the first message is queued.
+    dispatched_at = models.DateTimeField(null=True, blank=True)
     finished_at = models.DateTimeField(null=True, blank=True)
     error = models.TextField(blank=True)
 
@@ -151,6 +161,7 @@ class RecomputeChunk(models.Model):
             models.UniqueConstraint(fields=["run", "index"], name="chunk_unique_per_run"),
             models.CheckConstraint(condition=Q(status__in=["pending", "running", "done", "failed"]), name="chunk_status_valid"),
             models.CheckConstraint(condition=Q(first_customer_id__lte=F("last_customer_id")), name="chunk_range_ordered"),
+            models.CheckConstraint(condition=~Q(status="running") | Q(claimed_at__isnull=False), name="chunk_running_is_claimed"),
         ]
 
     def __str__(self) -> str:
