@@ -312,10 +312,17 @@ class AlertStatus(models.TextChoices):
     OPEN = "open", "Open"
     IN_REVIEW = "in_review", "In review"
     RESOLVED = "resolved", "Resolved"
-    DISMISSED = "dismissed", "Dismissed"
+    DISMISSED = "dismissed", "Dismissed"  # a false positive: suppressed until suppressed_until
+    CONFIRMED = "confirmed", "Confirmed"  # a real risk: its action stays in force until suppressed_until
 
 
 class RiskAlert(models.Model):
+    """A rule's hit on a customer, and its triage: open → in_review (claimed) → dismissed or confirmed.
+
+    Dismissed and confirmed alerts carry `suppressed_until`: until then the recompute does not
+    raise the same rule again unless its severity rises (see decisions/services/triage.py).
+    """
+
     Rule = AlertRule
 
     Action = AlertAction
@@ -323,6 +330,7 @@ class RiskAlert(models.Model):
     Status = AlertStatus
 
     OPEN_STATUSES = ("open", "in_review")
+    CLOSED_STATUSES = ("resolved", "dismissed", "confirmed")
 
     customer = models.ForeignKey(Customer, on_delete=models.PROTECT, related_name="alerts")
     rule = models.CharField(max_length=24, choices=Rule.choices)
@@ -342,9 +350,14 @@ class RiskAlert(models.Model):
     )
     resolved_at = models.DateTimeField(null=True, blank=True)
     resolution = models.TextField(blank=True)
+    # When the current assignee claimed it (the SLA clock itself runs from raised_at).
+    claimed_at = models.DateTimeField(null=True, blank=True)
+    # Set by dismiss/confirm: until then the same rule's hit is not raised again (unless more severe).
+    suppressed_until = models.DateTimeField(null=True, blank=True)
 
     class Meta:
         ordering = ["-severity", "raised_at", "id"]
+        permissions = [("assign_riskalert", "Can assign alerts to any analyst")]
         constraints = [
             models.CheckConstraint(condition=Q(rule__in=AlertRule.values), name="alert_rule_valid"),
             models.CheckConstraint(condition=Q(action__in=AlertAction.values), name="alert_action_valid"),
@@ -359,8 +372,13 @@ class RiskAlert(models.Model):
             ),
             models.CheckConstraint(
                 condition=Q(status__in=["open", "in_review"], resolved_at__isnull=True)
-                | Q(status__in=["resolved", "dismissed"], resolved_at__isnull=False),
+                | Q(status__in=["resolved", "dismissed", "confirmed"], resolved_at__isnull=False),
                 name="alert_resolved_at_iff_closed",
+            ),
+            # A claimed alert is someone's: in review always has an assignee and a claim time.
+            models.CheckConstraint(
+                condition=~Q(status="in_review") | Q(assigned_to__isnull=False, claimed_at__isnull=False),
+                name="alert_in_review_is_assigned",
             ),
             # An open alert of the same rule is updated, never duplicated.
             models.UniqueConstraint(
@@ -370,6 +388,10 @@ class RiskAlert(models.Model):
         indexes = [
             models.Index(fields=["status", "-severity", "raised_at"], name="alert_queue_idx"),
             models.Index(fields=["customer", "status"], name="alert_customer_status_idx"),
+            # Queue filters (decisions/queue_selectors.py): by rule, by assignee, oldest first.
+            models.Index(fields=["rule", "status"], name="alert_rule_status_idx"),
+            models.Index(fields=["assigned_to", "status"], name="alert_assignee_status_idx"),
+            models.Index(fields=["severity", "status"], name="alert_severity_status_idx"),
         ]
 
     def __str__(self) -> str:

@@ -425,7 +425,8 @@ class CreditLineFactory(factory.django.DjangoModelFactory):
 
 
 class RiskAlertFactory(factory.django.DjangoModelFactory):
-    """An open review alert. `action="suspend"` gets an effective_until; resolved/dismissed a resolved_at."""
+    """An open review alert. `action="suspend"` gets an effective_until; resolved/dismissed/confirmed
+    a resolved_at; in_review an analyst assignee and a claim time."""
 
     class Meta:
         model = RiskAlert
@@ -446,10 +447,19 @@ class RiskAlertFactory(factory.django.DjangoModelFactory):
     # alert_resolved_at_iff_closed
     resolved_at = factory.LazyAttribute(
         lambda o: o.raised_at + timedelta(minutes=30)
-        if o.status in (AlertStatus.RESOLVED, AlertStatus.DISMISSED)
+        if o.status in (AlertStatus.RESOLVED, AlertStatus.DISMISSED, AlertStatus.CONFIRMED)
         else None
     )
     resolution = factory.LazyAttribute(lambda o: "Checked, handled." if o.resolved_at else "")
+    # alert_in_review_is_assigned: a claimed alert has its claimant and claim time.
+    assigned_to = factory.Maybe(
+        factory.LazyAttribute(lambda o: o.status == AlertStatus.IN_REVIEW),
+        yes_declaration=factory.SubFactory(UserFactory, roles=["analyst"]),
+        no_declaration=None,
+    )
+    claimed_at = factory.LazyAttribute(
+        lambda o: o.raised_at + timedelta(minutes=5) if o.status == AlertStatus.IN_REVIEW else None
+    )
 
     class Params:
         suspend = factory.Trait(action=AlertAction.SUSPEND, severity=4)
@@ -457,6 +467,7 @@ class RiskAlertFactory(factory.django.DjangoModelFactory):
         in_review = factory.Trait(status=AlertStatus.IN_REVIEW)
         resolved = factory.Trait(status=AlertStatus.RESOLVED, resolved_by=factory.SubFactory(UserFactory))
         dismissed = factory.Trait(status=AlertStatus.DISMISSED, resolved_by=factory.SubFactory(UserFactory))
+        confirmed = factory.Trait(status=AlertStatus.CONFIRMED, resolved_by=factory.SubFactory(UserFactory))
 
 
 class CaseNoteFactory(factory.django.DjangoModelFactory):

@@ -54,6 +54,7 @@ ROLE_PERMISSIONS: dict[str, list[str]] = {
         "decisions.change_override",
         "decisions.approve_override",
         "decisions.start_recomputerun",
+        "decisions.assign_riskalert",  # hand a case to someone else (decisions/services/triage.py)
     ],
 }
 
@@ -75,7 +76,11 @@ def sync_role_groups(apps: Any) -> None:
         perms = []
         for code in codes:
             app_label, codename = code.split(".")
-            perms.append(Permission.objects.get(content_type__app_label=app_label, codename=codename))
+            perm = Permission.objects.filter(content_type__app_label=app_label, codename=codename).first()
+            # A permission a later migration declares does not exist yet in an earlier one's
+            # state; that later migration syncs again (e.g. decisions 0007 for assign_riskalert).
+            if perm is not None:
+                perms.append(perm)
         group.permissions.set(perms)
 
 
