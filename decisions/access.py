@@ -13,6 +13,14 @@ Limits: income proxy (or the policy's fallback when income is unknown) × band m
 down, bounded; an increase is capped per cycle (`max_increase_pct` over the limit the cycle
 started from), a decrease applies at once and starts a new cycle; a line back from a suspension
 is capped from its last granted limit. An approved, unexpired override wins over all of it.
+
+Fixed point: `decide` is a pure function of its inputs, and none of them is something the previous
+recompute of the same moment produced: utilisation in `features` is measured against the exposure
+of the statement period (decisions/exposure.py), not against the limit decided a moment ago; a
+suspension's end is read from its alert, where it was recorded once. So deciding twice with the
+same data and clock gives the same access and limit, and the second recompute writes no decision.
+The cycle caps stay meaningful: a cycle still starts at a first grant, a cut or `cycle_days` after
+the last start, and an increase is capped from the limit the cycle started at.
 """
 
 from dataclasses import dataclass, field
@@ -99,10 +107,13 @@ def decide(
     override: ActiveOverride | None,
     policy: Policy,
     now: datetime,
+    confirmed: list[OpenAlert] = (),
 ) -> DecisionOutcome:
+    """`confirmed`: alerts an analyst confirmed as real risk, whose action stays in force until
+    their suppression period ends (a suspension until then; a review keeps the line limited)."""
     out = _model_decision(
         has_scoring_consent=has_scoring_consent, score=score, features=features, hits=hits,
-        open_alerts=open_alerts, line=line, policy=policy, now=now,
+        open_alerts=[*open_alerts, *confirmed], line=line, policy=policy, now=now,
     )
     if override is not None:
         out.access, out.override_id = override.access, override.id
@@ -125,11 +136,16 @@ def _model_decision(*, has_scoring_consent, score, features, hits, open_alerts, 
     closing = [h for h in hits if h.action == "close"]
     if closing:
         return outcome("closed", reasons=[_reason("CLOSED_BY_RULE", f"Closed by rule {h.rule}.", rule=h.rule) for h in closing])
-    suspensions = [h.effective_until for h in hits if h.action == "suspend"]
-    suspensions += [a.effective_until for a in open_alerts if a.action == "suspend" and a.effective_until and a.effective_until > now]
-    if suspensions:
-        until = max(suspensions)
-        rules = sorted({h.rule for h in hits if h.action == "suspend"} | {a.rule for a in open_alerts if a.action == "suspend" and a.effective_until and a.effective_until > now})
+    # A suspension's end is recorded once, on its alert: a rule that keeps firing does not push it
+    # further on every recompute (that would make a rerun move the line). A hit with no alert in
+    # force yet (a first firing, or one after the previous suspension lapsed) starts one now.
+    in_force = {a.rule: a.effective_until for a in open_alerts if a.action == "suspend" and a.effective_until and a.effective_until > now}
+    for h in hits:
+        if h.action == "suspend" and h.rule not in in_force:
+            in_force[h.rule] = h.effective_until
+    if in_force:
+        until = max(in_force.values())
+        rules = sorted(in_force)
         return outcome("suspended", reasons=[_reason("SUSPENDED_BY_RULE", f"Suspended by rule {r}.", rule=r, until=until) for r in rules], suspended_until=until)
     if score.band == "E":
         return outcome("not_offered", reasons=[_reason("SCORE_BELOW_CUTOFF", f"Score {score.score} is in band E.", score=score.score)])

@@ -171,11 +171,24 @@ def test_several_suspensions_run_until_the_latest(policy):
     ]
 
 
-def test_same_rule_as_hit_and_alert_is_named_once(policy):
+def test_same_rule_as_hit_and_alert_is_named_once_and_the_alert_keeps_its_end(policy):
+    # given a suspension in force recorded on the alert, and the rule firing again
     alert = OpenAlert("OVERDUE_30", "suspend", NOW + timedelta(days=2))
     out = run(policy, hits=[suspend_hit("OVERDUE_30", days=30)], open_alerts=[alert])
-    assert out.suspended_until == NOW + timedelta(days=30)
+    # then the end stays where the alert put it: a rerun must not push it further (fixed point)
+    assert out.suspended_until == NOW + timedelta(days=2)
     assert codes(out) == ["SUSPENDED_BY_RULE"]
+
+
+def test_a_confirmed_suspension_stays_in_force_until_its_suppression_ends(policy):
+    confirmed = OpenAlert("FREQUENT_APPLICATIONS", "suspend", NOW + timedelta(days=10))
+    out = run(policy, confirmed=[confirmed], line=open_line("1000.00"))
+    assert (out.access, out.suspended_until) == ("suspended", NOW + timedelta(days=10))
+
+
+def test_a_confirmed_review_alert_keeps_the_line_limited(policy):
+    out = run(policy, confirmed=[OpenAlert("SPENDING_SPIKE", "review", None)], line=open_line("1000.00"))
+    assert out.access == "limited"
 
 
 @pytest.mark.parametrize("ended", [NOW - timedelta(seconds=1), NOW, NOW - timedelta(days=30)])

@@ -129,13 +129,14 @@ def test_a_chunk_run_twice_writes_once(book):
 
 
 @pytest.mark.django_db
-def test_a_second_run_writes_decisions_only_for_changes(book):
-    recompute_run_process_inline(run=recompute_run_start(chunk_size=125, enqueue=False))
-    # The second run sees the limits the first one set (utilisation = balance / limit) and moves some.
-    recompute_run_process_inline(run=recompute_run_start(chunk_size=125, enqueue=False))
-    third = recompute_run_process_inline(run=recompute_run_start(chunk_size=125, enqueue=False))
-    assert ScoreSnapshot.objects.filter(run=third).count() == 250
-    assert CreditDecision.objects.filter(run=third).count() <= 5  # nothing new happened: the book is stable
+def test_a_second_run_with_no_new_data_writes_no_decision(book):
+    first = recompute_run_process_inline(run=recompute_run_start(chunk_size=125, enqueue=False))
+    assert CreditDecision.objects.filter(run=first).count() == 250
+    # Utilisation is measured against the statement period's exposure, not the limit just set,
+    # so the second run sees exactly the inputs the first one saw.
+    second = recompute_run_process_inline(run=recompute_run_start(chunk_size=125, enqueue=False))
+    assert ScoreSnapshot.objects.filter(run=second).count() == 250
+    assert CreditDecision.objects.filter(run=second).count() == 0
 
 
 @pytest.mark.django_db

@@ -1,0 +1,151 @@
+"""Planning a recompute: from what was read to what should be written. Pure: no queries.
+
+`plan_customer` scores the features, evaluates the rules, plans alert changes, decides access and
+limit (`access.decide`) and, only when access or limit changes (or for a first decision), plans a
+`CreditDecision`. The objects it returns are unsaved; `services.writing` writes them in bulk.
+
+Fixed point: every input here is either data or state the recompute cannot move within the same
+clock (the exposure of the statement period, an alert's recorded suspension end), so planning the
+same inputs twice gives the same plan, and the second writes no decision, alert or line change.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import TYPE_CHECKING
+
+from riskops.core.audit import normalise
+
+from .access import ActiveOverride, DecisionOutcome, LineState, OpenAlert, decide
+from .models import CreditDecision, CreditLine, PolicyVersion, RecomputeRun, RiskAlert, ScoreSnapshot
+from .policy import Policy
+from .rules import RuleHit, evaluate_rules
+from .scoring import score_features
+
+if TYPE_CHECKING:
+    from .services.inputs import CustomerContext
+
+__all__ = ["ActiveOverride", "CustomerPlan", "SuppressedRule", "line_state", "plan_customer"]
+
+
+@dataclass(frozen=True)
+class SuppressedRule:
+    """A rule an analyst dismissed (false positive) or confirmed (real risk) for one customer."""
+
+    rule: str
+    severity: int
+    status: str  # "dismissed" or "confirmed"
+    action: str
+    until: datetime
+
+
+@dataclass
+class CustomerPlan:
+    context: "CustomerContext"
+    snapshot: ScoreSnapshot
+    hits: list[RuleHit]
+    new_alerts: list[RiskAlert] = field(default_factory=list)
+    touched_alerts: list[RiskAlert] = field(default_factory=list)
+    outcome: DecisionOutcome | None = None
+    decision: CreditDecision | None = None
+    line_changed: bool = False
+
+
+def line_state(line: CreditLine) -> LineState:
+    return LineState(
+        access=line.access, limit=line.limit_amount, model_access=line.model_access, model_limit=line.model_limit,
+        suspended_until=line.suspended_until, cycle_started_at=line.cycle_started_at, cycle_base_limit=line.cycle_base_limit,
+    )
+
+
+def _unsuppressed(hits: list[RuleHit], suppressed: dict[str, SuppressedRule]) -> list[RuleHit]:
+    """A dismissed or confirmed rule stays quiet for its suppression period unless its severity rises."""
+    return [h for h in hits if h.rule not in suppressed or h.severity > suppressed[h.rule].severity]
+
+
+def _in_force(suppressed: dict[str, SuppressedRule]) -> list[OpenAlert]:
+    """A confirmed alert's action stays in force until its suppression period ends."""
+    return [OpenAlert(s.rule, s.action, s.until if s.action == "suspend" else None) for s in suppressed.values() if s.status == "confirmed"]
+
+
+def plan_customer(
+    *, context: "CustomerContext", policy: Policy, version: PolicyVersion, trigger: str, now: datetime, run: RecomputeRun | None
+) -> CustomerPlan:
+    result = context.features
+    score = score_features(result.features, policy) if result.features is not None else None
+    snapshot = ScoreSnapshot(
+        customer_id=context.customer_id,
+        policy_version=version,
+        run=run,
+        computed_at=now,
+        trigger=trigger,
+        score=score.score if score else None,
+        probability_of_default=score.probability_of_default if score else None,
+        band=score.band if score else "",
+        features=result.features.as_json() if result.features else {},
+        points=score.points if score else {},
+        reason_codes=normalise(score.reason_codes) if score else [],
+        data_sources=result.data_sources,
+    )
+    hits = _unsuppressed(evaluate_rules(features=result.features, consents=result.consents, policy=policy, now=now), context.suppressed)
+    plan = CustomerPlan(context, snapshot, hits)
+    _plan_alerts(plan, now)
+    open_after = [OpenAlert(a.rule, a.action, a.effective_until) for a in [*context.open_alerts.values(), *plan.new_alerts]]
+    before = line_state(context.line)
+    outcome = decide(
+        has_scoring_consent=result.features is not None,
+        score=score,
+        features=result.features,
+        hits=hits,
+        open_alerts=open_after,
+        confirmed=_in_force(context.suppressed),
+        line=before,
+        override=context.override,
+        policy=policy,
+        now=now,
+    )
+    plan.outcome = outcome
+    # The first decision is always recorded, so even a never-offered customer has its reasons on file.
+    if outcome.changed_from(before) or context.line.last_decision_id is None:
+        plan.decision = CreditDecision(
+            customer_id=context.customer_id,
+            policy_version=version,
+            run=run,
+            override_id=outcome.override_id,
+            decided_at=now,
+            trigger=trigger,
+            access=outcome.access,
+            limit_amount=outcome.limit,
+            previous_access=before.access,
+            previous_limit=before.limit,
+            model_access=outcome.model_access,
+            model_limit=outcome.model_limit,
+            reasons=normalise(outcome.reasons),
+            suspended_until=outcome.suspended_until,
+        )
+    return plan
+
+
+def _plan_alerts(plan: CustomerPlan, now: datetime) -> None:
+    """An open alert of the same rule is updated (last_seen_at: still firing as of now), never duplicated."""
+    for hit in plan.hits:
+        evidence = normalise(hit.evidence)
+        alert = plan.context.open_alerts.get(hit.rule)
+        if alert is None:
+            plan.new_alerts.append(
+                RiskAlert(
+                    customer_id=plan.context.customer_id, rule=hit.rule, action=hit.action, severity=hit.severity,
+                    evidence=evidence, raised_at=now, last_seen_at=now, effective_until=hit.effective_until,
+                )
+            )
+            continue
+        until = alert.effective_until
+        if hit.action == "suspend" and (until is None or until <= now):
+            until = hit.effective_until  # still firing after it lapsed: suspend again
+        elif hit.action != "suspend":
+            until = None
+        if (alert.evidence, alert.severity, alert.action, alert.effective_until, alert.last_seen_at) == (evidence, hit.severity, hit.action, until, now):
+            continue  # same data, same clock: a rerun leaves the alert as it was
+        alert.evidence, alert.last_seen_at, alert.severity, alert.action, alert.effective_until = evidence, now, hit.severity, hit.action, until
+        plan.touched_alerts.append(alert)

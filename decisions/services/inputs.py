@@ -1,0 +1,126 @@
+"""Reading what a recompute needs: the locked credit line, consents, features, alerts, overrides.
+
+Two shapes, one result: `load_customer` (one customer, the reference reads) and `load_chunk`
+(set-based, a fixed number of queries for a whole chunk). Both lock the customers' credit-line rows
+in pk order first — that lock is what serialises recomputes of one customer — and then clear the
+customers' change marks (the outbox), *before* reading any data: an event committed after the
+clear keeps its mark (and its own recompute), one committed before is visible to the reads below.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import datetime
+from decimal import Decimal
+
+from accounts.changes import change_marks_clear, change_marks_clear_range
+from accounts.models import Customer
+
+from ..exposure import exposure_for
+from ..features import ConsentState, FeatureResult, consent_states, features_for_chunk, features_for_customer
+from ..models import CreditLine, Override, RiskAlert
+from ..planning import ActiveOverride, SuppressedRule
+
+OPEN = RiskAlert.OPEN_STATUSES
+
+
+@dataclass
+class CustomerContext:
+    customer_id: int
+    features: FeatureResult
+    line: CreditLine
+    open_alerts: dict[str, RiskAlert]
+    override: ActiveOverride | None
+    # The statement period and the limit in force when it began (utilisation's denominator).
+    exposure: tuple[datetime, Decimal]
+    suppressed: dict[str, SuppressedRule] = field(default_factory=dict)
+
+
+def _active_overrides(customer_ids: list[int], now: datetime) -> dict[int, ActiveOverride]:
+    found: dict[int, ActiveOverride] = {}
+    rows = (
+        Override.objects.filter(customer_id__in=customer_ids, state=Override.State.APPROVED, expires_at__gt=now)
+        .order_by("customer_id", "-decided_at", "-id")
+        .values_list("customer_id", "id", "access", "limit_amount", "expires_at")
+    )
+    for customer_id, pk, access, limit, expires_at in rows:
+        found.setdefault(customer_id, ActiveOverride(pk, access, limit, expires_at))
+    return found
+
+
+def _open_alerts(customer_ids: list[int]) -> dict[int, dict[str, RiskAlert]]:
+    alerts: dict[int, dict[str, RiskAlert]] = {cid: {} for cid in customer_ids}
+    for alert in RiskAlert.objects.filter(customer_id__in=customer_ids, status__in=OPEN).order_by("pk"):
+        alerts[alert.customer_id][alert.rule] = alert
+    return alerts
+
+
+def _suppressed_rules(customer_ids: list[int], now: datetime) -> dict[int, dict[str, SuppressedRule]]:
+    """Rules an analyst dismissed or confirmed, still inside their suppression period."""
+    found: dict[int, dict[str, SuppressedRule]] = {cid: {} for cid in customer_ids}
+    if not hasattr(RiskAlert, "suppressed_until") and "suppressed_until" not in {f.name for f in RiskAlert._meta.fields}:
+        return found
+    rows = (
+        RiskAlert.objects.filter(
+            customer_id__in=customer_ids, status__in=("dismissed", "confirmed"), suppressed_until__gt=now
+        )
+        .order_by("pk")
+        .values_list("customer_id", "rule", "severity", "status", "action", "suppressed_until")
+    )
+    for customer_id, rule, severity, status, action, until in rows:
+        current = found[customer_id].get(rule)
+        if current is None or severity >= current.severity:
+            found[customer_id][rule] = SuppressedRule(rule, severity, status, action, until)
+    return found
+
+
+def _locked_lines(customer_ids: list[int]) -> dict[int, CreditLine]:
+    """Every customer gets a line row; all are locked in pk order, the per-customer lock."""
+    def lock(ids):
+        return {line.customer_id: line for line in CreditLine.objects.select_for_update().filter(customer_id__in=ids).order_by("pk")}
+
+    lines = lock(customer_ids)
+    missing = [cid for cid in customer_ids if cid not in lines]
+    if missing:
+        CreditLine.objects.bulk_create([CreditLine(customer_id=cid) for cid in missing], ignore_conflicts=True)
+        lines.update(lock(missing))
+    return lines
+
+
+def _exposure(line: CreditLine, now: datetime) -> tuple[datetime, Decimal]:
+    return exposure_for(
+        period_start=line.exposure_period_start, exposure_limit=line.exposure_limit, current_limit=line.limit_amount, now=now
+    )
+
+
+def load_customer(*, customer: Customer, now: datetime) -> CustomerContext:
+    line = _locked_lines([customer.pk])[customer.pk]
+    change_marks_clear(customer_ids=[customer.pk])
+    exposure = _exposure(line, now)
+    consents = consent_states([customer.pk], as_of=now).get(customer.pk, ConsentState())
+    result = features_for_customer(customer=customer, consents=consents, limit=exposure[1], as_of=now)
+    return CustomerContext(
+        customer.pk, result, line, _open_alerts([customer.pk])[customer.pk],
+        _active_overrides([customer.pk], now).get(customer.pk), exposure, _suppressed_rules([customer.pk], now)[customer.pk],
+    )
+
+
+def load_chunk(*, first_id: int, last_id: int, now: datetime) -> list[CustomerContext]:
+    customers = dict(Customer.objects.filter(pk__gte=first_id, pk__lte=last_id).values_list("pk", "onboarded_at"))
+    ids = sorted(customers)
+    if not ids:
+        return []
+    lines = _locked_lines(ids)
+    change_marks_clear_range(first_id=first_id, last_id=last_id)
+    exposures = {cid: _exposure(line, now) for cid, line in lines.items()}
+    consents = consent_states(ids, as_of=now)
+    results = features_for_chunk(
+        customers=customers, consents=consents, limits={cid: exp[1] for cid, exp in exposures.items()}, as_of=now
+    )
+    alerts = _open_alerts(ids)
+    overrides = _active_overrides(ids, now)
+    suppressed = _suppressed_rules(ids, now)
+    return [
+        CustomerContext(cid, results[cid], lines[cid], alerts[cid], overrides.get(cid), exposures[cid], suppressed[cid])
+        for cid in ids
+    ]
