@@ -58,8 +58,6 @@ def _open_alerts(customer_ids: list[int]) -> dict[int, dict[str, RiskAlert]]:
 def _suppressed_rules(customer_ids: list[int], now: datetime) -> dict[int, dict[str, SuppressedRule]]:
     """Rules an analyst dismissed or confirmed, still inside their suppression period."""
     found: dict[int, dict[str, SuppressedRule]] = {cid: {} for cid in customer_ids}
-    if not hasattr(RiskAlert, "suppressed_until") and "suppressed_until" not in {f.name for f in RiskAlert._meta.fields}:
-        return found
     rows = (
         RiskAlert.objects.filter(
             customer_id__in=customer_ids, status__in=("dismissed", "confirmed"), suppressed_until__gt=now
