@@ -12,10 +12,9 @@ def reopen_unassigned_reviews(apps, schema_editor):
 
 
 def grant_assign_permission(apps, schema_editor):
-    """risk_admin gets decisions.assign_riskalert, which this migration creates."""
-    from riskops.core.roles import sync_role_groups
-
-    sync_role_groups(apps)
+    """Nothing to do here: roles and their permissions (risk_admin's assign_riskalert included)
+    are synced by `post_migrate` from riskops/core/roles.py, so this frozen migration does not
+    import the live role spec."""
 
 
 class Migration(migrations.Migration):
