@@ -41,3 +41,14 @@ class RunStartView(RoleRequiredMixin, View):
 class RunProgressView(RoleRequiredMixin, View):
     def get(self, request, pk: int):
         return JsonResponse(run_progress(run=get_object_or_404(RecomputeRun, pk=pk)))
+
+
+class OverviewView(RoleRequiredMixin, TemplateView):
+    """The book at a glance: KPIs and book-wide charts from the daily aggregates."""
+
+    template_name = "decisions/overview.html"
+
+    def get_context_data(self, **kwargs):
+        from .overview_selectors import book_overview
+
+        return super().get_context_data(overview=book_overview(), **kwargs)

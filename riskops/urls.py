@@ -10,5 +10,4 @@ urlpatterns = [
     path("login/", auth_views.LoginView.as_view(), name="login"),
     path("logout/", auth_views.LogoutView.as_view(), name="logout"),
     path("", include("decisions.urls")),
-    path("", include("riskops.core.urls")),
 ]

@@ -1,9 +1,7 @@
 from django.contrib.auth.mixins import LoginRequiredMixin
 from django.core.exceptions import PermissionDenied
-from django.views.generic import TemplateView
 
 from .roles import user_roles
-from .selectors import overview_counts
 
 
 class RoleRequiredMixin(LoginRequiredMixin):
@@ -19,9 +17,3 @@ class RoleRequiredMixin(LoginRequiredMixin):
             raise PermissionDenied("Your account has no RiskOps role for this page.")
         return super().dispatch(request, *args, **kwargs)
 
-
-class HomeView(RoleRequiredMixin, TemplateView):
-    template_name = "core/home.html"
-
-    def get_context_data(self, **kwargs):
-        return super().get_context_data(counts=overview_counts(), **kwargs)

@@ -25,14 +25,14 @@ def test_compliance_cannot_change_decisions_and_analyst_cannot_approve_overrides
 
 
 def test_anonymous_user_is_sent_to_login(client, db):
-    response = client.get(reverse("core:home"))
+    response = client.get(reverse("decisions:overview"))
     assert response.status_code == 302
     assert response.url.startswith(reverse("login"))
 
 
 def test_user_without_role_sees_no_page(client, make_user):
     client.force_login(make_user("nobody"))
-    response = client.get(reverse("core:home"))
+    response = client.get(reverse("decisions:overview"))
     assert response.status_code == 403
     assert b"no RiskOps role" in response.content
 

@@ -1,0 +1,207 @@
+"""Plotly figure builders: plain data in, a figure dict out ({"data", "layout", "config"}).
+
+The dict goes to the template through `json_script` and `static/js/charts.js` draws it, so no
+inline script is needed (strict CSP). Colours come from `decisions.palette`, the same as the
+badges next to the chart. Money is Decimal everywhere else; it becomes a float only here, at the
+edge, because Plotly plots numbers. Labels are translated when the figure is built (in the
+request, so in the viewer's language).
+"""
+
+from __future__ import annotations
+
+from datetime import date, datetime, timezone as dt_timezone
+from decimal import Decimal
+from typing import Any, Iterable
+
+from django.utils import timezone
+from django.utils.translation import gettext as _
+
+from .palette import ACCESS_COLOURS, ACCENT, BAND_COLOURS, PLOTLY_CONFIG, SEVERITY_COLOURS
+from .texts import access_name, rule_name
+
+# Rules borrow the severity scale (their default severities) so "hotter" reads the same everywhere;
+# the two review rules of lower weight get the accent and the grey of "not offered".
+RULE_COLOURS = {
+    "OVERDUE_90": SEVERITY_COLOURS[5],
+    "OVERDUE_30": SEVERITY_COLOURS[4],
+    "OVER_BORROWING": SEVERITY_COLOURS[3],
+    "FREQUENT_APPLICATIONS": ACCENT,
+    "SPENDING_SPIKE": SEVERITY_COLOURS[2],
+    "CONSENT_WITHDRAWN": ACCESS_COLOURS["not_offered"],
+}
+INCOME_COLOUR = ACCESS_COLOURS["open"]
+SPEND_COLOUR = ACCENT
+REPAYMENT_COLOUR = BAND_COLOURS["C"]
+INCREASE_COLOUR = ACCESS_COLOURS["open"]
+CUT_COLOUR = ACCESS_COLOURS["closed"]
+SMALL_HEIGHT = 280
+
+
+def _num(value: Decimal | int | float | None) -> float | None:
+    return None if value is None else float(value)
+
+
+def _local(dt: datetime) -> str:
+    """The viewer's zone for the axis (a naive ISO string: Plotly would otherwise show UTC)."""
+    return timezone.localtime(dt).strftime("%Y-%m-%d %H:%M")
+
+
+def _utc(dt: datetime) -> str:
+    return dt.astimezone(dt_timezone.utc).strftime("%Y-%m-%d %H:%M UTC")
+
+
+def _layout(*, x_title: str, y_title: str, **extra: Any) -> dict:
+    layout = {
+        "height": SMALL_HEIGHT,
+        "margin": {"t": 10, "r": 10, "b": 50, "l": 60},
+        "xaxis": {"title": {"text": x_title}, "automargin": True},
+        "yaxis": {"title": {"text": y_title}, "automargin": True, "rangemode": "tozero"},
+        "legend": {"orientation": "h", "y": -0.3},
+        "hovermode": "closest",
+        "paper_bgcolor": "#ffffff",
+        "plot_bgcolor": "#ffffff",
+    }
+    for key, value in extra.items():
+        if isinstance(value, dict) and isinstance(layout.get(key), dict):
+            layout[key] = {**layout[key], **value}
+        else:
+            layout[key] = value
+    return layout
+
+
+def figure(data: list[dict], layout: dict) -> dict:
+    return {"data": data, "layout": layout, "config": PLOTLY_CONFIG}
+
+
+# --- overview -----------------------------------------------------------------------------------
+
+
+def score_distribution_figure(buckets: dict[str, dict[int, int]]) -> dict:
+    """Customers per 10-point score bucket, one stacked trace per band. `buckets[band][start] = n`."""
+    data = []
+    for band, colour in BAND_COLOURS.items():
+        points = sorted(buckets.get(band, {}).items())
+        if not points:
+            continue
+        data.append({
+            "type": "bar", "name": _("Band %(band)s") % {"band": band},
+            "x": [start + 5 for start, _n in points], "y": [n for _s, n in points], "width": 9,
+            "marker": {"color": colour},
+            "hovertemplate": _("Score %{x:.0f}±5: %{y:,} customers") + f"<extra>{band}</extra>",
+        })
+    return figure(data, _layout(x_title=_("Score (points)"), y_title=_("Customers"), barmode="stack"))
+
+
+def access_mix_figure(days: list[date], counts: dict[str, list[int]]) -> dict:
+    """Customers per access state per day, stacked areas in the access colours."""
+    x = [d.isoformat() for d in days]
+    data = [
+        {
+            "type": "scatter", "mode": "lines", "stackgroup": "access", "name": access_name(state),
+            "x": x, "y": counts.get(state, [0] * len(days)), "line": {"color": colour, "width": 1},
+            "fillcolor": colour, "hovertemplate": "%{x}: %{y:,}" + f"<extra>{access_name(state)}</extra>",
+        }
+        for state, colour in ACCESS_COLOURS.items()
+    ]
+    return figure(data, _layout(x_title=_("Day (UTC)"), y_title=_("Customers")))
+
+
+def alerts_per_rule_figure(days: list[date], counts: dict[str, list[int]]) -> dict:
+    x = [d.isoformat() for d in days]
+    data = [
+        {
+            "type": "bar", "name": rule_name(rule), "x": x, "y": counts[rule], "marker": {"color": RULE_COLOURS.get(rule, ACCENT)},
+            "hovertemplate": "%{x}: %{y:,}" + f"<extra>{rule_name(rule)}</extra>",
+        }
+        for rule in counts
+        if any(counts[rule])
+    ]
+    return figure(data, _layout(x_title=_("Day (UTC)"), y_title=_("Alerts raised"), barmode="stack"))
+
+
+def limit_changes_figure(days: list[date], increases: list[int], cuts: list[int]) -> dict:
+    x = [d.isoformat() for d in days]
+    data = [
+        {"type": "bar", "name": _("Increases"), "x": x, "y": increases, "marker": {"color": INCREASE_COLOUR},
+         "hovertemplate": "%{x}: %{y:,}" + "<extra>" + _("Increases") + "</extra>"},
+        {"type": "bar", "name": _("Cuts"), "x": x, "y": cuts, "marker": {"color": CUT_COLOUR},
+         "hovertemplate": "%{x}: %{y:,}" + "<extra>" + _("Cuts") + "</extra>"},
+    ]
+    return figure(data, _layout(x_title=_("Day (UTC)"), y_title=_("Decisions"), barmode="group"))
+
+
+# --- risk profile -------------------------------------------------------------------------------
+
+
+def score_history_figure(points: Iterable[dict]) -> dict:
+    """Score over time; each marker in its band's colour. `points`: computed_at, score, band."""
+    points = list(points)
+    data = [{
+        "type": "scatter", "mode": "lines+markers", "name": _("Score"),
+        "x": [_local(p["computed_at"]) for p in points], "y": [p["score"] for p in points],
+        "customdata": [[p["band"], _utc(p["computed_at"])] for p in points],
+        "line": {"color": ACCENT, "width": 1.5},
+        "marker": {"color": [BAND_COLOURS.get(p["band"], ACCENT) for p in points], "size": 8, "line": {"color": "#1d2330", "width": 0.5}},
+        "hovertemplate": _("Score %{y} · band %{customdata[0]}") + "<br>%{customdata[1]}<extra></extra>",
+    }]
+    return figure(data, _layout(x_title=_("Computed at"), y_title=_("Score (points)"), yaxis={"rangemode": "normal"}))
+
+
+def cash_flow_figure(months: list[date], income: list[Decimal], spend: list[Decimal], repayments: list[Decimal], currency: str) -> dict:
+    x = [m.strftime("%Y-%m") for m in months]
+    series = ((_("Income"), income, INCOME_COLOUR), (_("Spend"), spend, SPEND_COLOUR), (_("Repayments"), repayments, REPAYMENT_COLOUR))
+    data = [
+        {"type": "bar", "name": name, "x": x, "y": [_num(v) for v in values], "marker": {"color": colour},
+         "hovertemplate": "%{x}: " + currency + "%{y:,.2f}" + f"<extra>{name}</extra>"}
+        for name, values, colour in series
+    ]
+    return figure(data, _layout(x_title=_("Month (UTC)"), y_title=_("Amount (%(currency)s)") % {"currency": currency}, barmode="group"))
+
+
+def dpd_colour(days: int) -> str:
+    if days >= 90:
+        return SEVERITY_COLOURS[5]
+    if days >= 30:
+        return SEVERITY_COLOURS[4]
+    if days >= 1:
+        return SEVERITY_COLOURS[2]
+    return ACCESS_COLOURS["open"]
+
+
+def dpd_timeline_figure(installments: Iterable[dict], currency: str) -> dict:
+    """Days past due per installment, by due date: paid ones as the days they were late, unpaid
+    ones as the days they are late today. `installments`: due_on, dpd, amount_due, paid."""
+    rows = list(installments)
+    data = [{
+        "type": "bar", "name": _("Days past due"),
+        "x": [r["due_on"].isoformat() for r in rows], "y": [r["dpd"] for r in rows],
+        "marker": {"color": [dpd_colour(r["dpd"]) for r in rows]},
+        "customdata": [[f"{currency}{r['amount_due']:,.2f}", _("paid") if r["paid"] else _("unpaid")] for r in rows],
+        "hovertemplate": _("Due %{x}: %{y} days past due") + "<br>%{customdata[0]} · %{customdata[1]}<extra></extra>",
+    }]
+    shapes = [
+        {"type": "line", "xref": "paper", "x0": 0, "x1": 1, "y0": days, "y1": days, "line": {"color": SEVERITY_COLOURS[sev], "dash": "dot", "width": 1}}
+        for days, sev in ((30, 4), (90, 5))
+        if any(r["dpd"] >= days * 0.5 for r in rows)
+    ]
+    return figure(data, _layout(x_title=_("Due date"), y_title=_("Days past due"), shapes=shapes))
+
+
+def limit_history_figure(decisions: Iterable[dict], currency: str) -> dict:
+    """The limit as a step line (it holds until the next decision), with a marker per decision in
+    the colour of the access state it set. `decisions`: decided_at, limit, access, reason."""
+    rows = list(decisions)
+    x = [_local(r["decided_at"]) for r in rows]
+    y = [_num(r["limit"]) for r in rows]
+    # The step holds up to now, so the line ends at today rather than at the last decision.
+    line_x, line_y = (x + [_local(timezone.now())], y + y[-1:]) if rows else (x, y)
+    data = [
+        {"type": "scatter", "mode": "lines", "name": _("Limit"), "x": line_x, "y": line_y,
+         "line": {"shape": "hv", "color": ACCENT, "width": 2}, "hoverinfo": "skip"},
+        {"type": "scatter", "mode": "markers", "name": _("Decisions"), "x": x, "y": y,
+         "marker": {"color": [ACCESS_COLOURS.get(r["access"], ACCENT) for r in rows], "size": 10, "symbol": "diamond",
+                    "line": {"color": "#1d2330", "width": 0.5}},
+         "customdata": [[access_name(r["access"]), r["reason"], _utc(r["decided_at"])] for r in rows],
+         "hovertemplate": "%{customdata[0]} · " + currency + "%{y:,.2f}<br>%{customdata[1]}<br>%{customdata[2]}<extra></extra>"},
+    ]
+    return figure(data, _layout(x_title=_("Decided at"), y_title=_("Limit (%(currency)s)") % {"currency": currency}))
