@@ -13,7 +13,7 @@ from django.utils import timezone
 
 from accounts.events import transaction_record
 from accounts.models import Customer
-from decisions.models import RecomputeRun, Trigger
+from decisions.models import CreditDecision, RecomputeRun, RiskAlert, ScoreSnapshot, Trigger
 from decisions.services.recompute import decision_recompute
 from decisions.services.runs import DEFAULT_CHUNK_SIZE, recompute_run_start
 from riskops.core.models import AuditEvent
@@ -46,8 +46,9 @@ class Command(BaseCommand):
         with celery_worker(concurrency=concurrency, pool=pool):
             # Events first, on a quiet system: a full run leaves PostgreSQL busy (vacuum,
             # checkpoints) for a while, which is a different measurement.
-            latencies = self._events(events)
+            latencies, phases = self._events(events)
             full_s, run = self._full(chunk_size) if not skip_full else (None, None)
+            rerun = self._rerun(chunk_size) if not skip_full else None
         naive = self._naive(sample)
 
         naive_rate = len(naive) / sum(naive)
@@ -65,10 +66,19 @@ class Command(BaseCommand):
         ]
         if run:
             lines.append(f"  set-based chunks are {full_rate / naive_rate:,.1f}× faster")
+        if rerun:
+            rerun_s, second, written = rerun
+            lines += [
+                f"Second full recompute with no new data (run {second.pk}, {rerun_s:.1f} s) wrote:",
+                "  " + ", ".join(f"{n:,} {what}" for what, n in written.items()),
+                f"Target: a rerun writes 0 decisions ({'met' if written['decisions'] == 0 else 'NOT met'})",
+            ]
         lines += [
             f"Event to decision through the worker ({len(latencies)} transactions, one at a time):",
             f"  p50 {percentile(latencies, 50) * 1000:.1f} ms, p95 {percentile(latencies, 95) * 1000:.1f} ms, "
             f"max {max(latencies) * 1000:.1f} ms",
+            "  where the time goes (p50 / p95 ms): "
+            + "; ".join(f"{name} {percentile(v, 50) * 1000:.1f} / {percentile(v, 95) * 1000:.1f}" for name, v in phases.items()),
             f"Target: event-to-decision p95 < 50 ms ({'met' if percentile(latencies, 95) < 0.05 else 'NOT met'})",
         ]
         if run:
@@ -91,6 +101,16 @@ class Command(BaseCommand):
                 self.stdout.write(f"  full recompute: {run.done_customers:,}/{run.total_customers:,} after {last_report - started:.0f} s")
             time.sleep(0.25)
 
+    def _rerun(self, chunk_size: int) -> tuple[float, RecomputeRun, dict[str, int]]:
+        """A second full run right after the first: a fixed point writes no decision and no alert."""
+        seconds, run = self._full(chunk_size)
+        written = {
+            "snapshots (the record of each computation)": ScoreSnapshot.objects.filter(run=run).count(),
+            "decisions": CreditDecision.objects.filter(run=run).count(),
+            "new alerts": RiskAlert.objects.filter(raised_at__gte=run.started_at).count(),
+        }
+        return seconds, run, written
+
     def _naive(self, sample: int) -> list[float]:
         ids = list(Customer.objects.order_by("pk").values_list("pk", flat=True))
         step = max(len(ids) // sample, 1)
@@ -101,16 +121,19 @@ class Command(BaseCommand):
             timings.append(time.perf_counter() - started)
         return timings
 
-    def _events(self, count: int) -> list[float]:
-        """Seconds from an event's arrival (the service call) to its decision being written.
+    def _events(self, count: int) -> tuple[list[float], dict[str, list[float]]]:
+        """Seconds from an event's arrival (the service call) to its decision being written, and
+        where they go: storing the event (service call to commit), the queue (commit to the
+        worker's recompute starting: Redis, the worker's pickup), the recompute itself.
 
         The end is the `decision.recompute` audit event's timestamp, taken inside the worker's
-        transaction just before commit: the database is only polled, gently, to know when to
-        look, so the measurement does not slow down what it measures."""
+        transaction just before commit; the recompute's start is its snapshot's `computed_at`. The
+        database is only polled, gently, so the measurement does not slow down what it measures."""
         customers = list(
             Customer.objects.filter(consents__purpose="credit_scoring", consents__state="active").order_by("?")[:count]
         )
         latencies = []
+        phases: dict[str, list[float]] = {"store": [], "queue": [], "recompute": []}
         tag = uuid.uuid4().hex[:8]
         for n, customer in enumerate(customers):
             arrived = timezone.now()
@@ -118,6 +141,7 @@ class Command(BaseCommand):
                 customer=customer, external_id=f"bench-{tag}-{n}", kind="purchase", amount=Decimal("9.99"),
                 occurred_at=arrived - timedelta(seconds=1),
             )
+            stored = timezone.now()
             deadline = time.monotonic() + 30
             while True:
                 written = (
@@ -133,5 +157,13 @@ class Command(BaseCommand):
                     raise CommandError(f"no decision for {customer} after 30 s: is the worker healthy?")
                 time.sleep(0.01)
             latencies.append((written - arrived).total_seconds())
+            started = (
+                ScoreSnapshot.objects.filter(customer=customer, trigger="transaction", computed_at__gte=arrived)
+                .values_list("computed_at", flat=True)
+                .first()
+            )
+            phases["store"].append((stored - arrived).total_seconds())
+            phases["queue"].append((started - stored).total_seconds())
+            phases["recompute"].append((written - started).total_seconds())
             time.sleep(0.02)  # one event at a time, with the worker idle in between
-        return latencies
+        return latencies, phases
