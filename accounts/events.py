@@ -1,84 +1,134 @@
 """Ingesting events about a customer. Each new event enqueues a recompute of that customer after
 commit, so access and limit follow the customer in near real time.
 
+Every service checks its whole input before it writes (`accounts/validation.py`): a bad argument
+is a `ValidationFailed` or `NotFound` naming it, and nothing is stored, audited or enqueued.
+
 Ingestion is idempotent on the event's external id: the same event sent twice is stored once and
-triggers one recompute; the same id with different content is a conflict.
+triggers one recompute; the same id with any field different (including the kind: a repayment's
+id is not a purchase's) is a `Conflict` naming the first field that differs.
 """
 
-from datetime import datetime, timedelta
+from datetime import datetime
 from decimal import Decimal
 from typing import Any
 
-from django.db import IntegrityError, transaction
+from django.db import IntegrityError, models, transaction
 from django.utils import timezone
 
 from riskops.core.audit import audit_record
-from riskops.core.exceptions import Conflict, ValidationFailed
+from riskops.core.exceptions import Conflict, NotFound, ValidationFailed
 
 from .changes import customer_data_changed
 from .models import BureauReport, Consent, ConsentEvent, CreditApplication, Customer, Disclosure, RepaymentInstallment, Transaction
+from .validation import choice, column, first_difference, integer, json_object, moment, money, not_before_onboarding, saved, text
+
+SMALLINT_MAX = 32767  # PositiveSmallIntegerField's range on every backend we run on
 
 
-def _positive(amount: Decimal, field: str) -> Decimal:
-    if not isinstance(amount, Decimal):
-        raise ValidationFailed("amounts must be exact decimals", field=field)
-    if amount <= 0:
-        raise ValidationFailed("must be greater than zero", field=field)
-    return amount
+def _onboarded_at(customer: Any, *, field: str = "customer") -> datetime:
+    """The customer's onboarding time, read from the database: an unsaved or deleted customer is
+    refused here rather than as a foreign-key error at commit."""
+    saved(customer, Customer, field=field)
+    onboarded_at = Customer.objects.filter(pk=customer.pk).values_list("onboarded_at", flat=True).first()
+    if onboarded_at is None:
+        raise NotFound(f"no customer with id {customer.pk}", field=field)
+    return onboarded_at
 
 
-def _aware(value: datetime, field: str) -> datetime:
-    if timezone.is_naive(value):
-        raise ValidationFailed("must include a timezone", field=field)
-    if value > timezone.now() + timedelta(minutes=5):
-        raise ValidationFailed("must not be in the future", field=field)
-    return value
+def _same_or_conflict(existing: models.Model, *, external_id: str, expected: list[tuple[str, str, Any]]) -> None:
+    """The whole content of a resent event must match what was stored under its id."""
+    differs = first_difference(existing, expected)
+    if differs is not None:
+        raise Conflict(
+            f"{external_id!r} was already received with a different {differs}", field=differs, external_id=external_id
+        )
 
 
-def _create_once(model, *, external_id: str, same: dict, **values):
+def _create_once(model: type[models.Model], *, external_id: str, expected: list[tuple[str, str, Any]], **values: Any):
     """Create a row keyed by external_id, or return the identical one already stored.
 
     Insert first and look only on a conflict: new events are the common case, and this is on
-    the event-to-decision path."""
+    the event-to-decision path. Every other constraint was checked before, so a unique-key clash
+    is the only IntegrityError expected here."""
     try:
         with transaction.atomic():
             return model.objects.create(external_id=external_id, **values), True
     except IntegrityError:
         existing = model.objects.filter(external_id=external_id).first()
         if existing is None:
-            raise  # some other constraint: not a duplicate event
-    if any(getattr(existing, k) != v for k, v in same.items()):
-        raise Conflict(f"{external_id} was already received with different content", field="external_id")
+            raise  # not a duplicate event: a bug in the checks above, not bad input
+    _same_or_conflict(existing, external_id=external_id, expected=expected)
     return existing, False
 
 
 def transaction_record(
-    *, customer: Customer, external_id: str, kind: str, amount: Decimal, occurred_at: datetime, merchant_category: str = ""
+    *, customer: Customer, external_id: str, kind: str, amount: Decimal | int | str, occurred_at: datetime, merchant_category: str = ""
 ) -> Transaction:
-    if kind not in Transaction.Kind.values or kind in (Transaction.Kind.REPAYMENT,):
-        raise ValidationFailed(f"unknown or not directly recordable kind {kind!r}", field="kind")
-    values = dict(customer=customer, kind=kind, amount=_positive(amount, "amount"), occurred_at=_aware(occurred_at, "occurred_at"), merchant_category=merchant_category)
+    """Store one wallet movement (not a repayment: `repayment_record` applies those to an
+    installment). Idempotent on external_id: the identical event again returns the stored row and
+    writes nothing; the same id with any field different is a Conflict naming that field."""
+    now = timezone.now()
+    external_id = text(external_id, field="external_id", column=column(Transaction, "external_id"))
+    if kind == Transaction.Kind.REPAYMENT:
+        raise ValidationFailed("repayments are recorded with repayment_record, against an installment", field="kind")
+    kind = choice(kind, field="kind", choices=Transaction.Kind.values)
+    amount = money(amount, field="amount", column=column(Transaction, "amount"))
+    occurred_at = moment(occurred_at, field="occurred_at", now=now)
+    merchant_category = text(merchant_category, field="merchant_category", column=column(Transaction, "merchant_category"), required=False)
     with transaction.atomic():
-        row, created = _create_once(Transaction, external_id=external_id, same={"customer_id": customer.pk, "kind": kind, "amount": amount}, **values)
+        not_before_onboarding(occurred_at, field="occurred_at", onboarded_at=_onboarded_at(customer))
+        expected = [
+            ("kind", "kind", kind), ("customer", "customer_id", customer.pk), ("amount", "amount", amount),
+            ("occurred_at", "occurred_at", occurred_at), ("merchant_category", "merchant_category", merchant_category),
+        ]
+        row, created = _create_once(
+            Transaction, external_id=external_id, expected=expected,
+            customer_id=customer.pk, kind=kind, amount=amount, occurred_at=occurred_at, merchant_category=merchant_category,
+        )
         if created:
             customer_data_changed(customer_id=customer.pk, trigger="transaction")
     return row
 
 
-def repayment_record(*, installment: RepaymentInstallment, external_id: str, amount: Decimal, paid_at: datetime) -> RepaymentInstallment:
-    """Apply a repayment to an installment; fully paid sets paid_at. Over-payment is refused."""
-    _positive(amount, "amount")
-    _aware(paid_at, "paid_at")
+def repayment_record(
+    *, installment: RepaymentInstallment, external_id: str, amount: Decimal | int | str, paid_at: datetime
+) -> RepaymentInstallment:
+    """Apply a repayment to an installment; fully paid sets paid_at. Over-payment is refused.
+
+    The repayment is stored as a `repayment` transaction under its external_id. The identical
+    repayment again returns the installment and writes nothing; the same id with another amount,
+    time or customer — or an id already used by a purchase — is a Conflict naming the field."""
+    now = timezone.now()
+    external_id = text(external_id, field="external_id", column=column(Transaction, "external_id"))
+    amount = money(amount, field="amount", column=column(Transaction, "amount"))
+    paid_at = moment(paid_at, field="paid_at", now=now)
+    saved(installment, RepaymentInstallment, field="installment")
     with transaction.atomic():
-        installment = RepaymentInstallment.objects.select_for_update().get(pk=installment.pk)
-        if Transaction.objects.filter(external_id=external_id).exists():
+        installment = RepaymentInstallment.objects.select_for_update().filter(pk=installment.pk).first()
+        if installment is None:
+            raise NotFound("no such installment", field="installment")
+        onboarded_at = Customer.objects.values_list("onboarded_at", flat=True).get(pk=installment.customer_id)
+        not_before_onboarding(paid_at, field="paid_at", onboarded_at=onboarded_at)
+        expected = [
+            ("kind", "kind", Transaction.Kind.REPAYMENT), ("customer", "customer_id", installment.customer_id),
+            ("amount", "amount", amount), ("paid_at", "occurred_at", paid_at),
+        ]
+        # Looked up before the balance check: a resend of the repayment that settled the
+        # installment must return it, not fail as an over-payment.
+        existing = Transaction.objects.filter(external_id=external_id).first()
+        if existing is not None:
+            _same_or_conflict(existing, external_id=external_id, expected=expected)
             return installment  # this repayment was already applied
         remaining = installment.amount_due - installment.amount_paid
         if amount > remaining:
             raise ValidationFailed(f"exceeds the {remaining} still due on this installment", field="amount")
-        Transaction.objects.create(
-            external_id=external_id, customer_id=installment.customer_id, kind=Transaction.Kind.REPAYMENT, amount=amount, occurred_at=paid_at
+        _, created = _create_once(
+            Transaction, external_id=external_id, expected=expected,
+            customer_id=installment.customer_id, kind=Transaction.Kind.REPAYMENT, amount=amount, occurred_at=paid_at,
         )
+        if not created:
+            return installment  # the same repayment, stored a moment ago by a concurrent call
         installment.amount_paid += amount
         if installment.amount_paid == installment.amount_due:
             installment.paid_at = paid_at
@@ -88,36 +138,56 @@ def repayment_record(*, installment: RepaymentInstallment, external_id: str, amo
 
 
 def application_record(
-    *, customer: Customer, external_id: str, requested_amount: Decimal, applied_at: datetime, channel: str = "app"
+    *, customer: Customer, external_id: str, requested_amount: Decimal | int | str, applied_at: datetime, channel: str = "app"
 ) -> CreditApplication:
-    if channel not in CreditApplication.Channel.values:
-        raise ValidationFailed(f"unknown channel {channel!r}", field="channel")
-    values = dict(customer=customer, requested_amount=_positive(requested_amount, "requested_amount"), applied_at=_aware(applied_at, "applied_at"), channel=channel)
+    """Store a credit application. Idempotent on external_id like `transaction_record`."""
+    now = timezone.now()
+    external_id = text(external_id, field="external_id", column=column(CreditApplication, "external_id"))
+    channel = choice(channel, field="channel", choices=CreditApplication.Channel.values)
+    requested_amount = money(requested_amount, field="requested_amount", column=column(CreditApplication, "requested_amount"))
+    applied_at = moment(applied_at, field="applied_at", now=now)
     with transaction.atomic():
-        row, created = _create_once(CreditApplication, external_id=external_id, same={"customer_id": customer.pk, "requested_amount": requested_amount}, **values)
+        not_before_onboarding(applied_at, field="applied_at", onboarded_at=_onboarded_at(customer))
+        expected = [
+            ("customer", "customer_id", customer.pk), ("requested_amount", "requested_amount", requested_amount),
+            ("applied_at", "applied_at", applied_at), ("channel", "channel", channel),
+        ]
+        row, created = _create_once(
+            CreditApplication, external_id=external_id, expected=expected,
+            customer_id=customer.pk, requested_amount=requested_amount, applied_at=applied_at, channel=channel,
+        )
         if created:
             customer_data_changed(customer_id=customer.pk, trigger="application")
     return row
 
 
 def bureau_report_record(
-    *, customer: Customer, external_id: str, score: int, external_lenders: int, external_debt: Decimal,
+    *, customer: Customer, external_id: str, score: int, external_lenders: int, external_debt: Decimal | int | str,
     reported_at: datetime, delinquencies_12m: int = 0, bureau: str = "national", raw: dict | None = None,
 ) -> BureauReport:
-    if not 300 <= score <= 900:
-        raise ValidationFailed("must be between 300 and 900", field="score")
-    if external_lenders < 0:
-        raise ValidationFailed("must not be negative", field="external_lenders")
-    if delinquencies_12m < 0:
-        raise ValidationFailed("must not be negative", field="delinquencies_12m")
-    if external_debt < 0:
-        raise ValidationFailed("must not be negative", field="external_debt")
-    values = dict(
-        customer=customer, score=score, external_lenders=external_lenders, external_debt=external_debt,
-        reported_at=_aware(reported_at, "reported_at"), delinquencies_12m=delinquencies_12m, bureau=bureau, raw=raw or {},
-    )
+    """Store a credit-bureau answer. Idempotent on external_id like `transaction_record`; `raw` is
+    the bureau's payload, kept as evidence (a JSON object of at most 64 KiB)."""
+    now = timezone.now()
+    external_id = text(external_id, field="external_id", column=column(BureauReport, "external_id"))
+    score = integer(score, field="score", minimum=300, maximum=900)
+    external_lenders = integer(external_lenders, field="external_lenders", minimum=0, maximum=SMALLINT_MAX)
+    delinquencies_12m = integer(delinquencies_12m, field="delinquencies_12m", minimum=0, maximum=SMALLINT_MAX)
+    external_debt = money(external_debt, field="external_debt", column=column(BureauReport, "external_debt"), allow_zero=True)
+    reported_at = moment(reported_at, field="reported_at", now=now)
+    bureau = text(bureau, field="bureau", column=column(BureauReport, "bureau"))
+    raw = json_object({} if raw is None else raw, field="raw")
     with transaction.atomic():
-        row, created = _create_once(BureauReport, external_id=external_id, same={"customer_id": customer.pk, "score": score}, **values)
+        not_before_onboarding(reported_at, field="reported_at", onboarded_at=_onboarded_at(customer))
+        expected = [
+            ("customer", "customer_id", customer.pk), ("score", "score", score), ("external_lenders", "external_lenders", external_lenders),
+            ("external_debt", "external_debt", external_debt), ("delinquencies_12m", "delinquencies_12m", delinquencies_12m),
+            ("reported_at", "reported_at", reported_at), ("bureau", "bureau", bureau), ("raw", "raw", raw),
+        ]
+        row, created = _create_once(
+            BureauReport, external_id=external_id, expected=expected,
+            customer_id=customer.pk, score=score, external_lenders=external_lenders, external_debt=external_debt,
+            reported_at=reported_at, delinquencies_12m=delinquencies_12m, bureau=bureau, raw=raw,
+        )
         if created:
             customer_data_changed(customer_id=customer.pk, trigger="bureau")
     return row
@@ -128,21 +198,36 @@ def consent_grant(
     expires_at: datetime | None = None,
 ) -> Consent:
     """Record a purpose-specific consent tied to the consent text the customer saw. Granting a
-    purpose that is already active returns the active consent unchanged."""
-    if purpose not in Consent.Purpose.values:
-        raise ValidationFailed(f"unknown purpose {purpose!r}", field="purpose")
-    if disclosure.kind != Disclosure.Kind.CONSENT_TEXT:
-        raise ValidationFailed("a consent must point at a consent_text disclosure", field="disclosure")
-    if channel not in Consent.Channel.values:
-        raise ValidationFailed(f"unknown channel {channel!r}", field="channel")
+    purpose that is already active returns the active consent unchanged. `evidence` is a JSON
+    object (datetimes inside are refused: send ISO 8601 strings); `expires_at`, when given, is in
+    the future."""
     now = timezone.now()
+    purpose = choice(purpose, field="purpose", choices=Consent.Purpose.values)
+    channel = choice(channel, field="channel", choices=Consent.Channel.values)
+    evidence = json_object(evidence, field="evidence")
+    if expires_at is not None:
+        if not isinstance(expires_at, datetime):
+            raise ValidationFailed(f"must be a datetime, not {type(expires_at).__name__}", field="expires_at")
+        if timezone.is_naive(expires_at):
+            raise ValidationFailed("must include a timezone", field="expires_at")
+        if expires_at <= now:
+            raise ValidationFailed("must be in the future", field="expires_at")
+    saved(disclosure, Disclosure, field="disclosure")
+    saved(customer, Customer, field="customer")
     with transaction.atomic():
-        Customer.objects.select_for_update().get(pk=customer.pk)  # serialise consent changes per customer
+        kind = Disclosure.objects.filter(pk=disclosure.pk).values_list("kind", flat=True).first()
+        if kind is None:
+            raise NotFound("no such disclosure", field="disclosure")
+        if kind != Disclosure.Kind.CONSENT_TEXT:
+            raise ValidationFailed("a consent must point at a consent_text disclosure", field="disclosure")
+        # Serialise consent changes per customer; a missing customer is refused here.
+        if Customer.objects.select_for_update().filter(pk=customer.pk).first() is None:
+            raise NotFound(f"no customer with id {customer.pk}", field="customer")
         active = Consent.objects.filter(customer=customer, purpose=purpose, state=Consent.State.ACTIVE).first()
         if active is not None:
             return active
         consent = Consent.objects.create(
-            customer=customer, purpose=purpose, disclosure=disclosure, channel=channel, evidence=evidence,
+            customer=customer, purpose=purpose, disclosure_id=disclosure.pk, channel=channel, evidence=evidence,
             granted_at=now, expires_at=expires_at,
         )
         ConsentEvent.objects.create(consent=consent, kind=ConsentEvent.Kind.GRANTED, occurred_at=now, channel=channel, evidence=evidence)
@@ -154,13 +239,18 @@ def consent_grant(
 def consent_withdraw(*, consent: Consent, channel: str = "app", evidence: dict[str, Any] | None = None, actor=None) -> Consent:
     """Withdraw a consent: one call, effective for every later recompute (one is enqueued now)."""
     now = timezone.now()
+    channel = choice(channel, field="channel", choices=Consent.Channel.values)
+    evidence = json_object({} if evidence is None else evidence, field="evidence")
+    saved(consent, Consent, field="consent")
     with transaction.atomic():
-        consent = Consent.objects.select_for_update().get(pk=consent.pk)
+        consent = Consent.objects.select_for_update().filter(pk=consent.pk).first()
+        if consent is None:
+            raise NotFound("no such consent", field="consent")
         if consent.state != Consent.State.ACTIVE:
             return consent
         consent.state, consent.withdrawn_at = Consent.State.WITHDRAWN, now
         consent.save(update_fields=["state", "withdrawn_at"])
-        ConsentEvent.objects.create(consent=consent, kind=ConsentEvent.Kind.WITHDRAWN, occurred_at=now, channel=channel, evidence=evidence or {})
+        ConsentEvent.objects.create(consent=consent, kind=ConsentEvent.Kind.WITHDRAWN, occurred_at=now, channel=channel, evidence=evidence)
         audit_record(actor=actor, action="consent.withdraw", target=consent, before={"state": "active"}, after={"state": "withdrawn"})
         customer_data_changed(customer_id=consent.customer_id, trigger="consent")
     return consent
