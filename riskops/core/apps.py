@@ -1,7 +1,15 @@
 from django.apps import AppConfig
+from django.db.models.signals import post_migrate
 
 
 class CoreConfig(AppConfig):
     name = "riskops.core"
     label = "core"
     verbose_name = "RiskOps core"
+
+    def ready(self) -> None:
+        from .roles import sync_role_groups_after_migrate
+
+        # Role groups follow riskops/core/roles.py after every migrate and every test flush, as
+        # django.contrib.auth's permissions do; sender=self runs it once per migrate, not per app.
+        post_migrate.connect(sync_role_groups_after_migrate, sender=self, dispatch_uid="riskops.core.sync_role_groups")

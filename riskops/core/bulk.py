@@ -1,15 +1,25 @@
-"""Fast set-based inserts: COPY on PostgreSQL, executemany elsewhere.
+"""Fast set-based writes: COPY on PostgreSQL, multi-row INSERTs batched under the variable limit
+elsewhere.
 
 Rows are tuples in the order of `columns`, holding Python values (str for Decimals is fine).
 Used by the seeder and by chunked recomputes, where per-row `save()` would be far too slow.
+
+SQLite refuses a statement that binds more variables than its limit (999 in Django's portable
+assumption, `features.max_query_params`; builds differ: 32,766 by default since 3.32, 250,000 on
+Debian). A seeding chunk of 2,000 customers is about 100,000 transaction rows × 8 columns, so
+every non-COPY path here splits its statement into batches the backend accepts, and
+`ids_param` lets an `__in` filter over a whole chunk of ids bind one parameter instead of
+thousands.
 """
 
 import json
 import uuid
-from typing import Any, Iterable, Sequence
+from itertools import islice
+from typing import Any, Collection, Iterable, Iterator, Sequence
 
 from django.db import connection, models
 from django.db.models import Max
+from django.db.models.expressions import RawSQL
 
 
 # Below this many rows the plain ORM statement beats COPY's extra round trips (single recomputes).
@@ -35,14 +45,41 @@ def copy_rows(model: type[models.Model], columns: Sequence[str], rows: Iterable[
                     copy.write_row(row)
                     count += 1
         return count
-    prepared = [tuple(f.get_db_prep_save(v, connection) for f, v in zip(fields, row)) for row in rows]
-    if not prepared:
-        return 0
-    # A few rows: one multi-row INSERT (one round trip; COPY costs several).
-    placeholders = ", ".join(["(" + ", ".join(["%s"] * len(fields)) + ")"] * len(prepared))
+    # Multi-row INSERTs (one round trip per batch; COPY costs several), each batch under the
+    # backend's variable limit: one statement for the whole chunk is what failed on SQLite.
+    rows = iter(rows)
+    batch_size = max(1, connection.ops.bulk_batch_size(fields, [None] * _UNBOUNDED_ROWS))
+    row_sql = "(" + ", ".join(["%s"] * len(fields)) + ")"
     with connection.cursor() as cursor:
-        cursor.execute(f"INSERT INTO {table} ({cols}) VALUES {placeholders}", [v for row in prepared for v in row])
-    return len(prepared)
+        for batch in _batches(rows, batch_size):
+            params = [f.get_db_prep_save(v, connection) for row in batch for f, v in zip(fields, row)]
+            cursor.execute(f"INSERT INTO {table} ({cols}) VALUES {', '.join([row_sql] * len(batch))}", params)
+            count += len(batch)
+    return count
+
+
+# bulk_batch_size(fields, objs) answers len(objs) when the backend has no limit (PostgreSQL);
+# the rows here may be a generator, so it is asked about a notional batch of this many rows.
+_UNBOUNDED_ROWS = 5_000
+
+
+def _batches(rows: Iterator[tuple], size: int) -> Iterator[list[tuple]]:
+    while batch := list(islice(rows, size)):
+        yield batch
+
+
+def ids_param(ids: Collection[int]) -> "Collection[int] | RawSQL":
+    """A value for `field__in=` that is safe for any number of integer ids on every backend.
+
+    Up to the backend's variable limit this is the ids themselves (a plain `IN (…)` the planner
+    knows best). Beyond it, on SQLite, the ids travel as one JSON parameter unpacked by
+    `json_each` (JSON1 is built into every SQLite Django supports): `IN (SELECT value FROM
+    json_each(%s))`. PostgreSQL has no limit on client-side bound values, so ids pass through.
+    """
+    limit = connection.features.max_query_params
+    if limit is None or len(ids) <= limit or connection.vendor != "sqlite":
+        return ids
+    return RawSQL("SELECT value FROM json_each(%s)", [json.dumps([int(i) for i in ids])])
 
 
 def next_id(model: type[models.Model]) -> int:

@@ -1,6 +1,15 @@
-"""Roles are Django groups with model permissions. The spec here is what migrations apply."""
+"""Roles are Django groups with model permissions.
+
+The spec below is the single source of truth. `sync_role_groups` applies it after every `migrate`
+(and every test-database flush) through `post_migrate`, the way django.contrib.auth creates
+permissions: a data migration importing this live module would replay today's spec when an old
+migration runs, so migrations stay frozen history and the groups follow the code instead.
+"""
 
 from typing import Any
+
+from django.apps import apps as global_apps
+from django.db import DEFAULT_DB_ALIAS
 
 ANALYST, COMPLIANCE, RISK_ADMIN = "analyst", "compliance", "risk_admin"
 ROLES = (ANALYST, COMPLIANCE, RISK_ADMIN)
@@ -59,29 +68,43 @@ ROLE_PERMISSIONS: dict[str, list[str]] = {
 }
 
 
-def sync_role_groups(apps: Any) -> None:
-    """Create the groups and set exactly their permissions. Idempotent; used by data migrations."""
+def sync_role_groups(*, apps: Any = global_apps, using: str = DEFAULT_DB_ALIAS) -> None:
+    """Create the role groups and set exactly the spec's permissions on them. Idempotent.
+
+    `apps` is the migration state that `post_migrate` hands over (the live registry otherwise).
+    Content types and permissions are created first for every app, since this may run before
+    auth's own `post_migrate` handler has reached the later apps. A permission the migrated
+    state does not have yet (a partial `migrate decisions 0002`) is skipped and the next migrate
+    adds it; tests hold every code in the spec to an existing permission on a full migrate.
+    """
     from django.contrib.auth.management import create_permissions
+    from django.contrib.contenttypes.management import create_contenttypes
 
-    # Permissions are normally created after migrate; create them now so the groups can use them.
-    for app_config in apps.get_app_configs():
-        app_config.models_module = True
-        create_permissions(app_config, apps=apps, verbosity=0)
-        app_config.models_module = None
+    try:
+        Group = apps.get_model("auth", "Group")
+        Permission = apps.get_model("auth", "Permission")
+    except LookupError:
+        return  # auth itself is not migrated on this database
+    for app_config in global_apps.get_app_configs():
+        create_contenttypes(app_config, verbosity=0, using=using, apps=apps)
+        create_permissions(app_config, verbosity=0, using=using, apps=apps)
 
-    Group = apps.get_model("auth", "Group")
-    Permission = apps.get_model("auth", "Permission")
+    wanted = {tuple(code.split(".")) for codes in ROLE_PERMISSIONS.values() for code in codes}
+    found = {
+        (app_label, codename): pk
+        for pk, app_label, codename in Permission.objects.using(using)
+        .filter(content_type__app_label__in={a for a, _ in wanted}, codename__in={c for _, c in wanted})
+        .values_list("pk", "content_type__app_label", "codename")
+    }
     for role, codes in ROLE_PERMISSIONS.items():
-        group, _ = Group.objects.get_or_create(name=role)
-        perms = []
-        for code in codes:
-            app_label, codename = code.split(".")
-            perm = Permission.objects.filter(content_type__app_label=app_label, codename=codename).first()
-            # A permission a later migration declares does not exist yet in an earlier one's
-            # state; that later migration syncs again (e.g. decisions 0007 for assign_riskalert).
-            if perm is not None:
-                perms.append(perm)
-        group.permissions.set(perms)
+        group, _ = Group.objects.using(using).get_or_create(name=role)
+        keys = (tuple(code.split(".")) for code in codes)
+        group.permissions.set([found[key] for key in keys if key in found])
+
+
+def sync_role_groups_after_migrate(*, apps: Any = global_apps, using: str = DEFAULT_DB_ALIAS, **kwargs: Any) -> None:
+    """`post_migrate` receiver (connected in CoreConfig.ready for the core app only)."""
+    sync_role_groups(apps=apps, using=using)
 
 
 def user_roles(user: Any) -> list[str]:

@@ -1,12 +1,15 @@
-"""The three role groups exist on every fresh database, with their permissions."""
+"""Formerly created the role groups; now a no-op, kept so the migration graph stays intact.
+
+It used to import `riskops.core.roles` and apply the live spec, so replaying history on a fresh
+database ran today's code inside an old migration (and broke as soon as the spec named a
+permission a later migration adds). Groups and their permissions are now synced on every
+`post_migrate` by `riskops.core.roles.sync_role_groups`, connected in `CoreConfig.ready`, the way
+django.contrib.auth creates permissions. Databases that already applied this migration keep
+their groups; the next `migrate` brings them in line with the spec. The dependencies stay as
+they were so the graph (and `showmigrations` on existing databases) does not change.
+"""
 
 from django.db import migrations
-
-
-def forwards(apps, schema_editor):
-    from riskops.core.roles import sync_role_groups
-
-    sync_role_groups(apps)
 
 
 class Migration(migrations.Migration):
@@ -17,4 +20,4 @@ class Migration(migrations.Migration):
         ("auth", "0012_alter_user_first_name_max_length"),
         ("contenttypes", "0002_remove_content_type_name"),
     ]
-    operations = [migrations.RunPython(forwards, migrations.RunPython.noop)]
+    operations = []
