@@ -6,6 +6,26 @@ from django.db import connection
 os.environ.setdefault("DJANGO_ALLOW_ASYNC_UNSAFE", "true")
 
 
+# Debian's Chromium: Playwright drives it directly (`playwright install` cannot download here).
+CHROMIUM = os.environ.get("RISKOPS_CHROMIUM", "/usr/bin/chromium")
+
+
+@pytest.fixture(scope="session")
+def browser_type_launch_args():
+    """pytest-playwright's launch options: the system Chromium, quiet and sandbox-free (CI runs as root)."""
+    return {
+        "executable_path": CHROMIUM,
+        "args": [
+            "--no-sandbox",
+            "--disable-gpu",
+            "--disable-background-networking",
+            "--disable-component-update",
+            "--disable-sync",
+            "--no-first-run",
+        ],
+    }
+
+
 def _is_postgres() -> bool:
     return connection.vendor == "postgresql"
 
@@ -15,7 +35,10 @@ def pytest_collection_modifyitems(config, items):
 
     skip_pg = pytest.mark.skip(reason="needs PostgreSQL: set DATABASE_URL=postgres://... (CI does)")
     skip_redis = pytest.mark.skip(reason="needs Redis and a Celery worker: set CELERY_BROKER_URL=redis://... (CI does)")
+    skip_browser = pytest.mark.skip(reason=f"needs Chromium at {CHROMIUM}: apt-get install chromium (CI does)")
     for item in items:
+        if "browser" in item.keywords and not os.path.exists(CHROMIUM):
+            item.add_marker(skip_browser)
         if "postgres" in item.keywords and not settings.DATABASES["default"]["ENGINE"].endswith("postgresql"):
             item.add_marker(skip_pg)
         if "redis" in item.keywords and not settings.CELERY_BROKER_URL:

@@ -55,3 +55,18 @@ def demo_users_bootstrap() -> list[DemoCredential]:
         after={"users": [c.username for c in credentials]},
     )
     return credentials
+
+
+@transaction.atomic
+def login_lockout_record(*, username: str, ip_address: str | None, user_agent: str, failure_limit: int) -> None:
+    """Audit a login attempt refused because its username+address is locked out (django-axes).
+
+    Nobody is logged in, so the actor is the system; the username typed is the target, whether
+    or not such a user exists (saying which would help the guesser).
+    """
+    audit_record(
+        actor=None,
+        action="login.locked_out",
+        target=("login", username or "-"),
+        after={"username": username, "ip_address": ip_address, "user_agent": user_agent[:200], "failure_limit": failure_limit},
+    )
