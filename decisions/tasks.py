@@ -46,3 +46,15 @@ def expire_overrides_and_suspensions() -> int:
     for customer_id in customer_ids:
         recompute_customer.delay(customer_id=customer_id, trigger=Trigger.EXPIRY)
     return len(customer_ids)
+
+
+@shared_task(acks_late=True)  # idempotent: an upsert per (day, metric, key)
+def refresh_book_stats() -> int:
+    """Hourly, and at the end of every recompute run: today's overview aggregates, and
+    yesterday's flow counts again so what happened after its last refresh is not lost."""
+    from datetime import timedelta
+
+    from .services.book_stats import book_stats_refresh, utc_today
+
+    today = utc_today()
+    return book_stats_refresh(day=today - timedelta(days=1)) + book_stats_refresh(day=today)

@@ -178,7 +178,7 @@ CONTENT_SECURITY_POLICY = {
 }
 
 LOGIN_URL = "login"
-LOGIN_REDIRECT_URL = "core:home"
+LOGIN_REDIRECT_URL = "decisions:overview"
 LOGOUT_REDIRECT_URL = "login"
 
 REST_FRAMEWORK = {
@@ -212,6 +212,11 @@ CELERY_BEAT_SCHEDULE = {
     "hourly-expiry": {
         "task": "decisions.tasks.expire_overrides_and_suspensions",
         "schedule": crontab(minute=5),
+    },
+    # The overview's daily aggregates (also refreshed at the end of every recompute run).
+    "hourly-book-stats": {
+        "task": "decisions.tasks.refresh_book_stats",
+        "schedule": crontab(minute=20),
     },
 }
 
