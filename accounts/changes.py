@@ -89,3 +89,12 @@ def stale_change_marks(*, older_than: datetime, limit: int) -> list[tuple[int, s
     ):
         triggers.setdefault(customer_id, trigger)
     return [(customer_id, triggers[customer_id]) for customer_id, _ in oldest if customer_id in triggers]
+
+
+def change_marks_touch(*, customer_ids: list[int], older_than: datetime, now: datetime) -> int:
+    """Restart the grace period of these customers' stale marks (the sweep has just enqueued their
+    recompute again): if that message is lost too, the mark ages and is swept once more, but a
+    recompute merely waiting in a long queue is not enqueued again every minute."""
+    if not customer_ids:
+        return 0
+    return CustomerChangeMark.objects.filter(customer_id__in=customer_ids, marked_at__lt=older_than).update(marked_at=now)

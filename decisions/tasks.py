@@ -11,6 +11,7 @@ from accounts.models import Customer
 
 from .models import Trigger
 from .services.recompute import decision_recompute
+from .services.recovery import lost_work_sweep
 from .services.runs import chunk_record_failure, chunk_recompute, expiry_sweep, recompute_run_start
 
 RETRY = dict(acks_late=True, autoretry_for=(OperationalError,), retry_backoff=2, retry_backoff_max=120, retry_jitter=True, max_retries=5)
@@ -37,7 +38,14 @@ def recompute_chunk(self, *, chunk_id: int) -> None:
 
 @shared_task(acks_late=True)
 def recompute_all(*, trigger: str = Trigger.NIGHTLY) -> int:
+    # A redelivered nightly message finds tonight's run (unique night) and starts nothing.
     return recompute_run_start(trigger=trigger).pk
+
+
+@shared_task(acks_late=True)
+def recovery_sweep() -> dict:
+    result = lost_work_sweep()
+    return {"customers": len(result.customers), "chunks": len(result.chunks), "skipped": result.skipped}
 
 
 @shared_task(acks_late=True)

@@ -203,6 +203,22 @@ CELERY_TASK_SERIALIZER = "json"
 CELERY_ACCEPT_CONTENT = ["json"]
 CELERY_TIMEZONE = "UTC"
 CELERY_BROKER_CONNECTION_RETRY_ON_STARTUP = True
+# Redis hands an unacknowledged (acks_late) message to another worker only after this many
+# seconds; the default, an hour, is how long a killed worker's chunks used to sit. The longest
+# task is one chunk: 2,000 customers take a few seconds, the largest allowed chunk (50,000) about
+# a minute, and retry countdowns are capped at 120 s (an ETA beyond the timeout would loop).
+# Ten minutes is far above all of those, so a slow task is not redelivered while it still runs
+# (and if it were, the chunk's row lock and `done` check make the copy a no-op). The recovery
+# sweep below re-dispatches stalled work sooner than this anyway. The result backend has no
+# visibility timeout (results are plain keys), so it needs no counterpart.
+CELERY_BROKER_TRANSPORT_OPTIONS = {"visibility_timeout": 600}
+# Nothing is lost (decisions/services/recovery.py): a change mark older than the grace period
+# means its recompute message never arrived; a chunk `pending` and unclaimed that long, in a
+# run that stopped moving, lost its message; a chunk `running` with a claim older than the
+# stale threshold lost its worker. The stale threshold is kept below the visibility timeout, so
+# a message Redis redelivers finds the dead worker's claim already stale and takes the chunk over.
+RISKOPS_MARK_GRACE_SECONDS = int(os.environ.get("RISKOPS_MARK_GRACE_SECONDS", "120"))
+RISKOPS_CHUNK_STALE_SECONDS = int(os.environ.get("RISKOPS_CHUNK_STALE_SECONDS", "300"))
 CELERY_BEAT_SCHEDULE = {
     "nightly-full-recompute": {
         "task": "decisions.tasks.recompute_all",
@@ -217,6 +233,12 @@ CELERY_BEAT_SCHEDULE = {
     "hourly-book-stats": {
         "task": "decisions.tasks.refresh_book_stats",
         "schedule": crontab(minute=20),
+    },
+    # Every minute; a sweep not started within the minute is dropped, the next one does its work.
+    "recovery-sweep": {
+        "task": "decisions.tasks.recovery_sweep",
+        "schedule": 60.0,
+        "options": {"expires": 55},
     },
 }
 

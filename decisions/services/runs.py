@@ -1,17 +1,26 @@
-"""Full-book recomputes as `RecomputeRun`s split into chunks, and the hourly expiry sweep."""
+"""Full-book recomputes as `RecomputeRun`s split into chunks, and the hourly expiry sweep.
+
+A chunk's life: `pending` (created, and sent to the broker: `dispatched_at`) → `running` (a
+worker claimed it: `claimed_at`, `attempts` + 1, in a short compare-and-set transaction of its
+own) → `done` or `failed`, in the transaction that did the work. The claim is committed before
+the work starts, so a worker that dies mid-chunk leaves a `running` chunk with a claim that ages;
+the recovery sweep (`services/recovery.py`) and `recompute --resume` find it by that age.
+"""
 
 from __future__ import annotations
 
-from datetime import datetime, timedelta
+import logging
+from datetime import date, datetime, timedelta
 from typing import Callable
 
-from django.db import transaction
-from django.db.models import F, Q
+from django.conf import settings
+from django.db import IntegrityError, transaction
+from django.db.models import F, Q, Sum
 from django.utils import timezone
 
 from accounts.models import Customer, RepaymentInstallment
 from riskops.core.audit import audit_record
-from riskops.core.exceptions import ValidationFailed
+from riskops.core.exceptions import Conflict, NotFound, ValidationFailed
 
 from ..models import CreditLine, Override, RecomputeChunk, RecomputeRun, Trigger
 from .policy import active_policy
@@ -20,50 +29,129 @@ from .recompute import chunk_plans_write, decisions_digest
 DEFAULT_CHUNK_SIZE = 2000
 ERROR_MAX = 2000
 
+logger = logging.getLogger(__name__)
+
+
+def chunk_stale_before(now: datetime) -> datetime:
+    """A `running` chunk claimed before this lost its worker (RISKOPS_CHUNK_STALE_SECONDS)."""
+    return now - timedelta(seconds=settings.RISKOPS_CHUNK_STALE_SECONDS)
+
+
+def chunks_dispatch(*, chunk_ids: list[int]) -> None:
+    """Send one `recompute_chunk` task per chunk after commit (never from inside the transaction:
+    a worker could pick the message up before the rows it names are visible)."""
+    from ..tasks import recompute_chunk  # tasks import this module
+
+    if chunk_ids:
+        ids = list(chunk_ids)
+        transaction.on_commit(lambda: [recompute_chunk.delay(chunk_id=pk) for pk in ids])
+
 
 def recompute_run_start(
-    *, trigger: str = Trigger.MANUAL, actor=None, chunk_size: int = DEFAULT_CHUNK_SIZE, enqueue: bool = True
+    *,
+    trigger: str = Trigger.MANUAL,
+    actor=None,
+    chunk_size: int = DEFAULT_CHUNK_SIZE,
+    enqueue: bool = True,
+    night: date | None = None,
 ) -> RecomputeRun:
     """Create a run over the whole book, split into chunks of consecutive customer ids.
 
     With `enqueue`, one Celery task per chunk is sent after commit; without, the caller runs the
     chunks itself (the CLI does, to draw a progress bar in eager mode).
+
+    A nightly run is keyed by its night (`night`, default today in UTC), unique in the database:
+    when beat's message is delivered twice (acks_late after a lost worker) the second delivery
+    returns the night's existing run and starts nothing.
     """
     if chunk_size < 1 or chunk_size > 50_000:
         raise ValidationFailed("chunk_size must be between 1 and 50,000", field="chunk_size")
     if trigger not in Trigger.values:
         raise ValidationFailed(f"unknown trigger {trigger!r}", field="trigger")
+    if trigger == Trigger.NIGHTLY:
+        night = night or timezone.now().date()
+    elif night is not None:
+        raise ValidationFailed("only a nightly run is for a night", field="night")
+    if night is not None and (existing := RecomputeRun.objects.filter(night=night).first()) is not None:
+        return existing
+    try:
+        return _run_create(trigger=trigger, actor=actor, chunk_size=chunk_size, enqueue=enqueue, night=night)
+    except IntegrityError:
+        # Two deliveries raced past the check above: the unique night let exactly one insert in.
+        existing = RecomputeRun.objects.filter(night=night).first() if night is not None else None
+        if existing is None:
+            raise
+        return existing
+
+
+def _run_create(*, trigger: str, actor, chunk_size: int, enqueue: bool, night: date | None) -> RecomputeRun:
     with transaction.atomic():
         version, _ = active_policy()
+        now = timezone.now()
         ids = list(Customer.objects.order_by("pk").values_list("pk", flat=True))
         run = RecomputeRun.objects.create(
-            trigger=trigger, policy_version=version, requested_by=actor, chunk_size=chunk_size,
+            trigger=trigger, policy_version=version, requested_by=actor, chunk_size=chunk_size, night=night,
             total_customers=len(ids), total_chunks=(len(ids) + chunk_size - 1) // chunk_size,
             status=RecomputeRun.Status.RUNNING if ids else RecomputeRun.Status.SUCCEEDED,
-            started_at=timezone.now(), finished_at=None if ids else timezone.now(),
+            started_at=now, finished_at=None if ids else now,
         )
         chunks = RecomputeChunk.objects.bulk_create(
             [
-                RecomputeChunk(run=run, index=n, first_customer_id=part[0], last_customer_id=part[-1], size=len(part))
+                RecomputeChunk(
+                    run=run, index=n, first_customer_id=part[0], last_customer_id=part[-1], size=len(part),
+                    dispatched_at=now if enqueue else None,
+                )
                 for n, part in enumerate(ids[i : i + chunk_size] for i in range(0, len(ids), chunk_size))
             ]
         )
         audit_record(
             actor=actor, action="recompute.start", target=run,
-            after={"trigger": trigger, "customers": len(ids), "chunks": len(chunks), "policy_version": version.version},
+            after={
+                "trigger": trigger, "customers": len(ids), "chunks": len(chunks), "policy_version": version.version,
+                **({"night": night.isoformat()} if night else {}),
+            },
         )
         if enqueue:
-            from ..tasks import recompute_chunk
-
-            chunk_ids = [c.pk for c in chunks]
-            transaction.on_commit(lambda: [recompute_chunk.delay(chunk_id=pk) for pk in chunk_ids])
+            chunks_dispatch(chunk_ids=[c.pk for c in chunks])
     return run
 
 
+def chunk_claim(*, chunk_id: int, now: datetime | None = None) -> bool:
+    """Mark a chunk `running` for this attempt; False when it is not ours to run.
+
+    A compare-and-set in a short transaction of its own, committed before the work starts (so the
+    claim survives the worker): it changes exactly one row when the chunk is pending, failed (a
+    retry), or running with a stale claim (its worker died), and none when it is done or running
+    under a fresh claim (a redelivered copy of a task that is still being worked on). A failed
+    chunk taken up again stops counting as failed and reopens its run until it settles again.
+    """
+    now = now or timezone.now()
+    with transaction.atomic():
+        chunk = RecomputeChunk.objects.filter(pk=chunk_id).values("run_id", "size", "status").first()
+        if chunk is None:
+            raise NotFound(f"no recompute chunk {chunk_id}", field="chunk_id")
+        claim = dict(status=RecomputeChunk.Status.RUNNING, claimed_at=now, attempts=F("attempts") + 1)
+        if chunk["status"] == RecomputeChunk.Status.FAILED:
+            if RecomputeChunk.objects.filter(pk=chunk_id, status=RecomputeChunk.Status.FAILED).update(**claim) != 1:
+                return False
+            RecomputeRun.objects.filter(pk=chunk["run_id"]).update(
+                failed_customers=F("failed_customers") - chunk["size"], status=RecomputeRun.Status.RUNNING, finished_at=None
+            )
+            return True
+        claimable = Q(status=RecomputeChunk.Status.PENDING) | Q(
+            status=RecomputeChunk.Status.RUNNING, claimed_at__lt=chunk_stale_before(now)
+        )
+        return RecomputeChunk.objects.filter(claimable, pk=chunk_id).update(**claim) == 1
+
+
 def chunk_recompute(*, chunk_id: int) -> RecomputeChunk:
-    """Recompute one chunk. Safe to run twice: the chunk row is locked and a chunk already done
-    returns at once, so a redelivered or retried task never writes twice (and the (run, customer)
-    unique constraints on snapshots and decisions would refuse it if it tried)."""
+    """Claim one chunk, then recompute it. Safe to run twice: a chunk that is done or running
+    under a fresh claim is not claimed and comes back untouched; in the work transaction the
+    chunk row is locked and a chunk already done returns at once, so a redelivered or retried
+    task never writes twice (and the (run, customer) unique constraints on snapshots and
+    decisions would refuse it if it tried)."""
+    if not chunk_claim(chunk_id=chunk_id):
+        return RecomputeChunk.objects.get(pk=chunk_id)
     with transaction.atomic():
         chunk = RecomputeChunk.objects.select_for_update(of=("self",)).select_related("run__policy_version").get(pk=chunk_id)
         if chunk.status == RecomputeChunk.Status.DONE:
@@ -72,13 +160,8 @@ def chunk_recompute(*, chunk_id: int) -> RecomputeChunk:
         customers, decisions = chunk_plans_write(
             first_id=chunk.first_customer_id, last_id=chunk.last_customer_id, run=chunk.run, now=now
         )
-        was_failed = chunk.status == RecomputeChunk.Status.FAILED
         chunk.status, chunk.finished_at, chunk.error = RecomputeChunk.Status.DONE, timezone.now(), ""
-        chunk.attempts += 1
-        chunk.claimed_at = chunk.claimed_at or now
-        chunk.save(update_fields=["status", "finished_at", "error", "attempts", "claimed_at"])
-        if was_failed:  # a chunk recorded as failed finally succeeded
-            RecomputeRun.objects.filter(pk=chunk.run_id).update(failed_customers=F("failed_customers") - chunk.size)
+        chunk.save(update_fields=["status", "finished_at", "error"])
         # One audit event per chunk, not per customer: the payload vouches for every decision row.
         audit_record(
             actor=None, action="recompute.chunk", target=chunk,
@@ -92,16 +175,19 @@ def chunk_recompute(*, chunk_id: int) -> RecomputeChunk:
 
 
 def chunk_record_failure(*, chunk_id: int, error: str, final: bool) -> None:
-    """Record a failed attempt in its own transaction, so the failure outlives the rollback."""
+    """Record a failed attempt in its own transaction, so the failure outlives the rollback.
+
+    The attempt was already counted by its claim. `final` (no retry coming) marks the chunk
+    failed and counts its customers as failed on the run; otherwise it goes back to pending for
+    the retry to claim."""
     with transaction.atomic():
         chunk = RecomputeChunk.objects.select_for_update().get(pk=chunk_id)
         if chunk.status == RecomputeChunk.Status.DONE:
             return
         first_final_failure = final and chunk.status != RecomputeChunk.Status.FAILED
-        chunk.attempts += 1
         chunk.error = error[:ERROR_MAX]
         chunk.status = RecomputeChunk.Status.FAILED if final else RecomputeChunk.Status.PENDING
-        chunk.save(update_fields=["attempts", "error", "status"])
+        chunk.save(update_fields=["error", "status"])
         if first_final_failure:
             RecomputeRun.objects.filter(pk=chunk.run_id).update(failed_customers=F("failed_customers") + chunk.size)
             audit_record(actor=None, action="recompute.chunk_failed", target=chunk, after={"error": chunk.error, "attempts": chunk.attempts})
@@ -132,11 +218,63 @@ def _run_finish_if_complete(run_id: int) -> None:
 
 
 def recompute_run_process_inline(*, run: RecomputeRun, progress: Callable[[int], None] | None = None) -> RecomputeRun:
-    """Run every pending chunk in this process (eager mode, tests, the CLI without a broker)."""
-    for chunk in run.chunks.exclude(status=RecomputeChunk.Status.DONE).order_by("index"):
-        chunk_recompute(chunk_id=chunk.pk)
-        if progress:
-            progress(chunk.size)
+    """Run every chunk not done in this process (eager mode, tests, the CLI without a broker).
+
+    A chunk that raises is recorded exactly as on a worker that gives up (failed, with the error;
+    its attempt counted by the claim) and the next chunk goes on, so the run ends `partial`
+    instead of staying `running` forever. A chunk running under someone else's fresh claim is
+    left to them. `progress` is called with the size of every chunk that settled (done or failed).
+    """
+    for chunk_id, size in run.chunks.exclude(status=RecomputeChunk.Status.DONE).order_by("index").values_list("pk", "size"):
+        try:
+            status = chunk_recompute(chunk_id=chunk_id).status
+        except Exception as exc:  # recorded, not swallowed: the run and its chunk carry the error
+            logger.exception("recompute chunk %s failed inline", chunk_id)
+            chunk_record_failure(chunk_id=chunk_id, error=repr(exc), final=True)
+            status = RecomputeChunk.Status.FAILED
+        if progress and status in (RecomputeChunk.Status.DONE, RecomputeChunk.Status.FAILED):
+            progress(size)
+    run.refresh_from_db()
+    return run
+
+
+def recompute_run_resume(*, run_id: int, actor=None, enqueue: bool = True) -> RecomputeRun:
+    """Take up a run again: every chunk not done goes back to work.
+
+    For a run left `running` (lost messages, a dead worker, an interrupted CLI) or one that
+    finished `partial`/`failed`. Failed chunks go back to pending and stop counting as failed;
+    the run is `running` again until its chunks settle. With `enqueue`, the chunks not done are
+    sent to the workers after commit (a chunk still running under a fresh claim ignores the
+    copy); without, the caller runs them (`recompute_run_process_inline`). A run that succeeded
+    has nothing to resume and is refused, as is an unknown run.
+    """
+    with transaction.atomic():
+        if not RecomputeRun.objects.filter(pk=run_id).exists():
+            raise NotFound(f"no recompute run {run_id}", field="run")
+        # Chunks before the run, the order a chunk's own transaction locks them in.
+        list(RecomputeChunk.objects.select_for_update().filter(run_id=run_id).exclude(status=RecomputeChunk.Status.DONE).order_by("pk"))
+        run = RecomputeRun.objects.select_for_update().get(pk=run_id)
+        if run.status == RecomputeRun.Status.SUCCEEDED:
+            raise Conflict(f"run {run_id} already finished ({run.status}): nothing to resume", field="run")
+        chunks = run.chunks.exclude(status=RecomputeChunk.Status.DONE)
+        failed = chunks.filter(status=RecomputeChunk.Status.FAILED)
+        retried = failed.aggregate(customers=Sum("size"))["customers"] or 0
+        before = {"status": run.status, "failed": run.failed_customers}
+        now = timezone.now()
+        failed.update(status=RecomputeChunk.Status.PENDING)
+        if enqueue:
+            chunks.update(dispatched_at=now)
+        run.status, run.finished_at = RecomputeRun.Status.RUNNING, None
+        run.failed_customers -= retried
+        run.save(update_fields=["status", "finished_at", "failed_customers"])
+        chunk_ids = list(chunks.order_by("index").values_list("pk", flat=True))
+        audit_record(
+            actor=actor, action="recompute.resume", target=run, before=before,
+            after={"status": run.status, "failed": run.failed_customers, "chunks": len(chunk_ids), "enqueue": enqueue},
+        )
+        if enqueue:
+            chunks_dispatch(chunk_ids=chunk_ids)
+        _run_finish_if_complete(run.pk)  # nothing left to do: settle it now
     run.refresh_from_db()
     return run
 

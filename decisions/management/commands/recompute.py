@@ -7,27 +7,43 @@ from tqdm import tqdm
 from accounts.models import Customer
 from decisions.models import RecomputeRun, Trigger
 from decisions.services.recompute import decision_recompute
-from decisions.services.runs import DEFAULT_CHUNK_SIZE, recompute_run_process_inline, recompute_run_start
+from decisions.services.runs import (
+    DEFAULT_CHUNK_SIZE,
+    recompute_run_process_inline,
+    recompute_run_resume,
+    recompute_run_start,
+)
 from riskops.celery import app as celery_app
 from riskops.core.exceptions import DomainError
 
 
 class Command(BaseCommand):
-    help = "Recompute credit decisions: one customer (--customer) or the whole book (--all), with progress."
+    help = (
+        "Recompute credit decisions: one customer (--customer), the whole book (--all), or the chunks "
+        "of an unfinished run that are not done (--resume RUN), with progress."
+    )
 
     def add_arguments(self, parser):
         target = parser.add_mutually_exclusive_group(required=True)
         target.add_argument("--customer", help="external id (or numeric id) of one customer")
         target.add_argument("--all", action="store_true", help="the whole book, as a RecomputeRun in chunks")
+        target.add_argument(
+            "--resume", type=int, metavar="RUN",
+            help="take up an unfinished (running, partial or failed) run again: its chunks not done are sent to the "
+            "workers, or run here with --inline or without a broker",
+        )
         parser.add_argument("--chunk-size", type=int, default=DEFAULT_CHUNK_SIZE)
         parser.add_argument("--inline", action="store_true", help="run the chunks in this process even with a broker")
         parser.add_argument("--no-progress", action="store_true")
 
-    def handle(self, *args, customer, all, chunk_size, inline, no_progress, **options):
+    def handle(self, *args, customer, all, resume, chunk_size, inline, no_progress, **options):
+        inline = inline or celery_app.conf.task_always_eager
         try:
             if customer:
                 return self._one(customer)
-            return self._all(chunk_size=chunk_size, inline=inline or celery_app.conf.task_always_eager, no_progress=no_progress)
+            if resume is not None:
+                return self._resume(run_id=resume, inline=inline, no_progress=no_progress)
+            return self._all(chunk_size=chunk_size, inline=inline, no_progress=no_progress)
         except DomainError as exc:
             raise CommandError(exc.message)
 
@@ -42,7 +58,18 @@ class Command(BaseCommand):
     def _all(self, *, chunk_size: int, inline: bool, no_progress: bool) -> None:
         started = time.perf_counter()
         run = recompute_run_start(trigger=Trigger.MANUAL, chunk_size=chunk_size, enqueue=not inline)
-        with tqdm(total=run.total_customers, unit="customer", desc=f"run {run.pk}", disable=no_progress or None) as bar:
+        self._follow(run=run, inline=inline, no_progress=no_progress, started=started)
+
+    def _resume(self, *, run_id: int, inline: bool, no_progress: bool) -> None:
+        started = time.perf_counter()
+        run = recompute_run_resume(run_id=run_id, enqueue=not inline)
+        left = run.chunks.exclude(status="done").count()
+        self.stdout.write(f"Resuming run {run.pk}: {left} chunk{'s' if left != 1 else ''} not done, {run.done_customers:,} of {run.total_customers:,} customers already recomputed.")
+        self._follow(run=run, inline=inline, no_progress=no_progress, started=started)
+
+    def _follow(self, *, run: RecomputeRun, inline: bool, no_progress: bool, started: float) -> None:
+        initial, done_before = run.done_customers + run.failed_customers, run.done_customers
+        with tqdm(total=run.total_customers, initial=initial, unit="customer", desc=f"run {run.pk}", disable=no_progress or None) as bar:
             if inline:
                 run = recompute_run_process_inline(run=run, progress=bar.update)
             else:
@@ -61,8 +88,18 @@ class Command(BaseCommand):
                         self.stderr.write("No progress for a minute: is a Celery worker running (make worker)? Still waiting; Ctrl-C stops waiting, not the run.")
                     time.sleep(0.5)
         elapsed = time.perf_counter() - started
+        done_now = run.done_customers - done_before
         style = self.style.SUCCESS if run.status == RecomputeRun.Status.SUCCEEDED else self.style.WARNING
         self.stdout.write(style(
             f"Run {run.pk} {run.status}: {run.done_customers:,} customers recomputed, {run.failed_customers:,} failed, "
-            f"{elapsed:.1f}s ({run.done_customers / elapsed if elapsed else 0:,.0f} customers/s)"
+            f"{elapsed:.1f}s ({done_now / elapsed if elapsed else 0:,.0f} customers/s)"
         ))
+        for index, error in run.chunks.filter(status="failed").order_by("index").values_list("index", "error")[:5]:
+            self.stderr.write(f"  chunk {index} failed: {error.splitlines()[0] if error else '?'}")
+        if run.failed_customers:
+            self.stderr.write(f"Retry the failed chunks with: manage.py recompute --resume {run.pk}")
+        elif run.finished_at is None:
+            self.stderr.write(
+                f"Run {run.pk} has chunks still running under a worker's claim; it finishes when they do "
+                f"(or resume it again once their claim is stale)."
+            )

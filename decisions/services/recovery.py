@@ -1,0 +1,117 @@
+"""Nothing is lost: the broker is never the only record of work to do.
+
+Two kinds of work can vanish with a broker message or a worker, and each leaves a trace in
+PostgreSQL that this sweep (beat, every minute) reads:
+
+- an event's recompute: the event's transaction wrote a `CustomerChangeMark`; the recompute
+  deletes it. A mark older than the grace period (`RISKOPS_MARK_GRACE_SECONDS`) means the
+  message was lost (or is stuck): the customer's recompute is enqueued again, with the trigger of
+  its oldest mark, and the mark's clock restarts so a slow queue is not flooded every minute.
+- a chunk of a running run: `pending` with no message sent for the grace period while the run
+  has stopped moving (no chunk claimed or finished for that long) lost its message; `running`
+  with a claim older than `RISKOPS_CHUNK_STALE_SECONDS` lost its worker. Both are sent again. A
+  duplicate is harmless: the chunk's claim and row lock let exactly one copy do the work.
+
+Batches are bounded, so a sweep after a long outage stays short; the next sweep continues.
+"""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
+
+from django.conf import settings
+from django.db import connection, transaction
+from django.db.models import Q
+from django.utils import timezone
+
+from accounts.changes import change_marks_touch, stale_change_marks
+from riskops.core.audit import audit_record
+
+from ..models import RecomputeChunk, RecomputeRun
+from .runs import chunk_stale_before, chunks_dispatch
+
+logger = logging.getLogger(__name__)
+
+MARK_BATCH = 1000  # customers re-enqueued per sweep
+CHUNK_BATCH = 200  # chunks re-dispatched per sweep
+# Arbitrary but fixed: two sweeps (a slow one and the next minute's) never pick the same work.
+SWEEP_LOCK_KEY = 0x52_49_53_4B_53_57_50  # "RISKSWP"
+
+
+@dataclass(frozen=True)
+class SweepResult:
+    customers: list[tuple[int, str]] = field(default_factory=list)  # (customer id, trigger) enqueued again
+    chunks: list[int] = field(default_factory=list)  # chunk ids dispatched again
+    skipped: bool = False  # another sweep was running
+
+
+def mark_grace_before(now: datetime) -> datetime:
+    return now - timedelta(seconds=settings.RISKOPS_MARK_GRACE_SECONDS)
+
+
+def lost_work_sweep(*, now: datetime | None = None) -> SweepResult:
+    """Re-enqueue recomputes whose change mark outlived the grace period and re-dispatch the
+    chunks of running runs that lost their message or their worker. Messages go out after
+    commit. Safe to run at any time and twice: the marks' and chunks' clocks restart in the same
+    transaction, and a second concurrent sweep skips (transaction-scoped advisory lock)."""
+    now = now or timezone.now()
+    grace_before = mark_grace_before(now)
+    with transaction.atomic():
+        if not _sweep_lock():
+            return SweepResult(skipped=True)
+        customers = stale_change_marks(older_than=grace_before, limit=MARK_BATCH)
+        change_marks_touch(customer_ids=[c for c, _ in customers], older_than=grace_before, now=now)
+        chunk_ids = _lost_chunks_redispatch(now=now, grace_before=grace_before)
+        if customers:
+            from ..tasks import recompute_customer  # tasks import services
+
+            logger.warning("recovery sweep: %d customers' recomputes were never done, enqueued again", len(customers))
+            pending = list(customers)
+            transaction.on_commit(lambda: [recompute_customer.delay(customer_id=c, trigger=t) for c, t in pending])
+        chunks_dispatch(chunk_ids=chunk_ids)
+    return SweepResult(customers=customers, chunks=chunk_ids)
+
+
+def _sweep_lock() -> bool:
+    if connection.vendor != "postgresql":
+        return True  # SQLite runs one writer at a time anyway
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT pg_try_advisory_xact_lock(%s)", [SWEEP_LOCK_KEY])
+        return bool(cursor.fetchone()[0])
+
+
+def _lost_chunks_redispatch(*, now: datetime, grace_before: datetime) -> list[int]:
+    stale_before = chunk_stale_before(now)
+    # A chunk sent (or re-sent) within the grace period may still be waiting in the queue.
+    not_recently_sent = Q(dispatched_at__isnull=True) | Q(dispatched_at__lt=grace_before)
+    lost_worker = Q(status=RecomputeChunk.Status.RUNNING, claimed_at__lt=stale_before)
+    picked: list[int] = []
+    for run in RecomputeRun.objects.filter(status=RecomputeRun.Status.RUNNING).order_by("pk").only("pk", "started_at"):
+        if len(picked) >= CHUNK_BATCH:
+            break
+        chunks = RecomputeChunk.objects.filter(run=run)
+        # While any chunk of the run is claimed or finished, its queue is alive: pending chunks are
+        # just waiting their turn. Only a run that stopped moving has lost pending messages.
+        moving = (run.started_at and run.started_at >= grace_before) or chunks.filter(
+            Q(claimed_at__gte=grace_before) | Q(finished_at__gte=grace_before)
+        ).exists()
+        lost = lost_worker if moving else lost_worker | Q(status=RecomputeChunk.Status.PENDING)
+        found = list(
+            chunks.filter(lost, not_recently_sent).order_by("index").values_list("pk", "index", "status")[: CHUNK_BATCH - len(picked)]
+        )
+        if not found:
+            continue
+        ids = [pk for pk, _, _ in found]
+        RecomputeChunk.objects.filter(pk__in=ids).update(dispatched_at=now)
+        audit_record(
+            actor=None, action="recompute.redispatch", target=run,
+            after={
+                "lost_message": [i for _, i, s in found if s == RecomputeChunk.Status.PENDING],
+                "lost_worker": [i for _, i, s in found if s == RecomputeChunk.Status.RUNNING],
+            },
+        )
+        logger.warning("recovery sweep: run %s, %d chunks sent again", run.pk, len(ids))
+        picked += ids
+    return picked
