@@ -68,3 +68,50 @@ def test_seed_demo_command_reports_and_validates(db, capsys):
         call_command("seed_demo", customers=1, seed=10, as_of="yesterday")
     assert Customer.objects.count() == 12
 
+
+
+@pytest.fixture
+def statement_params(db):
+    """The largest number of values any statement bound while the block ran."""
+    from django.db import connection
+
+    seen = [0]
+
+    def count(execute, sql, params, many, context):
+        if params and not many:
+            seen[0] = max(seen[0], len(params))
+        return execute(sql, params, many, context)
+
+    with connection.execute_wrapper(count):
+        yield seen
+
+
+@pytest.mark.slow
+def test_a_book_past_the_old_sqlite_limit_seeds_and_recomputes(statement_params, capsys):
+    # 800 customers in one 2,000-customer chunk is ~43,000 transactions × 8 columns: one INSERT
+    # for the chunk bound ~350,000 values, past even Debian's SQLite limit of 250,000 (issue 11:
+    # 600 customers failed with "too many SQL variables").
+    from django.db import connection
+
+    from decisions.models import CreditDecision, CreditLine, RecomputeRun, ScoreSnapshot
+
+    call_command("seed_demo", customers=800, seed=3, as_of="2026-11-01", no_progress=True)
+    call_command("recompute", all=True, no_progress=True)
+
+    out = capsys.readouterr().out
+    assert "Seeded 800 customers" in out
+    assert Customer.objects.count() == 800
+    transactions = Transaction.objects.count()
+    assert transactions > 30_000  # the statement that used to fail really was that large
+    assert f"{transactions:,} transaction" in out
+    assert Transaction.objects.values("customer").distinct().count() == 800
+    assert ConsentEvent.objects.count() >= Consent.objects.count() > 800
+    run = RecomputeRun.objects.get()
+    assert (run.status, run.done_customers, run.failed_customers) == ("succeeded", 800, 0)
+    assert ScoreSnapshot.objects.filter(run=run).count() == 800
+    assert CreditLine.objects.exclude(last_snapshot=None).count() == 800
+    assert CreditDecision.objects.values("customer").distinct().count() == 800
+    if connection.vendor == "sqlite":
+        # Every statement stayed within Django's portable SQLite assumption (999 variables), so
+        # this also holds on builds compiled with the old default limit.
+        assert statement_params[0] <= connection.features.max_query_params
