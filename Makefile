@@ -8,7 +8,7 @@ BENCH_CUSTOMERS ?= 100000
 BENCH_DB ?= postgres://postgres@127.0.0.1:5432/riskops_bench
 BENCH_BROKER ?= redis://127.0.0.1:6379/13
 
-.PHONY: install demo serve migrate seed recompute bootstrap test check-deploy worker beat bench-seed bench clean
+.PHONY: install messages demo serve migrate seed recompute bootstrap test check-deploy worker beat bench-seed bench screenshots clean
 
 $(VENV)/.installed: requirements.txt
 	$(PYTHON) -m venv $(VENV)
@@ -16,7 +16,12 @@ $(VENV)/.installed: requirements.txt
 	$(PY) -m pip install --quiet -r requirements.txt
 	touch $@
 
-install: $(VENV)/.installed
+install: $(VENV)/.installed messages
+
+# The Chinese catalogue: locale/*.po is in git, the compiled .mo is built here (GNU gettext's msgfmt).
+messages: $(VENV)/.installed
+	@command -v msgfmt >/dev/null || { echo "msgfmt not found: install GNU gettext (apt-get install gettext)" >&2; exit 1; }
+	$(MANAGE) compilemessages --ignore=.venv --ignore=staticfiles -v0
 
 migrate: install
 	$(MANAGE) migrate --noinput
@@ -68,6 +73,13 @@ bench: install
 	@# The production profile (DEBUG off): DEBUG's query log costs ~40% on the event path.
 	DEBUG=false SECRET_KEY=$$($(PY) -c 'import secrets; print(secrets.token_urlsafe(50))') \
 	DATABASE_URL=$(BENCH_DB) CELERY_BROKER_URL=$(BENCH_BROKER) $(MANAGE) bench_recompute
+
+# Full-page PNGs of staff pages from the demo book, as the demo analyst, into docs/screenshots/.
+# Needs Chromium (/usr/bin/chromium). A page that is not built yet is skipped with a message.
+SCREENSHOT_PAGES ?= overview=/ queue=/queue/ customer=customer
+screenshots: recompute bootstrap
+	$(MANAGE) collectstatic --noinput -v0
+	$(PY) scripts/screenshots.py --out docs/screenshots $(SCREENSHOT_PAGES)
 
 clean:
 	rm -rf $(VENV) db.sqlite3 db.sqlite3-wal db.sqlite3-shm staticfiles .pytest_cache
