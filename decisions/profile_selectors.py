@@ -191,7 +191,7 @@ def customer_profile(*, external_id: str, show: dict[str, int] | None = None) ->
         drawn=money(drawn),
         available=money(max(limit - drawn, Decimal("0.00"))),
         snapshot=snapshot,
-        score_reasons=[{"code": r.get("code", ""), "text": reason_text(r)} for r in (snapshot.reason_codes if snapshot else [])],
+        score_reasons=_reasons(snapshot.reason_codes if snapshot else []),
         override=override,
         consents=consents,
         active_purposes=active,
@@ -283,8 +283,18 @@ def _dpd_chart(customer: Customer, currency: str, now: datetime) -> dict:
     return {**chart, "empty": False, "caption": caption, "figure": charts.dpd_timeline_figure(points, currency)}
 
 
-def _first_reason(reasons: list[dict]) -> str:
-    return reason_text(reasons[0]) if reasons else ""
+def _reasons(stored: list | None) -> list[dict]:
+    """Stored reasons as (code, translated text); a bare code string is accepted as well."""
+    out = []
+    for r in stored or []:
+        r = {"code": r} if isinstance(r, str) else r
+        out.append({"code": r.get("code", ""), "text": reason_text(r)})
+    return out
+
+
+def _first_reason(reasons: list | None) -> str:
+    found = _reasons(reasons[:1] if reasons else [])
+    return found[0]["text"] if found else ""
 
 
 def _limit_chart(decisions: list[dict], currency: str) -> dict:
@@ -308,7 +318,7 @@ def _decision_row(d: CreditDecision) -> dict[str, Any]:
         "previous_access_label": access_name(d.previous_access) if d.previous_access else "",
         "limit": money(d.limit_amount),
         "previous_limit": money(d.previous_limit) if d.previous_limit is not None else "",
-        "reasons": [{"code": r.get("code", ""), "text": reason_text(r)} for r in (d.reasons or [])],
+        "reasons": _reasons(d.reasons),
         "policy_version": d.policy_version.version,
         "data_sources": snapshot.data_sources if snapshot else [],
         "consents_used": list(snapshot.consents_used.all()) if snapshot else [],
