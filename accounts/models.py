@@ -264,7 +264,8 @@ class Consent(models.Model):
             models.CheckConstraint(condition=Q(state__in=ConsentState.values), name="consent_state_valid"),
             models.CheckConstraint(condition=Q(channel__in=ConsentChannel.values), name="consent_channel_valid"),
             models.CheckConstraint(
-                condition=Q(state="withdrawn", withdrawn_at__isnull=False) | (~Q(state="withdrawn") & Q(withdrawn_at__isnull=True)),
+                condition=Q(state=ConsentState.WITHDRAWN.value, withdrawn_at__isnull=False)
+                | (~Q(state=ConsentState.WITHDRAWN.value) & Q(withdrawn_at__isnull=True)),
                 name="consent_withdrawn_at_iff_withdrawn",
             ),
             models.CheckConstraint(
@@ -277,7 +278,7 @@ class Consent(models.Model):
             ),
             # At most one live consent per purpose: a re-grant after withdrawal is a new row.
             models.UniqueConstraint(
-                fields=["customer", "purpose"], condition=Q(state="active"), name="consent_one_active_per_purpose"
+                fields=["customer", "purpose"], condition=Q(state=ConsentState.ACTIVE.value), name="consent_one_active_per_purpose"
             ),
         ]
         indexes = [models.Index(fields=["customer", "purpose", "state"], name="consent_lookup_idx")]

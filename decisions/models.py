@@ -42,17 +42,22 @@ class Trigger(models.TextChoices):
 
 
 ACCESS_VALUES = [a.value for a in Access]
+# Access states that carry a limit: closed, suspended and not-offered lines carry 0.
+ACCESS_WITH_LIMIT = [Access.OPEN.value, Access.LIMITED.value]
 BAND_VALUES = [b.value for b in Band]
 TRIGGER_VALUES = [t.value for t in Trigger]
+
+
+class PolicyState(models.TextChoices):
+    DRAFT = "draft", "Draft"
+    ACTIVE = "active", "Active"
+    RETIRED = "retired", "Retired"
 
 
 class PolicyVersion(models.Model):
     """Scorecard, band cut-offs, limit rules and rule thresholds as one validated JSON document."""
 
-    class State(models.TextChoices):
-        DRAFT = "draft", "Draft"
-        ACTIVE = "active", "Active"
-        RETIRED = "retired", "Retired"
+    State = PolicyState
 
     version = models.PositiveIntegerField(unique=True)
     name = models.CharField(max_length=120)
@@ -71,8 +76,8 @@ class PolicyVersion(models.Model):
     class Meta:
         ordering = ["-version"]
         constraints = [
-            models.UniqueConstraint(fields=["state"], condition=Q(state="active"), name="policy_one_active"),
-            models.CheckConstraint(condition=Q(state__in=["draft", "active", "retired"]), name="policy_state_valid"),
+            models.UniqueConstraint(fields=["state"], condition=Q(state=PolicyState.ACTIVE.value), name="policy_one_active"),
+            models.CheckConstraint(condition=Q(state__in=PolicyState.values), name="policy_state_valid"),
             models.CheckConstraint(condition=Q(version__gte=1), name="policy_version_positive"),
         ]
         permissions = [("activate_policyversion", "Can activate a policy version")]
@@ -236,10 +241,10 @@ class CreditDecision(models.Model):
             models.CheckConstraint(condition=Q(trigger__in=TRIGGER_VALUES), name="decision_trigger_valid"),
             # No line, no limit: a closed, suspended or not-offered line carries limit 0.
             models.CheckConstraint(
-                condition=Q(access__in=["open", "limited"]) | Q(limit_amount=0), name="decision_no_limit_without_access"
+                condition=Q(access__in=ACCESS_WITH_LIMIT) | Q(limit_amount=0), name="decision_no_limit_without_access"
             ),
             models.CheckConstraint(
-                condition=~Q(access="suspended") | Q(suspended_until__isnull=False),
+                condition=~Q(access=Access.SUSPENDED.value) | Q(suspended_until__isnull=False),
                 name="decision_suspension_has_expiry",
             ),
             models.UniqueConstraint(fields=["run", "customer"], condition=Q(run__isnull=False), name="decision_once_per_run"),
@@ -282,9 +287,9 @@ class CreditLine(models.Model):
             models.CheckConstraint(condition=Q(band__in=BAND_VALUES + [""]), name="line_band_valid"),
             models.CheckConstraint(condition=Q(limit_amount__gte=0) & Q(cycle_base_limit__gte=0), name="line_limit_non_negative"),
             models.CheckConstraint(condition=Q(exposure_limit__gte=0), name="line_exposure_limit_non_negative"),
-            models.CheckConstraint(condition=Q(access__in=["open", "limited"]) | Q(limit_amount=0), name="line_no_limit_without_access"),
+            models.CheckConstraint(condition=Q(access__in=ACCESS_WITH_LIMIT) | Q(limit_amount=0), name="line_no_limit_without_access"),
             models.CheckConstraint(
-                condition=~Q(access="suspended") | Q(suspended_until__isnull=False), name="line_suspension_has_expiry"
+                condition=~Q(access=Access.SUSPENDED.value) | Q(suspended_until__isnull=False), name="line_suspension_has_expiry"
             ),
         ]
         indexes = [models.Index(fields=["access", "band"], name="line_access_band_idx")]
@@ -316,6 +321,11 @@ class AlertStatus(models.TextChoices):
     CONFIRMED = "confirmed", "Confirmed"  # a real risk: its action stays in force until suppressed_until
 
 
+# An analyst still has to act on these; every other status is closed and carries resolved_at.
+ALERT_OPEN_STATUSES = (AlertStatus.OPEN.value, AlertStatus.IN_REVIEW.value)
+ALERT_CLOSED_STATUSES = tuple(s for s in AlertStatus.values if s not in ALERT_OPEN_STATUSES)
+
+
 class RiskAlert(models.Model):
     """A rule's hit on a customer, and its triage: open → in_review (claimed) → dismissed or confirmed.
 
@@ -329,8 +339,8 @@ class RiskAlert(models.Model):
 
     Status = AlertStatus
 
-    OPEN_STATUSES = ("open", "in_review")
-    CLOSED_STATUSES = ("resolved", "dismissed", "confirmed")
+    OPEN_STATUSES = ALERT_OPEN_STATUSES
+    CLOSED_STATUSES = ALERT_CLOSED_STATUSES
 
     customer = models.ForeignKey(Customer, on_delete=models.PROTECT, related_name="alerts")
     rule = models.CharField(max_length=24, choices=Rule.choices)
@@ -364,25 +374,25 @@ class RiskAlert(models.Model):
             models.CheckConstraint(condition=Q(status__in=AlertStatus.values), name="alert_status_valid"),
             models.CheckConstraint(condition=Q(severity__gte=1) & Q(severity__lte=5), name="alert_severity_range"),
             models.CheckConstraint(
-                condition=~Q(action="suspend") | Q(effective_until__isnull=False), name="alert_suspend_has_expiry"
+                condition=~Q(action=AlertAction.SUSPEND.value) | Q(effective_until__isnull=False), name="alert_suspend_has_expiry"
             ),
             models.CheckConstraint(
                 condition=Q(effective_until__isnull=True) | Q(effective_until__gt=F("raised_at")),
                 name="alert_expiry_after_raised",
             ),
             models.CheckConstraint(
-                condition=Q(status__in=["open", "in_review"], resolved_at__isnull=True)
-                | Q(status__in=["resolved", "dismissed", "confirmed"], resolved_at__isnull=False),
+                condition=Q(status__in=list(ALERT_OPEN_STATUSES), resolved_at__isnull=True)
+                | Q(status__in=list(ALERT_CLOSED_STATUSES), resolved_at__isnull=False),
                 name="alert_resolved_at_iff_closed",
             ),
             # A claimed alert is someone's: in review always has an assignee and a claim time.
             models.CheckConstraint(
-                condition=~Q(status="in_review") | Q(assigned_to__isnull=False, claimed_at__isnull=False),
+                condition=~Q(status=AlertStatus.IN_REVIEW.value) | Q(assigned_to__isnull=False, claimed_at__isnull=False),
                 name="alert_in_review_is_assigned",
             ),
             # An open alert of the same rule is updated, never duplicated.
             models.UniqueConstraint(
-                fields=["customer", "rule"], condition=Q(status__in=["open", "in_review"]), name="alert_one_open_per_rule"
+                fields=["customer", "rule"], condition=Q(status__in=list(ALERT_OPEN_STATUSES)), name="alert_one_open_per_rule"
             ),
         ]
         indexes = [
@@ -413,15 +423,18 @@ class CaseNote(models.Model):
         return f"note {self.pk} on {self.customer_id}"
 
 
+class OverrideState(models.TextChoices):
+    PENDING = "pending", "Pending approval"
+    APPROVED = "approved", "Approved"
+    REJECTED = "rejected", "Rejected"
+    EXPIRED = "expired", "Expired"
+    REVOKED = "revoked", "Revoked"
+
+
 class Override(models.Model):
     """A person's decision that wins over the model's until it expires. Needs a second person."""
 
-    class State(models.TextChoices):
-        PENDING = "pending", "Pending approval"
-        APPROVED = "approved", "Approved"
-        REJECTED = "rejected", "Rejected"
-        EXPIRED = "expired", "Expired"
-        REVOKED = "revoked", "Revoked"
+    State = OverrideState
 
     customer = models.ForeignKey(Customer, on_delete=models.PROTECT, related_name="overrides")
     access = models.CharField(max_length=12, choices=Access.choices)
@@ -443,10 +456,10 @@ class Override(models.Model):
         constraints = [
             models.CheckConstraint(condition=Q(access__in=ACCESS_VALUES), name="override_access_valid"),
             models.CheckConstraint(
-                condition=Q(state__in=["pending", "approved", "rejected", "expired", "revoked"]), name="override_state_valid"
+                condition=Q(state__in=OverrideState.values), name="override_state_valid"
             ),
             models.CheckConstraint(condition=Q(limit_amount__gte=0), name="override_limit_non_negative"),
-            models.CheckConstraint(condition=Q(access__in=["open", "limited"]) | Q(limit_amount=0), name="override_no_limit_without_access"),
+            models.CheckConstraint(condition=Q(access__in=ACCESS_WITH_LIMIT) | Q(limit_amount=0), name="override_no_limit_without_access"),
             models.CheckConstraint(condition=~Q(reason=""), name="override_reason_required"),
             models.CheckConstraint(condition=Q(expires_at__gt=F("created_at")), name="override_expires_after_created"),
             # Four eyes, in the database too: the approver is never the requester.
@@ -454,7 +467,8 @@ class Override(models.Model):
                 condition=Q(decided_by__isnull=True) | ~Q(decided_by=F("requested_by")), name="override_four_eyes"
             ),
             models.CheckConstraint(
-                condition=~Q(state__in=["approved", "rejected"]) | Q(decided_by__isnull=False, decided_at__isnull=False),
+                condition=~Q(state__in=[OverrideState.APPROVED.value, OverrideState.REJECTED.value])
+                | Q(decided_by__isnull=False, decided_at__isnull=False),
                 name="override_decision_recorded",
             ),
         ]

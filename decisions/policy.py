@@ -3,18 +3,27 @@
 A policy is JSON so that risk admins can version it without a deploy. Numbers that are money or
 ratios are strings in the JSON and `Decimal` here (never float). A bad document is refused with a
 message naming the field, e.g. ``rules.OVERDUE_30.suspend_days: -1 is less than the minimum of 1``.
+
+Every number has bounds in the schema, chosen so that whatever a valid policy says, the engine's
+arithmetic stays finite and every value it derives fits its column (a policy that validated but
+overflowed once made every recompute die). NaN and Infinity are refused explicitly: Python's json
+module reads them, and they compare false against any bound. The bands, rule names and actions
+are the `TextChoices` of `decisions.models`, the same lists the database constraints use.
 """
 
 import json
-from dataclasses import dataclass
+import math
+from dataclasses import dataclass, field as dataclass_field
 from decimal import Decimal, InvalidOperation
 from functools import lru_cache
 from pathlib import Path
-from typing import Any
+from typing import Any, Iterator
 
-from jsonschema import Draft202012Validator
+from jsonschema import Draft202012Validator, ValidationError, validators
 
 from riskops.core.exceptions import PolicyInvalid
+
+from .models import AlertAction, AlertRule, Band
 
 FEATURE_NAMES = (
     "bureau_score",
@@ -29,8 +38,9 @@ FEATURE_NAMES = (
     "applications_30d",
     "tenure_months",
 )
-BANDS = ("A", "B", "C", "D", "E")
-RULES = ("OVER_BORROWING", "FREQUENT_APPLICATIONS", "SPENDING_SPIKE", "OVERDUE_30", "OVERDUE_90", "CONSENT_WITHDRAWN")
+BANDS = tuple(Band.values)
+RULES = tuple(AlertRule.values)
+ACTIONS = tuple(AlertAction.values)
 RULE_PARAMS = {
     "OVER_BORROWING": {"max_external_lenders": "integer", "max_debt_to_income": "decimal"},
     "FREQUENT_APPLICATIONS": {"max_applications_7d": "integer", "max_applications_30d": "integer"},
@@ -39,28 +49,123 @@ RULE_PARAMS = {
     "OVERDUE_90": {"min_days_past_due": "integer"},
     "CONSENT_WITHDRAWN": {},
 }
+assert set(RULE_PARAMS) == set(RULES), "every AlertRule needs its parameters declared here"
 
-_DECIMAL = {"type": "string", "pattern": r"^-?\d+(\.\d+)?$"}
-_AMOUNT = {"type": "string", "pattern": r"^\d+(\.\d+)?$"}  # money, percentages: never negative
-_NUMBER_OR_DECIMAL = {"anyOf": [{"type": "integer"}, _DECIMAL]}
-_INT = {"type": "integer"}
-_POS_INT = {"type": "integer", "minimum": 1}
+# --- bounds -------------------------------------------------------------------------------------
+# Money in a policy (limits, fallback income, spend thresholds): at most 10^9, three digits inside
+# the 14-digit, 2-decimal columns (largest 999,999,999,999.99) that limits are written to, so
+# income × multiplier rounded and capped by max_limit always fits.
+MONEY_MAX = Decimal("1000000000")
+# Days (suspend_days, cycle_days, days-past-due thresholds): ten years. Far beyond any sane
+# setting, far below what overflows a datetime (10^10 days did).
+DAYS_MAX = 3650
+# PDO, the points that double the odds: below 1 a single point more than doubles them (1e-6
+# overflowed the float in PD scaling); above 500 the score barely moves the probability.
+PDO_MIN, PDO_MAX = 1, 500
+# Odds good:bad at base_score: from 1:100 to 10,000:1 covers every real portfolio.
+BASE_ODDS_MIN, BASE_ODDS_MAX = Decimal("0.01"), 10_000
+SCORE_MAX = 10_000  # base_score ≤ 1000 plus 11 features × POINTS_MAX, within a smallint column
+POINTS_MAX = 1_000  # per bin and for missing values, either sign
+EDGE_MAX = Decimal("1000000000000")  # bin edges: features range from ratios to money sums
+COUNT_MAX = 10_000  # integer thresholds on counts (lenders, applications)
+RATIO_MAX = Decimal("1000")  # debt-to-income and spike-ratio thresholds
+MULTIPLIER_MAX = Decimal("100")  # limit = income × multiplier
+PERCENT_MAX = Decimal("1000")  # max_increase_pct
+SLA_HOURS_MAX = 720  # an alert SLA longer than 30 days is not an SLA
+# The PD exponent (score − base_score) / pdo must stay below this: 2**1000 × base_odds is still a
+# finite float (about 10^305), 2**1024 is not.
+PD_EXPONENT_MAX = 1000
+DOCUMENT_MAX_BYTES = 128 * 1024  # the default is ~6 KB; a policy is never a data dump
+
+# The optional `alerts` section (absent from policy v1, frozen in a migration): defaults.
+DEFAULT_ALERT_SLA_HOURS = {1: 72, 2: 48, 3: 24, 4: 8, 5: 4}
+DEFAULT_SUPPRESSION_DAYS = 14
+DEFAULT_MAX_SUPPRESSION_DAYS = 90
+SEVERITIES = (1, 2, 3, 4, 5)
+
+
+def _finite(validator, enabled, instance, schema) -> Iterator[ValidationError]:
+    if enabled and isinstance(instance, float) and not math.isfinite(instance):
+        yield ValidationError(f"{instance!r} is not a finite number")
+
+
+def _decimal_or_none(instance: Any) -> Decimal | None:
+    if not isinstance(instance, str):
+        return None
+    try:
+        value = Decimal(instance)
+    except InvalidOperation:
+        return None  # the pattern reports it
+    return value if value.is_finite() else None
+
+
+def _decimal_minimum(validator, minimum, instance, schema) -> Iterator[ValidationError]:
+    value = _decimal_or_none(instance)
+    if value is not None and value < Decimal(minimum):
+        yield ValidationError(f"{instance!r} is less than the minimum of {minimum}")
+
+
+def _decimal_maximum(validator, maximum, instance, schema) -> Iterator[ValidationError]:
+    value = _decimal_or_none(instance)
+    if value is not None and value > Decimal(maximum):
+        yield ValidationError(f"{instance!r} is greater than the maximum of {maximum}")
+
+
+# Draft 2020-12 plus three keywords: `finite` for numbers, `decimalMinimum`/`decimalMaximum` for
+# the decimal strings that money and ratios are written as.
+PolicyValidator = validators.extend(
+    Draft202012Validator, {"finite": _finite, "decimalMinimum": _decimal_minimum, "decimalMaximum": _decimal_maximum}
+)
+
+
+def _decimal(minimum: Decimal | int | None = None, maximum: Decimal | int | None = None, *, pattern: str = r"^-?\d{1,15}(\.\d{1,10})?$") -> dict:
+    schema: dict[str, Any] = {"type": "string", "pattern": pattern}
+    if minimum is not None:
+        schema["decimalMinimum"] = str(minimum)
+    if maximum is not None:
+        schema["decimalMaximum"] = str(maximum)
+    return schema
+
+
+def _int(minimum: int, maximum: int) -> dict:
+    return {"type": "integer", "minimum": minimum, "maximum": maximum}
+
+
+def _number(minimum: Decimal | int, maximum: int) -> dict:
+    return {"type": "number", "finite": True, "minimum": float(minimum), "maximum": maximum}
+
+
+_MONEY = _decimal(0, MONEY_MAX, pattern=r"^\d{1,12}(\.\d{1,2})?$")  # never negative, cents at most
+_MULTIPLIER = _decimal(None, MULTIPLIER_MAX)  # negative: refused by the semantic check, with its own message
+_PERCENT = _decimal(0, PERCENT_MAX, pattern=r"^\d{1,4}(\.\d{1,4})?$")
+_POINTS = _int(-POINTS_MAX, POINTS_MAX)
+_DAYS = _int(1, DAYS_MAX)
+_EDGE = {"anyOf": [{"type": "null"}, _int(-int(EDGE_MAX), int(EDGE_MAX)), _decimal(-EDGE_MAX, EDGE_MAX)]}
+PARAM_BOUNDS: dict[str, dict] = {
+    "max_external_lenders": _int(0, COUNT_MAX),
+    "max_applications_7d": _int(0, COUNT_MAX),
+    "max_applications_30d": _int(0, COUNT_MAX),
+    "min_days_past_due": _int(0, DAYS_MAX),  # ≥ 1 for OVERDUE_30 and the ladder order: semantic checks
+    "max_debt_to_income": _decimal(0, RATIO_MAX),
+    "min_spike_ratio": _decimal(0, RATIO_MAX),
+    "min_spend_7d": _MONEY,
+}
 
 
 def _rule_schema(name: str) -> dict:
-    params = {k: (_INT if t == "integer" else _DECIMAL) for k, t in RULE_PARAMS[name].items()}
+    params = {k: PARAM_BOUNDS[k] for k in RULE_PARAMS[name]}
     return {
         "type": "object",
         "additionalProperties": False,
         "required": ["enabled", "action", "severity", *params],
         "properties": {
             "enabled": {"type": "boolean"},
-            "action": {"enum": ["review", "suspend", "close"]},
-            "severity": {"type": "integer", "minimum": 1, "maximum": 5},
-            "suspend_days": _POS_INT,
+            "action": {"enum": list(ACTIONS)},
+            "severity": _int(1, 5),
+            "suspend_days": _DAYS,
             **params,
         },
-        "if": {"properties": {"action": {"const": "suspend"}}},
+        "if": {"properties": {"action": {"const": AlertAction.SUSPEND.value}}},
         "then": {"required": ["suspend_days"]},
     }
 
@@ -75,10 +180,10 @@ SCHEMA: dict[str, Any] = {
             "additionalProperties": False,
             "required": ["base_score", "base_odds", "pdo", "features"],
             "properties": {
-                "base_score": {"type": "integer", "minimum": 0, "maximum": 1000},
-                "base_odds": {"type": "number", "exclusiveMinimum": 0},
-                "pdo": {"type": "number", "exclusiveMinimum": 0},
-                "reason_codes_max": {"type": "integer", "minimum": 1, "maximum": 10},
+                "base_score": _int(0, 1000),
+                "base_odds": _number(BASE_ODDS_MIN, BASE_ODDS_MAX),
+                "pdo": _number(PDO_MIN, PDO_MAX),
+                "reason_codes_max": _int(1, 10),
                 "features": {
                     "type": "object",
                     "additionalProperties": False,
@@ -89,20 +194,18 @@ SCHEMA: dict[str, Any] = {
                             "additionalProperties": False,
                             "required": ["reason", "text", "missing_points", "bins"],
                             "properties": {
-                                "reason": {"type": "string", "pattern": "^[A-Z][A-Z0-9_]+$"},
-                                "text": {"type": "string", "minLength": 1},
-                                "missing_points": _INT,
+                                "reason": {"type": "string", "pattern": "^[A-Z][A-Z0-9_]+$", "maxLength": 64},
+                                "text": {"type": "string", "minLength": 1, "maxLength": 500},
+                                "missing_points": _POINTS,
                                 "bins": {
                                     "type": "array",
                                     "minItems": 1,
+                                    "maxItems": 50,
                                     "items": {
                                         "type": "object",
                                         "additionalProperties": False,
                                         "required": ["below", "points"],
-                                        "properties": {
-                                            "below": {"anyOf": [{"type": "null"}, _NUMBER_OR_DECIMAL]},
-                                            "points": _INT,
-                                        },
+                                        "properties": {"below": _EDGE, "points": _POINTS},
                                     },
                                 },
                             },
@@ -114,13 +217,13 @@ SCHEMA: dict[str, Any] = {
         },
         "bands": {
             "type": "array",
-            "minItems": 5,
-            "maxItems": 5,
+            "minItems": len(BANDS),
+            "maxItems": len(BANDS),
             "items": {
                 "type": "object",
                 "additionalProperties": False,
                 "required": ["band", "min_score"],
-                "properties": {"band": {"enum": list(BANDS)}, "min_score": {"type": "integer", "minimum": 0}},
+                "properties": {"band": {"enum": list(BANDS)}, "min_score": _int(0, SCORE_MAX)},
             },
         },
         "limits": {
@@ -132,14 +235,14 @@ SCHEMA: dict[str, Any] = {
                     "type": "object",
                     "additionalProperties": False,
                     "required": list(BANDS),
-                    "properties": {b: _DECIMAL for b in BANDS},
+                    "properties": {b: _MULTIPLIER for b in BANDS},
                 },
-                "fallback_income": _AMOUNT,
-                "min_limit": _AMOUNT,
-                "max_limit": _AMOUNT,
-                "round_to": _AMOUNT,
-                "max_increase_pct": _AMOUNT,
-                "cycle_days": _POS_INT,
+                "fallback_income": _MONEY,
+                "min_limit": _MONEY,
+                "max_limit": _MONEY,
+                "round_to": _MONEY,
+                "max_increase_pct": _PERCENT,
+                "cycle_days": _DAYS,
             },
         },
         "rules": {
@@ -148,9 +251,25 @@ SCHEMA: dict[str, Any] = {
             "required": list(RULES),
             "properties": {name: _rule_schema(name) for name in RULES},
         },
+        # Optional: the analyst queue's service levels per severity and how long a dismissed or
+        # confirmed alert suppresses the same rule. Absent → the DEFAULT_* values above.
+        "alerts": {
+            "type": "object",
+            "additionalProperties": False,
+            "properties": {
+                "sla_hours": {
+                    "type": "object",
+                    "additionalProperties": False,
+                    "required": [str(s) for s in SEVERITIES],
+                    "properties": {str(s): _int(1, SLA_HOURS_MAX) for s in SEVERITIES},
+                },
+                "default_suppression_days": _int(0, DAYS_MAX),
+                "max_suppression_days": _DAYS,
+            },
+        },
     },
 }
-_VALIDATOR = Draft202012Validator(SCHEMA)
+_VALIDATOR = PolicyValidator(SCHEMA)
 
 
 def _path(parts) -> str:
@@ -160,8 +279,44 @@ def _path(parts) -> str:
     return text or "(document)"
 
 
+def _not_json(value: Any, path: list) -> tuple[list, str] | None:
+    """The first value that is not plain JSON (a Decimal, a datetime, a tuple, NaN…), with its path."""
+    if isinstance(value, dict):
+        for key, item in value.items():
+            if not isinstance(key, str):
+                return path, f"key {key!r} is not a string"
+            found = _not_json(item, [*path, key])
+            if found:
+                return found
+        return None
+    if isinstance(value, list):
+        for index, item in enumerate(value):
+            found = _not_json(item, [*path, index])
+            if found:
+                return found
+        return None
+    if isinstance(value, float) and not math.isfinite(value):
+        return path, f"{value!r} is not a finite number"
+    if value is None or isinstance(value, (str, int, float)):  # bool is an int
+        return None
+    return path, f"{type(value).__name__} is not a JSON value"
+
+
 def validate_policy(body: Any) -> None:
-    """Raise PolicyInvalid naming the first bad field; checks the schema, then the semantics."""
+    """Raise PolicyInvalid naming the first bad field.
+
+    Order: plain JSON with finite numbers (with the path of the first offender), the size cap,
+    the schema (shallowest error first), then the semantics the schema cannot say."""
+    try:
+        found = _not_json(body, [])
+    except RecursionError:
+        raise PolicyInvalid("(document): nested too deeply", field="(document)") from None
+    if found:
+        field = _path(found[0])
+        raise PolicyInvalid(f"{field}: {found[1]}", field=field)
+    size = len(json.dumps(body).encode())
+    if size > DOCUMENT_MAX_BYTES:
+        raise PolicyInvalid(f"(document): {size} bytes is more than the {DOCUMENT_MAX_BYTES} a policy may have", field="(document)")
     errors = sorted(_VALIDATOR.iter_errors(body), key=lambda e: (len(e.absolute_path), list(map(str, e.absolute_path))))
     if errors:
         error = errors[0]
@@ -177,12 +332,21 @@ def validate_policy(body: Any) -> None:
         edges = [Decimal(str(b["below"])) for b in bins[:-1]]
         if edges != sorted(set(edges)):
             raise PolicyInvalid(f"{field}: bin edges must be strictly increasing, with null only last", field=field)
+    card = body["scorecard"]
+    # The best possible score must keep PD scaling finite: odds double every `pdo` points.
+    rise = sum(max([b["points"] for b in f["bins"]] + [f["missing_points"]]) for f in card["features"].values())
+    if rise / card["pdo"] > PD_EXPONENT_MAX:
+        raise PolicyInvalid(
+            f"scorecard.pdo: the features can add {rise} points to base_score, so pdo must be at least "
+            f"{math.ceil(rise / PD_EXPONENT_MAX)} to keep the odds finite",
+            field="scorecard.pdo",
+        )
     bands = body["bands"]
     if [b["band"] for b in bands] != list(BANDS):
-        raise PolicyInvalid("bands: must list A, B, C, D, E in that order", field="bands")
+        raise PolicyInvalid(f"bands: must list {', '.join(BANDS)} in that order", field="bands")
     scores = [b["min_score"] for b in bands]
     if scores != sorted(scores, reverse=True) or len(set(scores)) != len(scores) or scores[-1] != 0:
-        raise PolicyInvalid("bands: min_score must fall strictly from A to E, and E must start at 0", field="bands")
+        raise PolicyInvalid(f"bands: min_score must fall strictly from {BANDS[0]} to {BANDS[-1]}, and {BANDS[-1]} must start at 0", field="bands")
     limits = body["limits"]
     if Decimal(limits["min_limit"]) > Decimal(limits["max_limit"]):
         raise PolicyInvalid("limits.min_limit: must not exceed max_limit", field="limits.min_limit")
@@ -196,6 +360,17 @@ def validate_policy(body: Any) -> None:
         raise PolicyInvalid("rules.OVERDUE_30.min_days_past_due: must be at least 1", field="rules.OVERDUE_30.min_days_past_due")
     if o90 <= o30:
         raise PolicyInvalid("rules.OVERDUE_90.min_days_past_due: must be greater than OVERDUE_30's", field="rules.OVERDUE_90.min_days_past_due")
+    alerts = body.get("alerts", {})
+    sla = alerts.get("sla_hours")
+    if sla is not None and any(sla[str(a)] < sla[str(b)] for a, b in zip(SEVERITIES, SEVERITIES[1:])):
+        raise PolicyInvalid("alerts.sla_hours: a more severe alert must not get more time than a less severe one", field="alerts.sla_hours")
+    default_days = alerts.get("default_suppression_days", DEFAULT_SUPPRESSION_DAYS)
+    max_days = alerts.get("max_suppression_days", DEFAULT_MAX_SUPPRESSION_DAYS)
+    if default_days > max_days:
+        raise PolicyInvalid(
+            f"alerts.default_suppression_days: {default_days} is more than max_suppression_days ({max_days})",
+            field="alerts.default_suppression_days",
+        )
 
 
 @dataclass(frozen=True)
@@ -254,6 +429,10 @@ class Policy:
     max_increase_pct: Decimal
     cycle_days: int
     rules: dict[str, Rule]
+    # From the optional `alerts` section; the defaults apply when it is absent (policy v1).
+    alert_sla_hours: dict[int, int] = dataclass_field(default_factory=lambda: dict(DEFAULT_ALERT_SLA_HOURS))
+    default_suppression_days: int = DEFAULT_SUPPRESSION_DAYS
+    max_suppression_days: int = DEFAULT_MAX_SUPPRESSION_DAYS
 
     def band_for(self, score: int) -> str:
         for band, min_score in self.bands:
@@ -272,37 +451,46 @@ def _dec(value: Any) -> Decimal:
 def parse_policy(body: dict, *, version_id: int | None = None) -> Policy:
     validate_policy(body)
     card = body["scorecard"]
+    # int(): JSON Schema's "integer" also admits 30.0; the engine gets real ints.
     features = {
         name: FeatureCard(
             name=name,
             reason=spec["reason"],
             text=spec["text"],
-            missing_points=spec["missing_points"],
-            bins=tuple(Bin(None if b["below"] is None else _dec(b["below"]), b["points"]) for b in spec["bins"]),
+            missing_points=int(spec["missing_points"]),
+            bins=tuple(Bin(None if b["below"] is None else _dec(b["below"]), int(b["points"])) for b in spec["bins"]),
         )
         for name, spec in card["features"].items()
     }
     rules = {}
     for name, spec in body["rules"].items():
-        params = {k: (spec[k] if t == "integer" else _dec(spec[k])) for k, t in RULE_PARAMS[name].items()}
-        rules[name] = Rule(name, spec["enabled"], spec["action"], spec["severity"], spec.get("suspend_days"), params)
+        params = {k: (int(spec[k]) if t == "integer" else _dec(spec[k])) for k, t in RULE_PARAMS[name].items()}
+        suspend_days = spec.get("suspend_days")
+        rules[name] = Rule(
+            name, spec["enabled"], spec["action"], int(spec["severity"]), None if suspend_days is None else int(suspend_days), params
+        )
     limits = body["limits"]
+    alerts = body.get("alerts", {})
+    sla = alerts.get("sla_hours")
     return Policy(
         version_id=version_id,
-        base_score=card["base_score"],
+        base_score=int(card["base_score"]),
         base_odds=_dec(card["base_odds"]),
         pdo=_dec(card["pdo"]),
-        reason_codes_max=card.get("reason_codes_max", 4),
+        reason_codes_max=int(card.get("reason_codes_max", 4)),
         features=features,
-        bands=tuple((b["band"], b["min_score"]) for b in body["bands"]),
+        bands=tuple((b["band"], int(b["min_score"])) for b in body["bands"]),
         multipliers={b: _dec(m) for b, m in limits["multipliers"].items()},
         fallback_income=_dec(limits["fallback_income"]),
         min_limit=_dec(limits["min_limit"]),
         max_limit=_dec(limits["max_limit"]),
         round_to=_dec(limits["round_to"]),
         max_increase_pct=_dec(limits["max_increase_pct"]),
-        cycle_days=limits["cycle_days"],
+        cycle_days=int(limits["cycle_days"]),
         rules=rules,
+        alert_sla_hours={s: int(sla[str(s)]) for s in SEVERITIES} if sla is not None else dict(DEFAULT_ALERT_SLA_HOURS),
+        default_suppression_days=int(alerts.get("default_suppression_days", DEFAULT_SUPPRESSION_DAYS)),
+        max_suppression_days=int(alerts.get("max_suppression_days", DEFAULT_MAX_SUPPRESSION_DAYS)),
     )
 
 

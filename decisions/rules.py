@@ -8,6 +8,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 
 from .features import ConsentState, Features
+from .models import AlertAction, AlertRule
 from .policy import Policy, Rule
 
 
@@ -75,20 +76,22 @@ def evaluate_rules(
 ) -> list[RuleHit]:
     """All rules that fire. Without scoring consent only CONSENT_WITHDRAWN can: nothing else was read."""
     rules = policy.rules
+    overdue_30, overdue_90 = rules[AlertRule.OVERDUE_30.value], rules[AlertRule.OVERDUE_90.value]
     # With OVERDUE_90 off, OVERDUE_30 covers every arrear from its threshold up.
-    o90 = rules["OVERDUE_90"].params["min_days_past_due"] if rules["OVERDUE_90"].enabled else None
-    o30 = rules["OVERDUE_30"].params["min_days_past_due"]
+    o90 = overdue_90.params["min_days_past_due"] if overdue_90.enabled else None
+    o30 = overdue_30.params["min_days_past_due"]
     checks = {
-        "OVER_BORROWING": _over_borrowing,
-        "FREQUENT_APPLICATIONS": _frequent_applications,
-        "SPENDING_SPIKE": _spending_spike,
+        AlertRule.OVER_BORROWING.value: _over_borrowing,
+        AlertRule.FREQUENT_APPLICATIONS.value: _frequent_applications,
+        AlertRule.SPENDING_SPIKE.value: _spending_spike,
         # 30+ and 90+ are one ladder: a 95-day arrear is OVERDUE_90, not both.
-        "OVERDUE_30": _overdue(o30, o90),
-        "OVERDUE_90": _overdue(rules["OVERDUE_90"].params["min_days_past_due"], None),
+        AlertRule.OVERDUE_30.value: _overdue(o30, o90),
+        AlertRule.OVERDUE_90.value: _overdue(overdue_90.params["min_days_past_due"], None),
     }
     hits: list[RuleHit] = []
-    if consents.scoring_withdrawn and rules["CONSENT_WITHDRAWN"].enabled:
-        hits.append(_hit(rules["CONSENT_WITHDRAWN"], {"purpose": "credit_scoring", "withdrawn": True}, now))
+    consent_rule = rules[AlertRule.CONSENT_WITHDRAWN.value]
+    if consents.scoring_withdrawn and consent_rule.enabled:
+        hits.append(_hit(consent_rule, {"purpose": "credit_scoring", "withdrawn": True}, now))
     if features is None:
         return hits
     for name, check in checks.items():
@@ -99,5 +102,5 @@ def evaluate_rules(
 
 
 def _hit(rule: Rule, evidence: dict, now: datetime) -> RuleHit:
-    until = now + timedelta(days=rule.suspend_days) if rule.action == "suspend" else None
+    until = now + timedelta(days=rule.suspend_days) if rule.action == AlertAction.SUSPEND else None
     return RuleHit(rule.name, rule.action, rule.severity, evidence, until)
