@@ -70,3 +70,54 @@ def test_hourly_expiry_recomputes_lapsed_suspensions():
     assert line.access == "not_offered" and line.suspended_until is None
     assert line.customer.score_snapshots.get().trigger == "expiry"
     assert CreditLine.objects.count() == 1
+
+
+def test_beat_sweeps_for_lost_work_every_minute_well_inside_the_visibility_timeout():
+    sweep = settings.CELERY_BEAT_SCHEDULE["recovery-sweep"]
+    assert sweep["task"] == "decisions.tasks.recovery_sweep" and sweep["schedule"] <= 60
+    visibility = app.conf.broker_transport_options["visibility_timeout"]
+    # minutes, not Redis's default hour; a redelivery must find a dead worker's claim already stale
+    assert 60 < visibility <= 900
+    assert settings.RISKOPS_MARK_GRACE_SECONDS < settings.RISKOPS_CHUNK_STALE_SECONDS < visibility
+
+
+def test_resume_finishes_a_run_left_running_with_a_progress_summary(capsys):
+    from decisions.services.runs import recompute_run_start
+
+    make_customer(), make_customer(), make_customer()
+    run = recompute_run_start(chunk_size=1, enqueue=False)  # its messages were lost: nothing ran
+
+    call_command("recompute", "--resume", str(run.pk), "--no-progress")
+
+    out = capsys.readouterr().out
+    run.refresh_from_db()
+    assert (run.status, run.done_customers) == ("succeeded", 3)
+    assert f"Resuming run {run.pk}: 3 chunks not done, 0 of 3 customers already recomputed." in out
+    assert f"Run {run.pk} succeeded: 3 customers recomputed, 0 failed" in out
+
+
+def test_a_failing_chunk_in_the_cli_is_reported_with_the_resume_command(capsys, monkeypatch):
+    from decisions.services import runs
+
+    make_customer()
+    monkeypatch.setattr(runs, "chunk_plans_write", lambda **kw: 1 / 0)
+
+    call_command("recompute", "--all", "--no-progress")
+
+    captured = capsys.readouterr()
+    run = RecomputeRun.objects.get()
+    assert run.status == "failed" and run.finished_at is not None
+    assert f"Run {run.pk} failed: 0 customers recomputed, 1 failed" in captured.out
+    assert "chunk 0 failed: ZeroDivisionError" in captured.err
+    assert f"manage.py recompute --resume {run.pk}" in captured.err
+
+
+def test_resume_refuses_an_unknown_or_finished_run_with_a_clear_error():
+    make_customer()
+    call_command("recompute", "--all", "--no-progress")
+    run = RecomputeRun.objects.get()
+
+    with pytest.raises(CommandError, match=f"no recompute run {run.pk + 1}"):
+        call_command("recompute", "--resume", str(run.pk + 1), "--no-progress")
+    with pytest.raises(CommandError, match=f"run {run.pk} already finished \\(succeeded\\): nothing to resume"):
+        call_command("recompute", "--resume", str(run.pk), "--no-progress")

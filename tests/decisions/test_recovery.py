@@ -1,19 +1,24 @@
 """Nothing is lost: the sweep re-enqueues recomputes whose change mark outlived the grace period
-and re-dispatches chunks that lost their message or their worker; the runs page says "stalled"."""
+and re-dispatches chunks that lost their message or their worker; chunks are claimed before their
+work; the nightly run starts once per night; an inline failure is recorded; a run can be resumed;
+the runs page says "stalled"."""
 
 from datetime import timedelta
 
 import pytest
+from django.db import IntegrityError, transaction
 from django.urls import reverse
 from django.utils import timezone
 
 from accounts import changes
 from accounts.models import CustomerChangeMark
-from decisions.models import RecomputeChunk, RecomputeRun, ScoreSnapshot
+from decisions.models import RecomputeRun, ScoreSnapshot
 from decisions.selectors import recompute_runs, run_progress
-from decisions.services import recovery
+from decisions.services import recovery, runs
 from decisions.services.recovery import lost_work_sweep
-from decisions.services.runs import chunk_claim, recompute_run_start
+from decisions.services.runs import chunk_claim, chunk_recompute, recompute_run_process_inline, recompute_run_start
+from decisions.tasks import recompute_all, recompute_chunk
+from riskops.core.exceptions import Conflict, NotFound, ValidationFailed
 from riskops.core.models import AuditEvent
 from tests.decisions.scenarios import make_customer
 from tests.factories import RecomputeChunkFactory, RecomputeRunFactory
@@ -207,3 +212,139 @@ def test_the_runs_page_and_its_endpoint_say_stalled(analyst_client):
     assert 'class="stalled"' in page and "Stalled: no progress for 30 minutes" in page
     assert f"manage.py recompute --resume {run.pk}" in page
     assert data["stalled"] is True and data["status_label"].startswith("Stalled")
+
+
+# --- claims, nightly dedupe, inline failures, resume -----------------------------------------
+
+
+@pytest.fixture
+def two_chunk_run():
+    make_customer(), make_customer()
+    return recompute_run_start(chunk_size=1, enqueue=False)
+
+
+def test_a_chunk_is_claimed_once_and_a_stale_claim_is_taken_over(two_chunk_run, settings):
+    settings.RISKOPS_CHUNK_STALE_SECONDS = 300
+    chunk = two_chunk_run.chunks.get(index=0)
+    now = timezone.now()
+
+    assert runs.chunk_claim(chunk_id=chunk.pk, now=now) is True
+    assert runs.chunk_claim(chunk_id=chunk.pk, now=now + timedelta(seconds=299)) is False  # a redelivered copy
+    chunk.refresh_from_db()
+    assert (chunk.status, chunk.claimed_at, chunk.attempts) == ("running", now, 1)
+
+    later = now + timedelta(seconds=301)  # the first worker is presumed dead
+    assert runs.chunk_claim(chunk_id=chunk.pk, now=later) is True
+    chunk.refresh_from_db()
+    assert (chunk.status, chunk.claimed_at, chunk.attempts) == ("running", later, 2)
+
+
+def test_a_redelivered_task_skips_a_chunk_running_under_a_fresh_claim_and_a_done_one(two_chunk_run):
+    busy, done = two_chunk_run.chunks.order_by("index")
+    runs.chunk_claim(chunk_id=busy.pk)  # another worker is on it
+    chunk_recompute(chunk_id=done.pk)
+
+    recompute_chunk.apply(kwargs={"chunk_id": busy.pk}, throw=True)
+    recompute_chunk.apply(kwargs={"chunk_id": done.pk}, throw=True)
+
+    busy.refresh_from_db()
+    done.refresh_from_db()
+    assert (busy.status, busy.attempts) == ("running", 1)
+    assert (done.status, done.attempts) == ("done", 1)
+    assert ScoreSnapshot.objects.filter(run=two_chunk_run).count() == 1  # only the done chunk's customer
+
+
+def test_the_nightly_run_starts_once_per_night_however_often_its_message_arrives(django_capture_on_commit_callbacks):
+    make_customer()
+
+    with django_capture_on_commit_callbacks(execute=True) as first:
+        first_id = recompute_all.delay(trigger="nightly").get()
+    with django_capture_on_commit_callbacks(execute=True) as again:
+        again_id = recompute_all.delay(trigger="nightly").get()
+
+    run = RecomputeRun.objects.get()
+    assert first_id == again_id == run.pk and run.night == timezone.now().date()
+    assert len(first) == 1 and again == []  # chunks sent once
+    assert ScoreSnapshot.objects.filter(run=run).count() == 1
+    assert AuditEvent.objects.filter(action="recompute.start").count() == 1
+    # A manual run the same day is another run; a manual run cannot claim a night.
+    assert recompute_run_start(enqueue=False).pk != run.pk
+    with pytest.raises(ValidationFailed) as exc:
+        recompute_run_start(trigger="manual", night=timezone.now().date(), enqueue=False)
+    assert exc.value.field == "night"
+
+
+def test_the_database_refuses_two_runs_for_one_night():
+    RecomputeRunFactory(trigger="nightly", night=timezone.now().date())
+    with pytest.raises(IntegrityError), transaction.atomic():
+        RecomputeRunFactory(trigger="nightly", night=timezone.now().date())
+
+
+def test_a_failing_chunk_inline_is_recorded_like_on_a_worker_and_the_run_ends_partial(two_chunk_run, monkeypatch):
+    first, second = two_chunk_run.chunks.order_by("index")
+    real = runs.chunk_plans_write
+
+    def explode_on_first(*, first_id, **kwargs):
+        if first_id == first.first_customer_id:
+            raise OverflowError("int too large to convert")
+        return real(first_id=first_id, **kwargs)
+
+    monkeypatch.setattr(runs, "chunk_plans_write", explode_on_first)
+    seen = []
+
+    run = recompute_run_process_inline(run=two_chunk_run, progress=seen.append)
+
+    first.refresh_from_db()
+    assert (run.status, run.done_customers, run.failed_customers) == ("partial", 1, 1)
+    assert run.finished_at is not None
+    assert (first.status, first.attempts) == ("failed", 1) and "OverflowError" in first.error
+    assert seen == [1, 1]  # both chunks settled
+    assert AuditEvent.objects.filter(action="recompute.chunk_failed", target_id=str(first.pk)).exists()
+
+
+def test_a_run_where_every_chunk_fails_inline_ends_failed(two_chunk_run, monkeypatch):
+    monkeypatch.setattr(runs, "chunk_plans_write", lambda **kw: 1 / 0)
+
+    run = recompute_run_process_inline(run=two_chunk_run)
+
+    assert (run.status, run.done_customers, run.failed_customers) == ("failed", 0, 2)
+    assert set(run.chunks.values_list("status", flat=True)) == {"failed"}
+
+
+def test_resume_retries_the_failed_chunks_of_a_partial_run(two_chunk_run, monkeypatch, risk_admin):
+    monkeypatch.setattr(runs, "chunk_plans_write", lambda **kw: 1 / 0)
+    recompute_run_process_inline(run=two_chunk_run)
+    monkeypatch.undo()
+
+    run = runs.recompute_run_resume(run_id=two_chunk_run.pk, actor=risk_admin, enqueue=False)
+    assert (run.status, run.failed_customers, run.finished_at) == ("running", 0, None)
+    assert set(run.chunks.values_list("status", flat=True)) == {"pending"}
+
+    run = recompute_run_process_inline(run=run)
+
+    assert (run.status, run.done_customers, run.failed_customers) == ("succeeded", 2, 0)
+    assert list(run.chunks.values_list("attempts", flat=True)) == [2, 2]
+    resume = AuditEvent.objects.get(action="recompute.resume")
+    assert resume.actor_id == risk_admin.pk and resume.before == {"status": "failed", "failed": 2}
+
+
+def test_resume_sends_the_chunks_not_done_to_the_workers(two_chunk_run, django_capture_on_commit_callbacks):
+    chunk_recompute(chunk_id=two_chunk_run.chunks.get(index=0).pk)
+
+    with django_capture_on_commit_callbacks(execute=True) as callbacks:
+        run = runs.recompute_run_resume(run_id=two_chunk_run.pk)
+
+    run.refresh_from_db()
+    assert len(callbacks) == 1 and (run.status, run.done_customers) == ("succeeded", 2)
+    assert run.chunks.get(index=1).dispatched_at is not None
+
+
+def test_resume_refuses_an_unknown_or_succeeded_run():
+    make_customer()
+    done = recompute_run_process_inline(run=recompute_run_start(enqueue=False))
+
+    with pytest.raises(NotFound):
+        runs.recompute_run_resume(run_id=done.pk + 1000)
+    with pytest.raises(Conflict, match="already finished"):
+        runs.recompute_run_resume(run_id=done.pk)
+    assert not AuditEvent.objects.filter(action="recompute.resume").exists()
