@@ -1,6 +1,6 @@
 from django.urls import path
 
-from . import views
+from . import queue_views, views
 
 app_name = "decisions"
 urlpatterns = [
@@ -9,4 +9,15 @@ urlpatterns = [
     path("runs/", views.RunListView.as_view(), name="runs"),
     path("runs/start/", views.RunStartView.as_view(), name="run-start"),
     path("runs/<int:pk>/progress/", views.RunProgressView.as_view(), name="run-progress"),
+    # The flagged-account queue and triage actions (decisions/queue_views.py); actions are POST.
+    path("queue/", queue_views.QueueView.as_view(), name="queue"),
+    path("queue/next/", queue_views.QueueNextView.as_view(), name="queue-next"),
+    path("queue/assign/", queue_views.QueueAssignView.as_view(), name="queue-assign"),
+    path("alerts/<int:pk>/claim/", queue_views.AlertClaimView.as_view(), name="alert-claim"),
+    path("alerts/<int:pk>/unassign/", queue_views.AlertUnassignView.as_view(), name="alert-unassign"),
+    path("alerts/<int:pk>/assign/", queue_views.AlertAssignView.as_view(), name="alert-assign"),
+    path("alerts/<int:pk>/dismiss/", queue_views.AlertDismissView.as_view(), name="alert-dismiss"),
+    path("alerts/<int:pk>/confirm/", queue_views.AlertConfirmView.as_view(), name="alert-confirm"),
+    path("customers/<str:external_id>/notes/", queue_views.NoteAddView.as_view(), name="note-add"),
+    path("customers/<str:external_id>/recompute/", queue_views.CustomerRecomputeView.as_view(), name="customer-recompute"),
 ]

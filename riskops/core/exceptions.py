@@ -59,3 +59,21 @@ class AuditChainBroken(DomainError):
     """The audit chain does not verify."""
 
     status_code, code = 500, "audit_chain_broken"
+
+
+class NotPermitted(DomainError):
+    """Your role does not allow this action."""
+
+    status_code, code = 403, "not_permitted"
+
+
+class AlertClosed(Conflict):
+    """The alert is no longer open: someone has already dismissed, confirmed or resolved it."""
+
+    code = "alert_closed"
+
+
+class AlertClaimedByOther(Conflict):
+    """Another analyst is already working on this alert."""
+
+    code = "alert_claimed"

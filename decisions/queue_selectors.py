@@ -1,0 +1,367 @@
+"""Reads for the flagged-account queue (`/queue/`): one row per customer with open or in-review
+alerts, its filters, their counts and its pages.
+
+A page costs a fixed number of queries whatever the size of the book or of the page:
+  1. the active policy version (SLA hours per severity),
+  2. the counts per filter value (one aggregate over the whole open queue),
+  3. the number of matching accounts (counted once, never again by a paginator),
+  4. the page's rows, grouped per customer with the customer and its line joined,
+  5. the open alerts of the page's customers (rules firing, assignees).
+Every filter is served by an index: alert status/rule/severity/assignee (RiskAlert indexes),
+access and band (`line_access_band_idx`), external id (unique). The phone-suffix search runs
+only over flagged customers (driven by the open-alert status index), never over the book.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field, replace
+from datetime import datetime, timedelta
+from typing import Any, Mapping
+from urllib.parse import urlencode
+
+from django.db.models import Case, Count, DateTimeField, F, Max, Min, Q, QuerySet, Value, When
+from django.utils import timezone
+from django.utils.translation import gettext as _, ngettext
+
+from riskops.core.masking import mask_phone
+
+from .models import ACCESS_VALUES, BAND_VALUES, AlertRule, RiskAlert
+from .overview_selectors import money
+from .texts import access_name, rule_name
+
+OPEN_STATUSES = RiskAlert.OPEN_STATUSES
+DEFAULT_SLA_HOURS = {1: 72, 2: 48, 3: 24, 4: 8, 5: 4}
+PAGE_SIZES = (25, 50, 100)
+DEFAULT_PAGE_SIZE = 50
+ASSIGNEE_CHOICES = ("anyone", "me", "unassigned")
+
+# Sort key (GET ?sort=) → the grouped row's column; "-" for descending. Ties break on customer id.
+SORTS = {
+    "severity": "max_severity",
+    "due": "due_at",
+    "age": "oldest_raised_at",
+    "customer": "customer__external_id",
+    "access": "customer__credit_line__access",
+    "band": "customer__credit_line__band",
+    "limit": "customer__credit_line__limit_amount",
+    "alerts": "alert_count",
+}
+DEFAULT_SORT = "-severity"
+
+
+def sla_hours() -> dict[int, int]:
+    """Hours to triage an alert, per severity, from the active policy (`alerts.sla_hours`)."""
+    from .services.policy import active_policy
+    from riskops.core.exceptions import NotFound
+
+    try:
+        _version, policy = active_policy()
+    except NotFound:
+        return dict(DEFAULT_SLA_HOURS)
+    configured = getattr(policy, "sla_hours", None) or {}
+    return {sev: int(configured.get(sev, configured.get(str(sev), hours))) for sev, hours in DEFAULT_SLA_HOURS.items()}
+
+
+def _int_or_none(value: Any) -> int | None:
+    try:
+        return int(value)
+    except (TypeError, ValueError):
+        return None
+
+
+@dataclass(frozen=True)
+class QueueFilters:
+    """The queue's state, parsed from plain GET parameters (the URL is the state). Unknown or
+    malformed values are dropped, never an error: a stale bookmark still opens the queue."""
+
+    rule: str = ""
+    severity: int | None = None
+    status: str = ""  # "", "open" (unclaimed) or "in_review"
+    assignee: str = "anyone"  # anyone / me / unassigned
+    access: str = ""
+    band: str = ""
+    sla_breached: bool = False
+    q: str = ""
+    sort: str = DEFAULT_SORT
+    page: int = 1
+    page_size: int = DEFAULT_PAGE_SIZE
+
+    @classmethod
+    def from_params(cls, params: Mapping[str, Any]) -> "QueueFilters":
+        get = lambda name: (params.get(name) or "").strip()  # noqa: E731
+        severity = _int_or_none(get("severity"))
+        sort = get("sort")
+        page_size = _int_or_none(get("page_size"))
+        return cls(
+            rule=get("rule") if get("rule") in AlertRule.values else "",
+            severity=severity if severity in DEFAULT_SLA_HOURS else None,
+            status=get("status") if get("status") in OPEN_STATUSES else "",
+            assignee=get("assignee") if get("assignee") in ASSIGNEE_CHOICES else "anyone",
+            access=get("access") if get("access") in ACCESS_VALUES else "",
+            band=get("band") if get("band") in BAND_VALUES else "",
+            sla_breached=get("sla") == "breached",
+            q=get("q")[:40],
+            sort=sort if sort.lstrip("-") in SORTS else DEFAULT_SORT,
+            page=max(_int_or_none(get("page")) or 1, 1),
+            page_size=page_size if page_size in PAGE_SIZES else DEFAULT_PAGE_SIZE,
+        )
+
+    def params(self, **changes: Any) -> dict[str, str]:
+        """The GET parameters for this state with `changes` applied; defaults are left out."""
+        state = replace(self, **changes)
+        out = {
+            "rule": state.rule,
+            "severity": "" if state.severity is None else str(state.severity),
+            "status": state.status,
+            "assignee": "" if state.assignee == "anyone" else state.assignee,
+            "access": state.access,
+            "band": state.band,
+            "sla": "breached" if state.sla_breached else "",
+            "q": state.q,
+            "sort": "" if state.sort == DEFAULT_SORT else state.sort,
+            "page": "" if state.page == 1 else str(state.page),
+            "page_size": "" if state.page_size == DEFAULT_PAGE_SIZE else str(state.page_size),
+        }
+        return {k: v for k, v in out.items() if v}
+
+    def query(self, **changes: Any) -> str:
+        params = self.params(**changes)
+        return "?" + urlencode(params) if params else "?"
+
+    @property
+    def is_filtered(self) -> bool:
+        return any(
+            [self.rule, self.severity, self.status, self.assignee != "anyone", self.access, self.band, self.sla_breached, self.q]
+        )
+
+
+def _due_at(hours: dict[int, int]) -> Case:
+    """When an alert's SLA runs out: raised_at + the hours its severity allows."""
+    return Case(
+        *[When(severity=sev, then=F("raised_at") + Value(timedelta(hours=h))) for sev, h in hours.items()],
+        output_field=DateTimeField(),
+    )
+
+
+def _search(q: str) -> Q | None:
+    if not q:
+        return None
+    match = Q(customer__external_id=q) | Q(customer__external_id=q.upper())
+    digits = "".join(ch for ch in q if ch.isdigit())
+    if digits and digits == q and len(digits) >= 4:
+        match |= Q(customer__phone__endswith=digits)
+    return match
+
+
+def queue_alerts(*, filters: QueueFilters, user: Any) -> QuerySet[RiskAlert]:
+    """Open and in-review alerts matching the filters (without the SLA filter, which applies to a
+    whole account). Also what `case_next` picks from."""
+    qs = RiskAlert.objects.filter(status__in=OPEN_STATUSES)
+    if filters.rule:
+        qs = qs.filter(rule=filters.rule)
+    if filters.severity:
+        qs = qs.filter(severity=filters.severity)
+    if filters.status:
+        qs = qs.filter(status=filters.status)
+    if filters.assignee == "me":
+        qs = qs.filter(assigned_to=user)
+    elif filters.assignee == "unassigned":
+        qs = qs.filter(assigned_to__isnull=True)
+    if filters.access:
+        qs = qs.filter(customer__credit_line__access=filters.access)
+    if filters.band:
+        qs = qs.filter(customer__credit_line__band=filters.band)
+    search = _search(filters.q)
+    if search is not None:
+        qs = qs.filter(search)
+    return qs
+
+
+@dataclass
+class QueueRow:
+    customer_id: int
+    external_id: str
+    phone_masked: str
+    access: str | None
+    band: str | None
+    limit_amount: Any
+    max_severity: int
+    alert_count: int
+    oldest_raised_at: datetime
+    due_at: datetime
+    overdue: timedelta | None  # how far past the SLA, None when within it
+    remaining: timedelta | None
+    alerts: list[RiskAlert] = field(default_factory=list)
+
+    @property
+    def rules(self) -> list[tuple[str, str]]:
+        """(code, name in the viewer's language), most severe first, each rule once."""
+        seen: dict[str, str] = {}
+        for a in self.alerts:
+            seen.setdefault(a.rule, rule_name(a.rule))
+        return list(seen.items())
+
+    @property
+    def limit_display(self) -> str:
+        return money(self.limit_amount) if self.limit_amount is not None else "—"
+
+    @property
+    def access_label(self) -> str:
+        return access_name(self.access) if self.access else ""
+
+    @property
+    def assignees(self) -> list[Any]:
+        seen: dict[int, Any] = {}
+        for a in self.alerts:
+            if a.assigned_to_id and a.assigned_to_id not in seen:
+                seen[a.assigned_to_id] = a.assigned_to
+        return list(seen.values())
+
+    @property
+    def claimable(self) -> RiskAlert | None:
+        """The alert `c` claims on this row: the most severe unassigned open one."""
+        return next((a for a in self.alerts if a.status == RiskAlert.Status.OPEN and a.assigned_to_id is None), None)
+
+    @property
+    def sla_words(self) -> str:
+        if self.overdue is not None:
+            return _("%(duration)s over") % {"duration": duration_words(self.overdue)}
+        return _("%(duration)s left") % {"duration": duration_words(self.remaining or timedelta())}
+
+
+def duration_words(delta: timedelta) -> str:
+    """'2 h', '3 d', '15 min': a duration read at a glance."""
+    minutes = int(delta.total_seconds() // 60)
+    if minutes < 60:
+        return ngettext("%(n)d min", "%(n)d min", minutes) % {"n": minutes}
+    hours = minutes // 60
+    if hours < 48:
+        return ngettext("%(n)d h", "%(n)d h", hours) % {"n": hours}
+    return ngettext("%(n)d day", "%(n)d days", hours // 24) % {"n": hours // 24}
+
+
+@dataclass
+class QueuePage:
+    filters: QueueFilters
+    rows: list[QueueRow]
+    total: int  # matching accounts
+    queue_total: int  # flagged accounts in the whole queue, unfiltered
+    counts: dict[str, dict[str, int]]
+    sla_hours: dict[int, int]
+    number: int
+    num_pages: int
+
+    @property
+    def has_previous(self) -> bool:
+        return self.number > 1
+
+    @property
+    def has_next(self) -> bool:
+        return self.number < self.num_pages
+
+    @property
+    def first_index(self) -> int:
+        return (self.number - 1) * self.filters.page_size + 1 if self.rows else 0
+
+    @property
+    def last_index(self) -> int:
+        return self.first_index + len(self.rows) - 1 if self.rows else 0
+
+
+def queue_counts(*, user: Any) -> dict[str, dict[str, int]]:
+    """Flagged accounts per filter value, over the whole open queue, in one aggregate query."""
+    base = RiskAlert.objects.filter(status__in=OPEN_STATUSES)
+    account = "customer_id"
+    aggregates: dict[str, Any] = {"all": Count(account, distinct=True)}
+    for rule in AlertRule.values:
+        aggregates[f"rule__{rule}"] = Count(account, distinct=True, filter=Q(rule=rule))
+    for sev in DEFAULT_SLA_HOURS:
+        aggregates[f"severity__{sev}"] = Count(account, distinct=True, filter=Q(severity=sev))
+    for status in OPEN_STATUSES:
+        aggregates[f"status__{status}"] = Count(account, distinct=True, filter=Q(status=status))
+    aggregates["assignee__me"] = Count(account, distinct=True, filter=Q(assigned_to=user))
+    aggregates["assignee__unassigned"] = Count(account, distinct=True, filter=Q(assigned_to__isnull=True))
+    for access in ACCESS_VALUES:
+        aggregates[f"access__{access}"] = Count(account, distinct=True, filter=Q(customer__credit_line__access=access))
+    for band in BAND_VALUES:
+        aggregates[f"band__{band}"] = Count(account, distinct=True, filter=Q(customer__credit_line__band=band))
+    result = base.aggregate(**aggregates)
+    counts: dict[str, dict[str, int]] = {"all": {"": result.pop("all")}}
+    for key, value in result.items():
+        group, _sep, name = key.partition("__")
+        counts.setdefault(group, {})[name] = value
+    return counts
+
+
+def flagged_accounts(*, filters: QueueFilters, user: Any, now: datetime | None = None) -> QueuePage:
+    """One page of the queue: one row per flagged account, sorted and filtered as asked."""
+    now = now or timezone.now()
+    hours = sla_hours()
+    counts = queue_counts(user=user)
+    grouped = (
+        queue_alerts(filters=filters, user=user)
+        .values(
+            "customer_id",
+            "customer__external_id",
+            "customer__phone",
+            "customer__credit_line__access",
+            "customer__credit_line__band",
+            "customer__credit_line__limit_amount",
+        )
+        .annotate(
+            max_severity=Max("severity"),
+            alert_count=Count("id"),
+            oldest_raised_at=Min("raised_at"),
+            due_at=Min(_due_at(hours)),
+        )
+    )
+    if filters.sla_breached:
+        grouped = grouped.filter(due_at__lt=now)
+    # Counted once; the page below is a slice, so no paginator counts again.
+    total = grouped.count()
+    num_pages = max((total + filters.page_size - 1) // filters.page_size, 1)
+    number = min(filters.page, num_pages)
+    direction = "-" if filters.sort.startswith("-") else ""
+    column = SORTS[filters.sort.lstrip("-")]
+    order = [f"{direction}{column}", "due_at", "customer_id"]
+    start = (number - 1) * filters.page_size
+    page = list(grouped.order_by(*order)[start : start + filters.page_size]) if total else []
+
+    alerts_by_customer: dict[int, list[RiskAlert]] = {}
+    if page:
+        for alert in (
+            RiskAlert.objects.filter(customer_id__in=[r["customer_id"] for r in page], status__in=OPEN_STATUSES)
+            .select_related("assigned_to")
+            .order_by("-severity", "raised_at", "pk")
+        ):
+            alerts_by_customer.setdefault(alert.customer_id, []).append(alert)
+    rows = []
+    for r in page:
+        due = r["due_at"]
+        rows.append(
+            QueueRow(
+                customer_id=r["customer_id"],
+                external_id=r["customer__external_id"],
+                phone_masked=mask_phone(r["customer__phone"] or ""),
+                access=r["customer__credit_line__access"],
+                band=r["customer__credit_line__band"],
+                limit_amount=r["customer__credit_line__limit_amount"],
+                max_severity=r["max_severity"],
+                alert_count=r["alert_count"],
+                oldest_raised_at=r["oldest_raised_at"],
+                due_at=due,
+                overdue=now - due if due < now else None,
+                remaining=due - now if due >= now else None,
+                alerts=alerts_by_customer.get(r["customer_id"], []),
+            )
+        )
+    return QueuePage(
+        filters=replace(filters, page=number),
+        rows=rows,
+        total=total,
+        queue_total=counts["all"][""],
+        counts=counts,
+        sla_hours=hours,
+        number=number,
+        num_pages=num_pages,
+    )

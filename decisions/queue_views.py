@@ -1,0 +1,367 @@
+"""The flagged-account queue and the triage actions: thin adapters over
+`decisions.queue_selectors` (reads) and `decisions.services.triage` (writes).
+
+Every action is a POST with CSRF that calls one service and answers with a redirect and a flash
+message, or, for htmx, the changed alert's action block. Known domain errors become a flash or a
+form error; a 403 from the service (role) becomes a 403 page, never a 500.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from django import forms
+from django.contrib import messages
+from django.contrib.auth import get_user_model
+from django.core.exceptions import PermissionDenied
+from django.http import HttpRequest, HttpResponse
+from django.shortcuts import get_object_or_404, redirect, render
+from django.urls import NoReverseMatch, reverse
+from django.utils.http import url_has_allowed_host_and_scheme
+from django.utils.translation import gettext as _, gettext_lazy
+from django.views import View
+from django.views.generic import TemplateView
+
+from accounts.models import Customer
+from riskops.core.exceptions import DomainError, ValidationFailed
+from riskops.core.roles import ANALYST, RISK_ADMIN
+from riskops.core.views import RoleRequiredMixin
+
+from .models import ACCESS_VALUES, BAND_VALUES, AlertRule, RiskAlert
+from .queue_selectors import ASSIGNEE_CHOICES, PAGE_SIZES, QueueFilters, flagged_accounts
+from .services import triage
+from .texts import access_name, rule_name
+
+ACTING_ROLES = (ANALYST, RISK_ADMIN)
+
+
+def customer_url(external_id: str) -> str:
+    """The customer's profile page, or the queue while that page is not built."""
+    try:
+        return reverse("decisions:customer", kwargs={"external_id": external_id})
+    except NoReverseMatch:
+        return reverse("decisions:queue")
+
+
+def _next_url(request: HttpRequest, default: str) -> str:
+    target = request.POST.get("next") or ""
+    if target and url_has_allowed_host_and_scheme(target, allowed_hosts={request.get_host()}, require_https=request.is_secure()):
+        return target
+    return default
+
+
+def assignable_users() -> list[Any]:
+    """People a case can be handed to: active analysts and risk admins (one query)."""
+    User = get_user_model()
+    return list(
+        User.objects.filter(is_active=True, groups__name__in=ACTING_ROLES).distinct().order_by("username").only("id", "username")
+    )
+
+
+class AlertCloseForm(forms.Form):
+    """Dismiss or confirm: a reason and a suppression period, in the same form (not a pop-up)."""
+
+    note = forms.CharField(
+        label=gettext_lazy("Note"),
+        widget=forms.Textarea(attrs={"rows": 2}),
+        help_text=gettext_lazy("Why: it stays on the case and in the audit trail."),
+    )
+
+    def __init__(self, *args: Any, max_days: int, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        # The bound comes from the active policy, so the field is built per request.
+        self.fields["suppress_days"] = forms.IntegerField(
+            label=gettext_lazy("Suppress for (days)"),
+            min_value=1,
+            max_value=max_days,
+            help_text=gettext_lazy("The same rule is not raised again for this long, unless its severity rises."),
+        )
+
+
+# ---------------------------------------------------------------------------------------------
+# The queue
+
+
+class QueueView(RoleRequiredMixin, TemplateView):
+    template_name = "decisions/queue.html"
+
+    def get_context_data(self, **kwargs: Any) -> dict[str, Any]:
+        user = self.request.user
+        filters = QueueFilters.from_params(self.request.GET)
+        page = flagged_accounts(filters=filters, user=user)
+        can_act = user.has_perm(triage.ACT_PERMISSION)
+        can_assign = user.has_perm(triage.ASSIGN_PERMISSION)
+        counts = page.counts
+        facets = {
+            "rule": [(r.value, rule_name(r.value), counts["rule"].get(r.value, 0)) for r in AlertRule],
+            "severity": [(str(s), str(s), counts["severity"].get(str(s), 0)) for s in (5, 4, 3, 2, 1)],
+            "status": [
+                ("open", _("Open"), counts["status"].get("open", 0)),
+                ("in_review", _("In review"), counts["status"].get("in_review", 0)),
+            ],
+            "assignee": [
+                ("me", _("Me"), counts["assignee"].get("me", 0)),
+                ("unassigned", _("Unassigned"), counts["assignee"].get("unassigned", 0)),
+            ],
+            "access": [(a, access_name(a), counts["access"].get(a, 0)) for a in ACCESS_VALUES],
+            "band": [(b, b, counts["band"].get(b, 0)) for b in BAND_VALUES],
+        }
+        sort_key = filters.sort.lstrip("-")
+        descending = filters.sort.startswith("-")
+        columns = []
+        for key, label in (
+            ("customer", _("Customer")),
+            ("severity", _("Severity")),
+            ("alerts", _("Alerts")),
+            ("access", _("Access")),
+            ("band", _("Band")),
+            ("limit", _("Limit")),
+            ("age", _("Raised")),
+            ("due", _("SLA")),
+        ):
+            active = key == sort_key
+            # Clicking the active column flips it; a new column starts with its natural order.
+            natural_desc = key in ("severity", "alerts", "limit")
+            next_sort = (key if descending else f"-{key}") if active else (f"-{key}" if natural_desc else key)
+            columns.append(
+                {
+                    "key": key,
+                    "label": label,
+                    "active": active,
+                    "aria_sort": ("descending" if descending else "ascending") if active else "none",
+                    "url": filters.query(sort=next_sort, page=1),
+                }
+            )
+        # Each active filter, with the link that drops just that one (the empty state uses them).
+        assignee_words = {"me": _("assigned to me"), "unassigned": _("unassigned")}
+        active_filters = [
+            {"label": label, "url": filters.query(page=1, **reset)}
+            for shown, label, reset in (
+                (filters.rule, rule_name(filters.rule), {"rule": ""}),
+                (filters.severity, _("severity %(n)s") % {"n": filters.severity}, {"severity": None}),
+                (filters.status, dict(RiskAlert.Status.choices).get(filters.status, ""), {"status": ""}),
+                (filters.assignee != "anyone", assignee_words.get(filters.assignee, ""), {"assignee": "anyone"}),
+                (filters.access, access_name(filters.access), {"access": ""}),
+                (filters.band, _("band %(b)s") % {"b": filters.band}, {"band": ""}),
+                (filters.sla_breached, _("SLA breached"), {"sla_breached": False}),
+                (filters.q, _("search “%(q)s”") % {"q": filters.q}, {"q": ""}),
+            )
+            if shown
+        ]
+        bounds = triage.suppression_bounds()
+        return super().get_context_data(
+            page=page,
+            filters=filters,
+            facets=facets,
+            columns=columns,
+            active_filters=active_filters,
+            clear_url=QueueFilters(sort=filters.sort, page_size=filters.page_size).query(),
+            page_sizes=[(n, filters.query(page_size=n, page=1)) for n in PAGE_SIZES],
+            prev_url=filters.query(page=page.number - 1) if page.has_previous else "",
+            next_url=filters.query(page=page.number + 1) if page.has_next else "",
+            can_act=can_act,
+            can_assign=can_assign,
+            assignees=assignable_users() if can_assign else [],
+            assignee_choices=ASSIGNEE_CHOICES,
+            suppression=bounds,
+            here=self.request.get_full_path(),
+            **kwargs,
+        )
+
+
+# ---------------------------------------------------------------------------------------------
+# Actions
+
+
+class TriageActionView(RoleRequiredMixin, View):
+    """POST only; analysts and risk admins. Compliance reads the queue but gets 403 here."""
+
+    allowed_roles = ACTING_ROLES
+    http_method_names = ["post"]
+
+    def fail(self, request: HttpRequest, exc: DomainError, default_url: str) -> HttpResponse:
+        if exc.status_code == 403:
+            raise PermissionDenied(exc.message)
+        messages.error(request, exc.message)
+        return redirect(_next_url(request, default_url))
+
+    def done(self, request: HttpRequest, message: str, default_url: str, *, alert: RiskAlert | None = None) -> HttpResponse:
+        if request.htmx and alert is not None:
+            # htmx swaps the alert's action block in place; the message travels with it.
+            return render(
+                request,
+                "decisions/_alert_actions.html",
+                {"alert": RiskAlert.objects.select_related("assigned_to", "customer").get(pk=alert.pk), "can_act": True, "flash": message, "suppression": triage.suppression_bounds()},
+            )
+        messages.success(request, message)
+        return redirect(_next_url(request, default_url))
+
+
+class AlertActionView(TriageActionView):
+    verb = ""
+
+    def post(self, request: HttpRequest, pk: int) -> HttpResponse:
+        alert = get_object_or_404(RiskAlert.objects.select_related("customer"), pk=pk)
+        default_url = customer_url(alert.customer.external_id)
+        try:
+            alert, message = self.act(request, alert)
+        except ValidationFailed as exc:
+            return self.invalid(request, alert, exc, default_url)
+        except DomainError as exc:
+            return self.fail(request, exc, default_url)
+        return self.done(request, message, default_url, alert=alert)
+
+    def act(self, request: HttpRequest, alert: RiskAlert) -> tuple[RiskAlert, str]:  # pragma: no cover - abstract
+        raise NotImplementedError
+
+    def invalid(self, request: HttpRequest, alert: RiskAlert, exc: ValidationFailed, default_url: str) -> HttpResponse:
+        return self.fail(request, exc, default_url)
+
+
+class AlertClaimView(AlertActionView):
+    def act(self, request, alert):
+        alert = triage.alert_claim(alert=alert, actor=request.user)
+        return alert, _("You are now working on %(rule)s for %(customer)s.") % {
+            "rule": rule_name(alert.rule),
+            "customer": alert.customer.external_id,
+        }
+
+
+class AlertUnassignView(AlertActionView):
+    def act(self, request, alert):
+        alert = triage.alert_unassign(alert=alert, actor=request.user)
+        return alert, _("%(rule)s for %(customer)s is back in the queue.") % {
+            "rule": rule_name(alert.rule),
+            "customer": alert.customer.external_id,
+        }
+
+
+class AlertAssignView(AlertActionView):
+    def act(self, request, alert):
+        User = get_user_model()
+        assignee = User.objects.filter(pk=request.POST.get("assignee") or 0).first() if (request.POST.get("assignee") or "").isdigit() else None
+        alert = triage.alert_assign(alert=alert, assignee=assignee, actor=request.user)
+        return alert, _("%(rule)s for %(customer)s assigned to %(user)s.") % {
+            "rule": rule_name(alert.rule),
+            "customer": alert.customer.external_id,
+            "user": alert.assigned_to.get_username(),
+        }
+
+
+class AlertCloseView(AlertActionView):
+    """Dismiss or confirm. Bad input re-renders the form with errors next to the fields (what was
+    typed is kept) and writes nothing."""
+
+    service = staticmethod(triage.alert_dismiss)
+    success = ""
+
+    def form(self, request: HttpRequest) -> AlertCloseForm:
+        return AlertCloseForm(request.POST, max_days=triage.suppression_bounds().max_days)
+
+    def act(self, request, alert):
+        form = self.form(request)
+        if not form.is_valid():
+            field, errors = next(iter(form.errors.items()))
+            raise ValidationFailed(" ".join(errors), field=field)
+        alert = self.service(
+            alert=alert, actor=request.user, note=form.cleaned_data["note"], suppress_days=form.cleaned_data["suppress_days"]
+        )
+        return alert, self.success % {
+            "rule": rule_name(alert.rule),
+            "customer": alert.customer.external_id,
+            "date": alert.suppressed_until.date().isoformat(),
+        }
+
+    def invalid(self, request, alert, exc, default_url):
+        form = self.form(request)
+        form.is_valid()
+        if exc.field in form.fields and not form.has_error(exc.field):
+            form.add_error(exc.field, exc.message)
+        elif exc.field not in form.fields:
+            form.add_error(None, exc.message)
+        context = {
+            "alert": alert,
+            "can_act": True,
+            "close_form": form,
+            "verb": self.verb,
+            "next": _next_url(request, default_url),
+            "suppression": triage.suppression_bounds(),
+        }
+        template = "decisions/_alert_actions.html" if request.htmx else "decisions/alert_close.html"
+        # htmx swaps only 2xx answers by default; a full page says 400 to anything else.
+        return render(request, template, context, status=200 if request.htmx else 400)
+
+
+class AlertDismissView(AlertCloseView):
+    verb = "dismiss"
+    service = staticmethod(triage.alert_dismiss)
+    success = gettext_lazy("%(rule)s for %(customer)s dismissed as a false positive; suppressed until %(date)s.")
+
+
+class AlertConfirmView(AlertCloseView):
+    verb = "confirm"
+    service = staticmethod(triage.alert_confirm)
+    success = gettext_lazy("%(rule)s for %(customer)s confirmed; its action stays in force until %(date)s.")
+
+
+class QueueNextView(TriageActionView):
+    """`n` in the queue: claim the oldest unassigned case within the current filters, open it."""
+
+    def post(self, request: HttpRequest) -> HttpResponse:
+        filters = QueueFilters.from_params(request.POST)
+        try:
+            alert = triage.case_next(actor=request.user, filters=filters)
+        except DomainError as exc:
+            return self.fail(request, exc, reverse("decisions:queue") + filters.query(page=1))
+        if alert is None:
+            messages.info(request, _("No unassigned case matches these filters."))
+            return redirect(reverse("decisions:queue") + filters.query(page=1))
+        messages.success(request, _("Next case: %(customer)s is yours.") % {"customer": alert.customer.external_id})
+        return redirect(customer_url(alert.customer.external_id))
+
+
+class QueueAssignView(TriageActionView):
+    """Bulk assignment from the queue's checkboxes (risk admins; the service checks)."""
+
+    def post(self, request: HttpRequest) -> HttpResponse:
+        default_url = reverse("decisions:queue")
+        ids = [int(x) for value in request.POST.getlist("alert_ids") for x in value.split(",") if x.strip().isdigit()]
+        User = get_user_model()
+        raw = request.POST.get("assignee") or ""
+        assignee = User.objects.filter(pk=int(raw)).first() if raw.isdigit() else None
+        try:
+            changed = triage.alerts_bulk_assign(alert_ids=ids, assignee=assignee, actor=request.user)
+        except DomainError as exc:
+            return self.fail(request, exc, default_url)
+        accounts = len({a.customer_id for a in changed})
+        messages.success(
+            request,
+            _("%(accounts)d account(s) assigned to %(user)s.") % {"accounts": accounts, "user": assignee.get_username()},
+        )
+        return redirect(_next_url(request, default_url))
+
+
+class NoteAddView(TriageActionView):
+    def post(self, request: HttpRequest, external_id: str) -> HttpResponse:
+        customer = get_object_or_404(Customer, external_id=external_id)
+        default_url = customer_url(customer.external_id)
+        raw = request.POST.get("alert") or ""
+        alert = RiskAlert.objects.filter(pk=int(raw)).first() if raw.isdigit() else None
+        try:
+            triage.note_add(customer=customer, actor=request.user, body=request.POST.get("body", ""), alert=alert)
+        except DomainError as exc:
+            return self.fail(request, exc, default_url)
+        messages.success(request, _("Note added to %(customer)s.") % {"customer": customer.external_id})
+        return redirect(_next_url(request, default_url))
+
+
+class CustomerRecomputeView(TriageActionView):
+    def post(self, request: HttpRequest, external_id: str) -> HttpResponse:
+        customer = get_object_or_404(Customer, external_id=external_id)
+        default_url = customer_url(customer.external_id)
+        try:
+            triage.customer_recompute_request(customer=customer, actor=request.user)
+        except DomainError as exc:
+            return self.fail(request, exc, default_url)
+        messages.success(request, _("Recompute requested for %(customer)s.") % {"customer": customer.external_id})
+        return redirect(_next_url(request, default_url))
