@@ -15,7 +15,7 @@ from django.core.serializers.json import DjangoJSONEncoder
 from django.db import connection, models, transaction
 from django.utils import timezone
 
-from .models import AuditEvent
+from .models import AuditAction, AuditEvent
 
 GENESIS_HASH = "0" * 64
 # Arbitrary but fixed: the advisory-lock key every appender agrees on.
@@ -61,7 +61,6 @@ def target_label(target: models.Model | tuple[str, Any]) -> tuple[str, str]:
     return target._meta.label_lower, str(target.pk)
 
 
-@transaction.atomic(savepoint=False)  # part of the caller's transaction: no savepoint round trips
 def audit_record(
     *,
     actor: Any | None,
@@ -73,8 +72,17 @@ def audit_record(
     """Append one event to the chain. Call inside the transaction that makes the change.
 
     `actor=None` marks a system job. `target` is a model instance or a `(type, id)` pair for
-    things that are not one row (a seed, a recompute chunk).
+    things that are not one row (a seed, a recompute chunk). `action` is one of `AuditAction`:
+    an unknown one is a programming error, refused before the transaction is touched.
     """
+    if action not in AuditAction.values:
+        raise ValueError(f"unknown audit action {action!r}: add it to riskops.core.models.AuditAction")
+    # A plain str is stored and hashed, whether the caller passed "x.y" or AuditAction.X.
+    return _append(actor=actor, action=AuditAction(action).value, target=target, before=before, after=after)
+
+
+@transaction.atomic(savepoint=False)  # part of the caller's transaction: no savepoint round trips
+def _append(*, actor: Any | None, action: str, target: models.Model | tuple[str, Any], before: dict | None, after: dict | None) -> AuditEvent:
     _lock_chain()
     target_type, target_id = target_label(target)
     actor_id = getattr(actor, "pk", None)

@@ -2,6 +2,50 @@ from django.conf import settings
 from django.db import models
 
 
+class AuditAction(models.TextChoices):
+    """Every action the audit trail records, `<entity>.<verb>`. `audit_record` refuses any other.
+
+    A new kind of state change adds its action here (and `makemigrations core`: choices only, no
+    schema change), so the list of what can appear in the trail is read in one place."""
+
+    # accounts
+    CONSENT_GRANT = "consent.grant", "Consent granted"
+    CONSENT_WITHDRAW = "consent.withdraw", "Consent withdrawn"
+    DISCLOSURE_PUBLISH = "disclosure.publish", "Disclosure published"
+    SEED_DEMO_BOOK = "seed.demo_book", "Demo book seeded"
+    CHANGE_MARK_SWEEP = "change_mark.sweep", "Stale recompute marks re-enqueued"
+    # policies
+    POLICY_CREATE = "policy.create", "Policy version created"
+    POLICY_ACTIVATE = "policy.activate", "Policy version activated"
+    # decisions and runs
+    DECISION_RECOMPUTE = "decision.recompute", "Customer recomputed"
+    RECOMPUTE_REQUEST = "recompute.request", "Customer recompute requested"
+    RECOMPUTE_START = "recompute.start", "Full recompute started"
+    RECOMPUTE_CHUNK = "recompute.chunk", "Recompute chunk written"
+    RECOMPUTE_CHUNK_FAILED = "recompute.chunk_failed", "Recompute chunk failed"
+    RECOMPUTE_FINISH = "recompute.finish", "Full recompute finished"
+    RECOMPUTE_RESUME = "recompute.resume", "Full recompute resumed"
+    RECOMPUTE_REDISPATCH = "recompute.redispatch", "Stalled chunks re-dispatched"
+    # alerts and cases
+    ALERT_CLAIM = "alert.claim", "Alert claimed"
+    ALERT_ASSIGN = "alert.assign", "Alert assigned"
+    ALERT_UNASSIGN = "alert.unassign", "Alert unassigned"
+    ALERT_DISMISS = "alert.dismiss", "Alert dismissed"
+    ALERT_CONFIRM = "alert.confirm", "Alert confirmed"
+    ALERT_RESOLVE = "alert.resolve", "Alert resolved"
+    NOTE_ADD = "note.add", "Case note added"
+    # overrides
+    OVERRIDE_REQUEST = "override.request", "Override requested"
+    OVERRIDE_APPROVE = "override.approve", "Override approved"
+    OVERRIDE_REJECT = "override.reject", "Override rejected"
+    OVERRIDE_REVOKE = "override.revoke", "Override revoked"
+    OVERRIDE_EXPIRE = "override.expire", "Override expired"
+    # staff and exports
+    BOOTSTRAP_DEMO_USERS = "bootstrap.demo_users", "Demo users created"
+    LOGIN_LOCKED_OUT = "login.locked_out", "Login locked out"
+    EXPORT_CSV = "export.csv", "CSV exported"
+
+
 class AuditEvent(models.Model):
     """One state change made by a person or a job, chained to the previous event by SHA-256.
 
@@ -15,7 +59,7 @@ class AuditEvent(models.Model):
         settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.PROTECT, related_name="+"
     )
     actor_label = models.CharField(max_length=150, help_text="username, or 'system' for jobs")
-    action = models.CharField(max_length=64, db_index=True)
+    action = models.CharField(max_length=64, choices=AuditAction.choices, db_index=True)
     target_type = models.CharField(max_length=64)
     target_id = models.CharField(max_length=64)
     before = models.JSONField(default=dict, blank=True)

@@ -23,7 +23,7 @@ def _tamper(sql: str, params=()) -> None:
 def chain(db, make_user):
     actor = make_user("auditor-actor")
     return [
-        audit_record(actor=actor if i % 2 else None, action="test.step", target=("thing", i), before={"n": i}, after={"n": i + 1})
+        audit_record(actor=actor if i % 2 else None, action="recompute.chunk", target=("thing", i), before={"n": i}, after={"n": i + 1})
         for i in range(5)
     ]
 
@@ -41,7 +41,7 @@ def test_decimal_and_datetime_payloads_verify_after_a_round_trip(db):
 
     from django.utils import timezone
 
-    audit_record(actor=None, action="x", target=("t", 1), after={"limit": Decimal("1200.50"), "at": timezone.now()})
+    audit_record(actor=None, action="decision.recompute", target=("t", 1), after={"limit": Decimal("1200.50"), "at": timezone.now()})
     assert verify_chain()[1] is None
 
 
@@ -94,7 +94,7 @@ def test_concurrent_appenders_never_fork_the_chain():
     def append_many(worker: int) -> None:
         try:
             for i in range(15):
-                audit_record(actor=None, action="race", target=("worker", worker), after={"i": i})
+                audit_record(actor=None, action="recompute.redispatch", target=("worker", worker), after={"i": i})
         finally:
             connection.close()
 
@@ -104,8 +104,36 @@ def test_concurrent_appenders_never_fork_the_chain():
     for t in threads:
         t.join()
 
-    assert AuditEvent.objects.filter(action="race").count() == 45
+    assert AuditEvent.objects.filter(action="recompute.redispatch").count() == 45
     assert verify_chain()[1] is None
     # No two events claim the same predecessor: the chain is a line, not a tree.
     prevs = list(AuditEvent.objects.values_list("prev_hash", flat=True))
     assert len(prevs) == len(set(prevs))
+
+
+@pytest.mark.django_db
+def test_an_unknown_action_is_refused_and_nothing_is_written():
+    # given an action that is not an AuditAction / when recorded / then refused, the chain untouched
+    with pytest.raises(ValueError, match="unknown audit action 'policy.delete'.*AuditAction"):
+        audit_record(actor=None, action="policy.delete", target=("t", 1))
+    assert not AuditEvent.objects.exists()
+
+
+def test_every_action_the_code_records_is_a_declared_choice():
+    # given every `action="entity.verb"` literal in the application code
+    import re
+    from pathlib import Path
+
+    from riskops.core.models import AuditAction
+
+    root = Path(__file__).resolve().parents[2]
+    used = {
+        match
+        for app in ("accounts", "decisions", "riskops")
+        for path in (root / app).rglob("*.py")
+        if "migrations" not in path.parts
+        for match in re.findall(r'action="([a-z_]+\.[a-z_.]+)"', path.read_text())
+    }
+    # then each is one of the choices audit_record accepts
+    assert used, "the scan found no actions: the pattern is wrong"
+    assert used <= set(AuditAction.values), used - set(AuditAction.values)
