@@ -48,6 +48,7 @@ SERIES_CAP = 365  # points per chart: a year of nightly scores
 PAGE = 20  # rows per list before "show more"
 MAX_PAGE = 500  # "show more" grows the page, up to this
 MONTHS = 12
+PROFILE_LISTS = ("decisions", "alerts", "notes")  # lists that grow with ?<name>=<rows>
 
 
 @dataclass

@@ -6,11 +6,15 @@ from django.views import View
 from django.views.generic import TemplateView
 
 from riskops.core.exceptions import DomainError
+from riskops.core.roles import ANALYST, RISK_ADMIN, has_role
 from riskops.core.views import RoleRequiredMixin
 
 from .models import RecomputeRun, Trigger
+from .overview_selectors import book_overview
+from .profile_selectors import PROFILE_LISTS, customer_profile, more_params
 from .selectors import recompute_runs, run_progress
 from .services.runs import recompute_run_start
+from .services.triage import suppression_bounds
 
 
 class RunListView(RoleRequiredMixin, TemplateView):
@@ -49,8 +53,6 @@ class OverviewView(RoleRequiredMixin, TemplateView):
     template_name = "decisions/overview.html"
 
     def get_context_data(self, **kwargs):
-        from .overview_selectors import book_overview
-
         return super().get_context_data(overview=book_overview(), **kwargs)
 
 
@@ -61,37 +63,13 @@ class CustomerProfileView(RoleRequiredMixin, TemplateView):
     template_name = "decisions/customer.html"
 
     def get_context_data(self, **kwargs):
-        from django.template import TemplateDoesNotExist
-        from django.template.loader import get_template
-        from django.urls import NoReverseMatch, reverse
-
-        from riskops.core.roles import ANALYST, RISK_ADMIN, has_role
-
-        from .profile_selectors import customer_profile, more_params
-
-        show = {k: v for k in ("decisions", "alerts", "notes") if (v := self.request.GET.get(k, "")).isdigit()}
-        profile = customer_profile(external_id=self.kwargs["external_id"], show={k: int(v) for k, v in show.items()})
-        external_id = profile.customer.external_id
-
-        def url_or_none(name: str) -> str | None:
-            # The triage URLs and the alert-actions partial belong to the queue; the profile
-            # shows their controls once they exist.
-            try:
-                return reverse(name, kwargs={"external_id": external_id})
-            except NoReverseMatch:
-                return None
-
-        try:
-            get_template("decisions/_alert_actions.html")
-            has_alert_actions = True
-        except TemplateDoesNotExist:
-            has_alert_actions = False
+        show = {k: int(v) for k in PROFILE_LISTS if (v := self.request.GET.get(k, "")).isdigit()}
+        can_act = has_role(self.request.user, ANALYST, RISK_ADMIN)
         return super().get_context_data(
-            profile=profile,
-            can_act=has_role(self.request.user, ANALYST, RISK_ADMIN),
-            note_url=url_or_none("decisions:note-add"),
-            recompute_url=url_or_none("decisions:customer-recompute"),
-            has_alert_actions=has_alert_actions,
-            more={k: more_params({k: int(show.get(k, 0) or 0)}, k) for k in ("decisions", "alerts", "notes")},
+            profile=customer_profile(external_id=self.kwargs["external_id"], show=show),
+            can_act=can_act,
+            # The dismiss/confirm form's suppression period (one policy read, only for those who act).
+            suppression=suppression_bounds() if can_act else None,
+            more={k: more_params(show, k) for k in PROFILE_LISTS},
             **kwargs,
         )
