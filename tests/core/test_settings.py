@@ -1,6 +1,7 @@
 """Settings come from the environment; check them in a fresh interpreter so nothing leaks."""
 
 import os
+import re
 import subprocess
 import sys
 from pathlib import Path
@@ -48,3 +49,30 @@ def test_production_profile_passes_check_deploy_with_no_warnings():
     )
     assert result.returncode == 0, result.stdout + result.stderr
     assert "no issues" in result.stdout
+
+
+def test_production_profile_serves_hashed_compressed_static_files_itself(tmp_path):
+    """DEBUG off: collectstatic writes hashed, gzipped copies and WhiteNoise serves them (no CDN, no nginx)."""
+    prod = dict(
+        DEBUG="false",
+        SECRET_KEY="k" * 20 + "-production-secret-with-enough-entropy-1234567890",
+        ALLOWED_HOSTS="testserver",
+        SECURE_SSL_REDIRECT="false",
+        STATIC_ROOT=str(tmp_path / "static"),
+    )
+    collected = _run(
+        "from django.core.management import execute_from_command_line; "
+        "execute_from_command_line(['manage.py', 'collectstatic', '--noinput', '-v0'])",
+        **prod,
+    )
+    assert collected.returncode == 0, collected.stderr
+    result = _run(
+        "import django; django.setup(); from django.test import Client; from django.templatetags.static import static; "
+        "url = static('css/riskops.css'); r = Client().get(url, HTTP_ACCEPT_ENCODING='gzip'); "
+        "print(url, r.status_code, r.headers.get('Content-Encoding'), r.headers.get('Cache-Control'))",
+        **prod,
+    )
+    url, status, encoding, cache = result.stdout.split(" ", 3)
+    assert re.fullmatch(r"/static/css/riskops\.[0-9a-f]{12}\.css", url), result.stdout + result.stderr
+    assert (status, encoding) == ("200", "gzip")
+    assert "immutable" in cache
