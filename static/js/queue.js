@@ -1,0 +1,101 @@
+// The queue's keys: j/k move the selection, Enter opens the selected account, c claims it, n opens
+// the next unassigned case (POSTs the queue-next form). Registered with window.RiskOpsKeys
+// (static/js/keyboard.js: help dialog, never while typing); works on its own if that is missing.
+// Key descriptions come translated from the page's [data-queue-keys] data-key-* attributes.
+(function () {
+  var table = document.querySelector("[data-queue]");
+  var nextForm = document.querySelector("[data-next-form]");
+  var strings = (document.querySelector("[data-queue-keys]") || document.body).dataset;
+
+  function rows() {
+    return table ? Array.prototype.slice.call(table.querySelectorAll("tbody tr[data-row]")) : [];
+  }
+
+  function current() {
+    return table ? table.querySelector("tbody tr.is-current") : null;
+  }
+
+  function select(row) {
+    var previous = current();
+    if (previous) {
+      previous.classList.remove("is-current");
+      previous.removeAttribute("aria-current");
+    }
+    if (!row) { return; }
+    row.classList.add("is-current");
+    row.setAttribute("aria-current", "true");
+    // Focus the row's link: visible focus, announced by screen readers, Enter follows it.
+    var link = row.querySelector("[data-open]");
+    if (link) { link.focus({ preventScroll: true }); }
+    row.scrollIntoView({ block: "nearest" });
+  }
+
+  function move(step) {
+    return function (event) {
+      var all = rows();
+      if (!all.length) { return; }
+      event.preventDefault();
+      var index = all.indexOf(current());
+      var next = index < 0 ? (step > 0 ? 0 : all.length - 1) : Math.min(Math.max(index + step, 0), all.length - 1);
+      select(all[next]);
+    };
+  }
+
+  function open(event) {
+    // A focused link or button already does its own thing on Enter.
+    var tag = event.target && event.target.tagName ? event.target.tagName.toLowerCase() : "";
+    if (tag === "a" || tag === "button" || tag === "summary") { return; }
+    var row = current();
+    if (row && row.dataset.href) {
+      event.preventDefault();
+      window.location.assign(row.dataset.href);
+    }
+  }
+
+  function submit(form) {
+    if (!form) { return; }
+    if (form.requestSubmit) { form.requestSubmit(); } else { form.submit(); }
+  }
+
+  function claim(event) {
+    var row = current();
+    var form = row && row.querySelector("form[data-claim-form]");
+    if (form) {
+      event.preventDefault();
+      submit(form);
+    }
+  }
+
+  function nextCase(event) {
+    if (nextForm) {
+      event.preventDefault();
+      submit(nextForm);
+    }
+  }
+
+  var keys = [
+    ["j", strings.keyJ || "Next row", move(1)],
+    ["k", strings.keyK || "Previous row", move(-1)],
+    ["Enter", strings.keyEnter || "Open the selected account", open],
+    ["c", strings.keyC || "Claim the selected account", claim],
+    ["n", strings.keyN || "Open the next unassigned case", nextCase]
+  ];
+
+  if (window.RiskOpsKeys && window.RiskOpsKeys.register) {
+    keys.forEach(function (k) { window.RiskOpsKeys.register(k[0], k[1], k[2]); });
+    return;
+  }
+
+  // Standalone: the same guards keyboard.js applies.
+  var byKey = {};
+  keys.forEach(function (k) { byKey[k[0]] = k[2]; });
+  document.addEventListener("keydown", function (event) {
+    if (event.defaultPrevented || event.ctrlKey || event.altKey || event.metaKey) { return; }
+    var t = event.target;
+    var tag = t && t.tagName ? t.tagName.toLowerCase() : "";
+    if (tag === "input" || tag === "textarea" || tag === "select" || (t && t.isContentEditable)) { return; }
+    if (document.querySelector("dialog[open]")) { return; }
+    var handler = byKey[event.key];
+    if (handler) { handler(event); }
+  });
+})();
