@@ -5,10 +5,13 @@ that exactly that mutation is refused, and `.field` tells a risk admin where to 
 """
 
 import copy
+import json
+import math
 from decimal import Decimal
 from typing import Any, Callable
 
 import pytest
+from hypothesis import given, settings, strategies as st
 
 from decisions.policy import (
     BANDS,
@@ -21,6 +24,7 @@ from decisions.policy import (
     parse_policy,
     validate_policy,
 )
+from decisions.scoring import probability_of_default
 from riskops.core.exceptions import PolicyInvalid
 
 
@@ -52,6 +56,11 @@ def _delete(path: str) -> Callable[[dict], None]:
         del node[last]
 
     return mutate
+
+
+def _sla(severity: str, hours: Any) -> Callable[[dict], None]:
+    # sla_hours is keyed by severity as a JSON string ("1".."5"); _set would make the key an int
+    return lambda body: body["alerts"]["sla_hours"].__setitem__(severity, hours)
 
 
 # --- the default policy ------------------------------------------------------------------------
@@ -238,6 +247,71 @@ BAD_DOCUMENTS = [
         "rules.OVERDUE_90.min_days_past_due",
         "must be greater than OVERDUE_30's",
     ),
+    # --- bounds on every number (issue 11: each of these once validated and broke every recompute)
+    ("pdo 1e-6", _set("scorecard.pdo", 1e-6), "scorecard.pdo", "less than the minimum of 1"),
+    ("pdo below 1", _set("scorecard.pdo", 0.5), "scorecard.pdo", "less than the minimum of 1"),
+    ("pdo above 500", _set("scorecard.pdo", 501), "scorecard.pdo", "greater than the maximum of 500"),
+    ("pdo NaN", _set("scorecard.pdo", float("nan")), "scorecard.pdo", "nan is not a finite number"),
+    ("pdo as a string", _set("scorecard.pdo", "20"), "scorecard.pdo", "is not of type 'number'"),
+    ("base_odds NaN", _set("scorecard.base_odds", float("nan")), "scorecard.base_odds", "nan is not a finite number"),
+    ("base_odds Infinity", _set("scorecard.base_odds", float("inf")), "scorecard.base_odds", "inf is not a finite number"),
+    ("base_odds -Infinity", _set("scorecard.base_odds", float("-inf")), "scorecard.base_odds", "-inf is not a finite number"),
+    ("base_odds below 0.01", _set("scorecard.base_odds", 0.001), "scorecard.base_odds", "less than the minimum of 0.01"),
+    ("base_odds above 10000", _set("scorecard.base_odds", 10001), "scorecard.base_odds", "greater than the maximum of 10000"),
+    ("base_odds 1e300", _set("scorecard.base_odds", 1e300), "scorecard.base_odds", "greater than the maximum"),
+    ("suspend_days 10^10", _set("rules.OVERDUE_30.suspend_days", 10**10), "rules.OVERDUE_30.suspend_days", "greater than the maximum of 3650"),
+    ("suspend_days 3651", _set("rules.FREQUENT_APPLICATIONS.suspend_days", 3651), "rules.FREQUENT_APPLICATIONS.suspend_days", "maximum of 3650"),
+    ("cycle_days 10^10", _set("limits.cycle_days", 10**10), "limits.cycle_days", "greater than the maximum of 3650"),
+    ("cycle_days as a fraction", _set("limits.cycle_days", 30.5), "limits.cycle_days", "is not of type 'integer'"),
+    ("max_limit 10^20", _set("limits.max_limit", "100000000000000000000"), "limits.max_limit", "does not match"),
+    ("max_limit above 10^9", _set("limits.max_limit", "1000000000.01"), "limits.max_limit", "greater than the maximum of 1000000000"),
+    ("max_limit with 3 decimals", _set("limits.max_limit", "5000.001"), "limits.max_limit", "does not match"),
+    ("fallback_income above 10^9", _set("limits.fallback_income", "2000000000"), "limits.fallback_income", "greater than the maximum"),
+    ("round_to above 10^9", _set("limits.round_to", "2000000000"), "limits.round_to", "greater than the maximum"),
+    ("multiplier above 100", _set("limits.multipliers.A", "101"), "limits.multipliers.A", "greater than the maximum of 100"),
+    ("multiplier with 16 integer digits", _set("limits.multipliers.A", "1000000000000000"), "limits.multipliers.A", "does not match"),
+    ("max_increase_pct above 1000", _set("limits.max_increase_pct", "1001"), "limits.max_increase_pct", "greater than the maximum of 1000"),
+    ("bin points above 1000", _set(f"{BUREAU_BINS}.0.points", 1001), f"{BUREAU_BINS}[0].points", "maximum of 1000"),
+    ("missing_points below -1000", _set("scorecard.features.bureau_score.missing_points", -1001), "scorecard.features.bureau_score.missing_points", "minimum of -1000"),
+    ("bin edge 10^13", _set(f"{BUREAU_BINS}.0.below", 10**13), f"{BUREAU_BINS}[0].below", "is not valid"),
+    ("bin edge NaN", _set(f"{BUREAU_BINS}.0.below", float("nan")), f"{BUREAU_BINS}[0].below", "nan is not a finite number"),
+    ("51 bins", _set(BUREAU_BINS, [{"below": n, "points": 0} for n in range(50)] + [{"below": None, "points": 0}]), BUREAU_BINS, "is too long"),
+    ("reason code too long", _set("scorecard.features.bureau_score.reason", "X" * 65), "scorecard.features.bureau_score.reason", "is too long"),
+    ("reason text too long", _set("scorecard.features.bureau_score.text", "x" * 501), "scorecard.features.bureau_score.text", "is too long"),
+    ("band min_score above 10000", _set("bands.0.min_score", 10001), "bands[0].min_score", "maximum of 10000"),
+    ("lenders threshold above 10000", _set("rules.OVER_BORROWING.max_external_lenders", 10001), "rules.OVER_BORROWING.max_external_lenders", "maximum of 10000"),
+    ("applications threshold negative", _set("rules.FREQUENT_APPLICATIONS.max_applications_7d", -1), "rules.FREQUENT_APPLICATIONS.max_applications_7d", "minimum of 0"),
+    ("days-past-due threshold above 3650", _set("rules.OVERDUE_90.min_days_past_due", 3651), "rules.OVERDUE_90.min_days_past_due", "maximum of 3650"),
+    ("debt-to-income threshold negative", _set("rules.OVER_BORROWING.max_debt_to_income", "-1"), "rules.OVER_BORROWING.max_debt_to_income", "less than the minimum of 0"),
+    ("debt-to-income threshold above 1000", _set("rules.OVER_BORROWING.max_debt_to_income", "1000.5"), "rules.OVER_BORROWING.max_debt_to_income", "greater than the maximum of 1000"),
+    ("spend threshold above 10^9", _set("rules.SPENDING_SPIKE.min_spend_7d", "1000000001"), "rules.SPENDING_SPIKE.min_spend_7d", "greater than the maximum"),
+    ("severity as a float fraction", _set("rules.OVERDUE_30.severity", 3.5), "rules.OVERDUE_30.severity", "'integer'"),
+    (
+        "points that overflow PD scaling at the lowest pdo",
+        lambda b: (b["scorecard"].__setitem__("pdo", 1), [f["bins"][-1].__setitem__("points", 1000) for f in b["scorecard"]["features"].values()]),
+        "scorecard.pdo",
+        "can add 11000 points to base_score, so pdo must be at least 11",
+    ),
+    # --- values that are not plain JSON (a Python caller's dict) -----------------------------------
+    ("a Decimal", _set("limits.min_limit", Decimal("100.00")), "limits.min_limit", "Decimal is not a JSON value"),
+    ("a tuple", _set(BUREAU_BINS, ({"below": None, "points": 0},)), BUREAU_BINS, "tuple is not a JSON value"),
+    ("an integer key", _set("limits.multipliers", {1: "1.0"}), "limits.multipliers", "key 1 is not a string"),
+    # --- size --------------------------------------------------------------------------------------
+    ("a document over 128 KiB", _set("comment", "x" * (128 * 1024)), "(document)", "bytes is more than the 131072"),
+    # --- the optional alerts section -----------------------------------------------------------------
+    ("alerts not an object", _set("alerts", []), "alerts", "is not of type 'object'"),
+    ("alerts unknown key", _set("alerts.sla", 4), "alerts", "'sla' was unexpected"),
+    ("sla missing a severity", _delete("alerts.sla_hours.5"), "alerts.sla_hours", "'5' is a required property"),
+    ("sla unknown severity", _sla("6", 2), "alerts.sla_hours", "'6' was unexpected"),
+    ("sla zero hours", _sla("5", 0), "alerts.sla_hours.5", "minimum of 1"),
+    ("sla above 720 hours", _sla("1", 721), "alerts.sla_hours.1", "maximum of 720"),
+    ("sla as a string", _sla("1", "72"), "alerts.sla_hours.1", "'integer'"),
+    ("sla growing with severity", _sla("4", 30), "alerts.sla_hours", "more severe alert must not get more time"),
+    ("default suppression negative", _set("alerts.default_suppression_days", -1), "alerts.default_suppression_days", "minimum of 0"),
+    ("max suppression zero", _set("alerts.max_suppression_days", 0), "alerts.max_suppression_days", "minimum of 1"),
+    ("max suppression above 3650", _set("alerts.max_suppression_days", 3651), "alerts.max_suppression_days", "maximum of 3650"),
+    ("default suppression above max", _set("alerts.default_suppression_days", 91), "alerts.default_suppression_days", "more than max_suppression_days (90)"),
+    ("default suppression above the default max", lambda b: b["alerts"].__init__(default_suppression_days=91), "alerts.default_suppression_days", "(90)"),
 ]
 
 
@@ -399,3 +473,93 @@ def test_default_max_points_per_feature(policy):
 
 def test_band_names_are_the_five_expected(policy):
     assert tuple(b for b, _ in policy.bands) == BANDS
+
+
+# --- bounds, NaN, the alerts section, one source of truth -------------------------------------
+
+
+def test_nan_read_by_pythons_json_is_refused():
+    # given a document whose text says NaN: Python's json reads it as a float without complaint
+    text = json.dumps(default_policy_body()).replace('"base_odds": 30', '"base_odds": NaN')
+    body = json.loads(text)
+    assert math.isnan(body["scorecard"]["base_odds"])
+
+    # when validated / then refused naming the field, though NaN compares false against every bound
+    with pytest.raises(PolicyInvalid) as exc:
+        validate_policy(body)
+    assert exc.value.field == "scorecard.base_odds" and "not a finite number" in exc.value.message
+
+
+def test_integer_valued_floats_are_parsed_as_ints():
+    # JSON Schema's "integer" admits 30.0; the engine gets 30
+    body = mutated(lambda b: (b["limits"].__setitem__("cycle_days", 30.0), b["rules"]["OVERDUE_30"].__setitem__("suspend_days", 30.0)))
+    policy = parse_policy(body)
+    assert type(policy.cycle_days) is int and type(policy.rules["OVERDUE_30"].suspend_days) is int
+
+
+def test_the_alerts_section_is_parsed():
+    # given an alerts section with its own values
+    body = mutated(_set("alerts", {"sla_hours": {"1": 96, "2": 48, "3": 48, "4": 12, "5": 2}, "default_suppression_days": 7, "max_suppression_days": 30}))
+
+    # when parsed / then the values are typed ints keyed by severity
+    policy = parse_policy(body)
+    assert policy.alert_sla_hours == {1: 96, 2: 48, 3: 48, 4: 12, 5: 2}
+    assert (policy.default_suppression_days, policy.max_suppression_days) == (7, 30)
+
+
+@pytest.mark.parametrize(
+    "alerts",
+    [None, {}, {"max_suppression_days": 120}],
+    ids=["absent (policy v1)", "empty", "only the maximum"],
+)
+def test_alerts_defaults_apply_to_what_is_absent(alerts):
+    body = mutated(_delete("alerts") if alerts is None else _set("alerts", alerts))
+    policy = parse_policy(body)
+    assert policy.alert_sla_hours == {1: 72, 2: 48, 3: 24, 4: 8, 5: 4}
+    assert policy.default_suppression_days == 14
+    assert policy.max_suppression_days == (alerts or {}).get("max_suppression_days", 90)
+
+
+def test_the_shipped_default_carries_the_agreed_alerts_section():
+    assert default_policy_body()["alerts"] == {
+        "sla_hours": {"1": 72, "2": 48, "3": 24, "4": 8, "5": 4},
+        "default_suppression_days": 14,
+        "max_suppression_days": 90,
+    }
+
+
+def test_bands_rules_and_actions_are_the_models_text_choices():
+    from decisions.models import AlertAction, AlertRule, Band
+    from decisions.policy import ACTIONS, SCHEMA
+
+    assert BANDS == tuple(Band.values) and RULES == tuple(AlertRule.values) and ACTIONS == tuple(AlertAction.values)
+    assert SCHEMA["properties"]["bands"]["items"]["properties"]["band"]["enum"] == Band.values
+    for rule in RULES:
+        assert SCHEMA["properties"]["rules"]["properties"][rule]["properties"]["action"]["enum"] == AlertAction.values
+
+
+FLOATS = st.one_of(st.floats(), st.integers(min_value=-(10**6), max_value=10**6))
+
+
+@settings(max_examples=300, deadline=None)
+@given(pdo=FLOATS, base_odds=FLOATS, top_points=st.integers(min_value=-1500, max_value=1500), base_score=st.integers(min_value=-10, max_value=1010))
+def test_any_scorecard_that_validates_scores_every_customer_without_overflow(pdo, base_odds, top_points, base_score):
+    # given a scorecard with arbitrary scaling constants and every feature's best bin at top_points
+    def mutate(body):
+        card = body["scorecard"]
+        card["pdo"], card["base_odds"], card["base_score"] = pdo, base_odds, base_score
+        for feature in card["features"].values():
+            feature["bins"][-1]["points"] = top_points
+
+    body = mutated(mutate)
+    try:
+        policy = parse_policy(body)
+    except PolicyInvalid:
+        # then either it is refused, and only for a reason the bounds name …
+        assert not (math.isfinite(pdo) and 1 <= pdo <= 500 and math.isfinite(base_odds) and 0.01 <= base_odds <= 10000 and 0 <= base_score <= 1000 and abs(top_points) <= 1000 and 11 * max(top_points, 40) / pdo <= 1000)
+        return
+    # … or the lowest and the highest possible scores both get a probability of default in [0, 1]
+    highest = policy.base_score + sum(card.max_points for card in policy.features.values())
+    for score in (0, policy.base_score, highest):
+        pd = probability_of_default(score, policy)
+        assert Decimal(0) <= pd <= Decimal(1)
