@@ -202,3 +202,14 @@ def test_profile_query_budget(analyst_client, django_assert_max_num_queries, his
     # form's suppression bounds (only for roles that act)
     with django_assert_max_num_queries(20):
         assert analyst_client.get(_url(customer)).status_code == 200
+
+
+def test_profile_in_chinese_shows_translated_reasons_with_the_code(analyst_client):
+    # Given a scored customer; when the analyst reads the profile in Simplified Chinese
+    customer = scored_customer()
+    analyst_client.post(reverse("set_language"), {"language": "zh-hans", "next": "/"})
+    html = analyst_client.get(_url(customer)).content.decode()
+    # then the reason and the rule read in Chinese, the codes stay visible, the English record is not shown
+    assert "信用额度大部分已被使用。" in html and "<code>HIGH_UTILISATION</code>" in html
+    assert "过度借贷" in html and "<code>OVER_BORROWING</code>" in html
+    assert "You are using most of your credit limit." not in html
