@@ -148,7 +148,6 @@ class QueueView(RoleRequiredMixin, TemplateView):
             )
             if shown
         ]
-        bounds = triage.suppression_bounds()
         return super().get_context_data(
             page=page,
             filters=filters,
@@ -163,7 +162,6 @@ class QueueView(RoleRequiredMixin, TemplateView):
             can_assign=can_assign,
             assignees=assignable_users() if can_assign else [],
             assignee_choices=ASSIGNEE_CHOICES,
-            suppression=bounds,
             here=self.request.get_full_path(),
             **kwargs,
         )
