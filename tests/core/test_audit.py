@@ -77,7 +77,7 @@ def test_verify_audit_command_reports_ok_and_broken(chain, capsys):
 def test_postgres_refuses_update_of_an_audit_row(chain):
     with pytest.raises(DatabaseError, match="append-only"), transaction.atomic():
         AuditEvent.objects.filter(pk=chain[0].pk).update(action="rewritten")
-    assert AuditEvent.objects.get(pk=chain[0].pk).action == "test.step"
+    assert AuditEvent.objects.get(pk=chain[0].pk).action == "recompute.chunk"
 
 
 @pytest.mark.postgres
