@@ -3,13 +3,25 @@
 Rows arrive through the API or the seeder and are append-only; the admin is for looking, never
 for writing. Foreign keys to Customer are raw ids and joined in changelists, because a dropdown
 or one query per row over 100k customers is not an option.
+
+Every table here grows with the book (at 100k customers: 5.4M transactions, 534k installments,
+450k acknowledgements, 300k consents and consent events), so each changelist uses
+`LargeTableAdminMixin` (riskops/core/admin.py): no exact count of a large table, pages up to
+10,000 rows deep, searches by exact id only (a customer's external id finds that customer's
+rows through the foreign-key index). Lists are ordered by primary key, which an index serves,
+never by a date column without one (that sorts the whole table for every page). No
+`date_hierarchy`: its drill-down runs a DISTINCT over the table on every view. A list filter
+either has an index or picks values common enough that the bounded count and the first page
+stop early (measured on the 5.4M-row transactions table: ~1 ms for a page of a 2% kind, under
+100 ms to count it up to 10,001 rows); date filters on the transactions table are left out,
+since a range with no rows would scan all of it.
 """
 
 from django.contrib import admin
 from django.db.models import Model, QuerySet
 from django.http import HttpRequest
 
-from riskops.core.admin import ReadOnlyAdminMixin, ReadOnlyTabularInline
+from riskops.core.admin import LargeTableAdminMixin, ReadOnlyAdminMixin, ReadOnlyTabularInline
 
 from .models import (
     BureauReport,
@@ -36,13 +48,13 @@ class ConsentInline(ReadOnlyTabularInline):
 
 
 @admin.register(Customer)
-class CustomerAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
+class CustomerAdmin(ReadOnlyAdminMixin, LargeTableAdminMixin, admin.ModelAdmin):
     list_display = ("external_id", "full_name", "national_id_display", "phone_display", "onboarded_at")
-    list_filter = ("onboarded_at",)
     # Not national_id or phone: a search box would let anyone test a guessed id against the book.
-    search_fields = ("^external_id", "full_name")
+    # Not full_name: a substring match has no index (a full scan of the book per keystroke).
+    search_fields = ("^external_id",)
+    search_help_text = "The start of a customer id, case-sensitive (C001-00000)."
     ordering = ("-id",)
-    show_full_result_count = False
     readonly_fields = ("national_id_display", "phone_display", "created_at")
     # Transactions are not inlined: a customer has thousands. Consents are few.
     inlines = (ConsentInline,)
@@ -73,48 +85,45 @@ class InstallmentInline(ReadOnlyTabularInline):
 
 
 @admin.register(Transaction)
-class TransactionAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
+class TransactionAdmin(ReadOnlyAdminMixin, LargeTableAdminMixin, admin.ModelAdmin):
     list_display = ("external_id", "customer", "kind", "amount", "merchant_category", "occurred_at")
     list_select_related = ("customer",)
-    # No date_hierarchy: its drill-down runs a DISTINCT over the whole table on every page load;
-    # the date filter's choices are fixed ranges and cost no query.
-    list_filter = ("kind", "occurred_at")
-    search_fields = ("=external_id", "=customer__external_id", "merchant_category")
+    # Every kind is common (the rarest is ~2% of rows), so a page of one is found at once.
+    list_filter = ("kind",)
+    search_fields = ("external_id", "customer__external_id")
+    search_help_text = "An exact transaction id, or a customer id for all of that customer's transactions."
     # "-occurred_at" has no single-column index here (only customer, occurred_at); the primary
     # key is ingestion order and keeps the first page an index walk.
     ordering = ("-id",)
-    show_full_result_count = False
     raw_id_fields = ("customer",)
     inlines = (InstallmentInline,)
 
 
 @admin.register(RepaymentInstallment)
-class RepaymentInstallmentAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
+class RepaymentInstallmentAdmin(ReadOnlyAdminMixin, LargeTableAdminMixin, admin.ModelAdmin):
     list_display = ("draw", "sequence", "customer", "due_on", "amount_due", "amount_paid", "paid_at")
     list_select_related = ("draw", "customer")
     # paid_at's "No date" choice lists the open installments.
     list_filter = ("paid_at", "due_on")
-    search_fields = ("=customer__external_id", "=draw__external_id")
-    date_hierarchy = "due_on"
-    ordering = ("-due_on", "-id")
-    show_full_result_count = False
+    search_fields = ("customer__external_id", "draw__external_id")
+    search_help_text = "A customer id, or the transaction id of a draw."
+    ordering = ("-id",)
     raw_id_fields = ("draw", "customer")
 
 
 @admin.register(CreditApplication)
-class CreditApplicationAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
+class CreditApplicationAdmin(ReadOnlyAdminMixin, LargeTableAdminMixin, admin.ModelAdmin):
     list_display = ("external_id", "customer", "requested_amount", "channel", "applied_at")
     list_select_related = ("customer",)
     list_filter = ("channel", "applied_at")
-    search_fields = ("=external_id", "=customer__external_id")
-    date_hierarchy = "applied_at"
-    ordering = ("-applied_at", "-id")
-    show_full_result_count = False
+    search_fields = ("external_id", "customer__external_id")
+    search_help_text = "An exact application id, or a customer id."
+    ordering = ("-id",)
     raw_id_fields = ("customer",)
 
 
 @admin.register(BureauReport)
-class BureauReportAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
+class BureauReportAdmin(ReadOnlyAdminMixin, LargeTableAdminMixin, admin.ModelAdmin):
     list_display = (
         "external_id",
         "customer",
@@ -126,11 +135,12 @@ class BureauReportAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
         "reported_at",
     )
     list_select_related = ("customer",)
-    list_filter = ("bureau", "reported_at")
-    search_fields = ("=external_id", "=customer__external_id")
-    date_hierarchy = "reported_at"
-    ordering = ("-reported_at", "-id")
-    show_full_result_count = False
+    # Not "bureau": a field without choices gets a filter whose options are a SELECT DISTINCT
+    # over the whole table on every view.
+    list_filter = ("reported_at",)
+    search_fields = ("external_id", "customer__external_id")
+    search_help_text = "An exact report id, or a customer id."
+    ordering = ("-id",)
     raw_id_fields = ("customer",)
 
 
@@ -146,14 +156,13 @@ class DisclosureAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
 
 
 @admin.register(DisclosureAcknowledgement)
-class DisclosureAcknowledgementAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
+class DisclosureAcknowledgementAdmin(ReadOnlyAdminMixin, LargeTableAdminMixin, admin.ModelAdmin):
     list_display = ("customer", "disclosure", "channel", "shown_at", "acknowledged_at")
     list_select_related = ("customer", "disclosure")
     list_filter = ("disclosure__kind", "channel", "acknowledged_at")
-    search_fields = ("=customer__external_id",)
-    date_hierarchy = "acknowledged_at"
-    ordering = ("-acknowledged_at", "-id")
-    show_full_result_count = False
+    search_fields = ("customer__external_id",)
+    search_help_text = "A customer id."
+    ordering = ("-id",)
     raw_id_fields = ("customer", "disclosure")
 
 
@@ -164,25 +173,23 @@ class ConsentEventInline(ReadOnlyTabularInline):
 
 
 @admin.register(Consent)
-class ConsentAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
+class ConsentAdmin(ReadOnlyAdminMixin, LargeTableAdminMixin, admin.ModelAdmin):
     list_display = ("id", "customer", "purpose", "state", "channel", "disclosure", "granted_at", "withdrawn_at")
     list_select_related = ("customer", "disclosure")
     list_filter = ("purpose", "state", "channel", "granted_at")
-    search_fields = ("=customer__external_id",)
-    date_hierarchy = "granted_at"
-    ordering = ("-granted_at", "-id")
-    show_full_result_count = False
+    search_fields = ("customer__external_id",)
+    search_help_text = "A customer id."
+    ordering = ("-id",)
     raw_id_fields = ("customer", "disclosure")
     inlines = (ConsentEventInline,)
 
 
 @admin.register(ConsentEvent)
-class ConsentEventAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
+class ConsentEventAdmin(ReadOnlyAdminMixin, LargeTableAdminMixin, admin.ModelAdmin):
     list_display = ("id", "consent", "consent__customer", "consent__purpose", "kind", "channel", "occurred_at")
     list_select_related = ("consent__customer",)
     list_filter = ("kind", "consent__purpose", "occurred_at")
-    search_fields = ("=consent__customer__external_id",)
-    date_hierarchy = "occurred_at"
-    ordering = ("-occurred_at", "-id")
-    show_full_result_count = False
+    search_fields = ("consent__customer__external_id",)
+    search_help_text = "A customer id."
+    ordering = ("-id",)
     raw_id_fields = ("consent",)

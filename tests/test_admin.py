@@ -280,3 +280,149 @@ def test_transaction_changelist_query_budget(admin_client: Client, django_assert
     assert response.status_code == 200
     assert response.context["cl"].result_count == 50
     assert "C00003" in response.content.decode()
+
+
+# --- At scale: no exact count of a large table, bounded pages, searches an index serves ---------
+
+from django.db import connection  # noqa: E402
+from django.test.utils import CaptureQueriesContext  # noqa: E402
+
+from riskops.core import admin as core_admin  # noqa: E402
+from riskops.core.admin import LargeTableAdminMixin, LargeTablePaginator  # noqa: E402
+from riskops.core.audit import audit_record  # noqa: E402
+from tests import factories as f  # noqa: E402
+
+
+def _audit_events(n: int) -> None:
+    for i in range(n):
+        audit_record(actor=None, action="seed.demo_book", target=("test", i), after={"n": i})
+
+
+LARGE_TABLE_ROWS = {
+    Customer: f.CustomerFactory.create_batch,
+    Transaction: f.TransactionFactory.create_batch,
+    RepaymentInstallment: f.RepaymentInstallmentFactory.create_batch,
+    CreditApplication: f.CreditApplicationFactory.create_batch,
+    BureauReport: f.BureauReportFactory.create_batch,
+    DisclosureAcknowledgement: f.DisclosureAcknowledgementFactory.create_batch,
+    Consent: f.ConsentFactory.create_batch,
+    ConsentEvent: f.ConsentEventFactory.create_batch,
+    AuditEvent: _audit_events,
+    ScoreSnapshot: f.ScoreSnapshotFactory.create_batch,
+    CreditDecision: f.CreditDecisionFactory.create_batch,
+    CreditLine: f.CreditLineFactory.create_batch,
+    RiskAlert: f.RiskAlertFactory.create_batch,
+}
+# Per view: session, user, the user's groups (role context processor), the count (an estimate on
+# PostgreSQL above EXACT_COUNT_BELOW rows, else exact; bounded when filtered), the page's rows with
+# their foreign keys joined — plus one query per related-model list filter for its choices
+# (policy_version on snapshots and decisions).
+LARGE_TABLE_BUDGET = {ScoreSnapshot: 6, CreditDecision: 6}
+
+
+def test_every_admin_of_a_table_that_grows_with_the_book_is_a_large_table_admin():
+    large = {m for m, a in admin.site._registry.items() if isinstance(a, LargeTableAdminMixin)}
+    assert large == set(LARGE_TABLE_ROWS)
+
+
+@pytest.mark.parametrize("model", list(LARGE_TABLE_ROWS), ids=lambda m: m._meta.label)
+def test_large_changelist_query_budget_does_not_grow_with_rows(admin_client: Client, model: type[Model]):
+    url = _url(model, "changelist")
+    LARGE_TABLE_ROWS[model](2)
+    with CaptureQueriesContext(connection) as few:
+        assert admin_client.get(url).status_code == 200
+
+    LARGE_TABLE_ROWS[model](40)
+    with CaptureQueriesContext(connection) as many:
+        response = admin_client.get(url)
+
+    assert response.status_code == 200
+    assert response.context["cl"].result_count == model.objects.count()
+    assert len(many) == len(few) <= LARGE_TABLE_BUDGET.get(model, 5), [q["sql"] for q in many.captured_queries]
+
+
+@pytest.fixture
+def small_pages(monkeypatch):
+    """Pages end after 20 rows (5 pages of 4) instead of 10,000, so a test needs few rows."""
+    monkeypatch.setattr(LargeTablePaginator, "max_rows", 20)
+    for model in (Transaction, Customer):
+        monkeypatch.setattr(admin.site._registry[model], "list_per_page", 4)
+
+
+def test_a_page_past_the_last_one_shown_is_refused_without_an_offset_query(admin_client: Client, small_pages):
+    f.TransactionFactory.create_batch(30)
+    url = _url(Transaction, "changelist")
+
+    assert admin_client.get(url, {"p": 5}).status_code == 200
+    with CaptureQueriesContext(connection) as queries:
+        response = admin_client.get(url, {"p": 6})
+
+    # Django's changelist answers an out-of-range page with its "invalid lookup" redirect.
+    assert response.status_code == 302 and "e=1" in response.url
+    assert not any("OFFSET" in q["sql"].upper() for q in queries.captured_queries)
+
+
+def test_a_filtered_changelist_counts_only_up_to_the_last_page_shown(admin_client: Client, small_pages):
+    f.TransactionFactory.create_batch(30, kind=Transaction.Kind.PURCHASE)
+
+    with CaptureQueriesContext(connection) as queries:
+        response = admin_client.get(_url(Transaction, "changelist"), {"kind__exact": "purchase"})
+
+    cl = response.context["cl"]
+    assert cl.result_count == 20 and cl.paginator.capped and cl.paginator.num_pages == 5
+    (count_sql,) = [q["sql"] for q in queries.captured_queries if "COUNT(" in q["sql"].upper()]
+    assert "LIMIT 21" in count_sql
+    assert "more than 20 transactions" in " ".join(response.content.decode().split())
+
+
+def test_transaction_search_takes_exact_ids_through_their_indexes(admin_client: Client):
+    mine = f.CustomerFactory(external_id="C777-0000001")
+    theirs = f.CustomerFactory(external_id="C777-0000002")
+    wanted = f.TransactionFactory.create_batch(3, customer=mine)
+    other = f.TransactionFactory(customer=theirs)
+    url = _url(Transaction, "changelist")
+
+    with CaptureQueriesContext(connection) as queries:
+        by_customer = admin_client.get(url, {"q": "C777-0000001"}).context["cl"].result_list
+    by_id = admin_client.get(url, {"q": other.external_id}).context["cl"].result_list
+    by_lowercase = admin_client.get(url, {"q": "c777-0000001"}).context["cl"].result_list
+
+    assert {t.pk for t in by_customer} == {t.pk for t in wanted}
+    assert [t.pk for t in by_id] == [other.pk]
+    assert list(by_lowercase) == []  # exact, case and all: an UPPER() match has no index
+    sql = " ".join(q["sql"].upper() for q in queries.captured_queries)
+    assert "UPPER(" not in sql and "LIKE" not in sql
+
+
+def test_customer_search_is_a_case_sensitive_prefix_of_the_external_id(admin_client: Client):
+    a, b = f.CustomerFactory(external_id="C123-0000001"), f.CustomerFactory(external_id="C123-0000002")
+    f.CustomerFactory(external_id="C124-0000001", full_name="C123 lookalike")
+
+    found = admin_client.get(_url(Customer, "changelist"), {"q": "C123-"}).context["cl"].result_list
+
+    assert {c.pk for c in found} == {a.pk, b.pk}
+
+
+def test_audit_search_finds_a_target_by_type_and_id(admin_client: Client):
+    _audit_events(3)
+
+    found = admin_client.get(_url(AuditEvent, "changelist"), {"q": "test:1"}).context["cl"].result_list
+
+    assert [(e.target_type, e.target_id) for e in found] == [("test", "1")]
+
+
+@pytest.mark.postgres
+def test_unfiltered_transactions_changelist_counts_no_rows(admin_client: Client, monkeypatch):
+    # Given a transactions table the planner estimates above the exact-count threshold
+    f.TransactionFactory.create_batch(30)
+    monkeypatch.setattr(core_admin, "EXACT_COUNT_BELOW", 1)
+
+    # When the unfiltered changelist is viewed
+    with CaptureQueriesContext(connection) as queries:
+        response = admin_client.get(_url(Transaction, "changelist"))
+
+    # Then no COUNT runs over the table: the count is the planner's estimate, and says so
+    cl = response.context["cl"]
+    assert cl.paginator.estimated and cl.result_count == core_admin.planner_row_estimate(Transaction.objects.all())
+    assert not [q["sql"] for q in queries.captured_queries if "COUNT(" in q["sql"].upper()]
+    assert "about" in response.content.decode()
