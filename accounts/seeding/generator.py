@@ -234,7 +234,9 @@ def generate_customer(
         rows.applications.append(_application(rows, ids, ext, cid, when, rng))
     if burst:
         for _ in range(rng.randint(5, 9)):
-            rows.applications.append(_application(rows, ids, ext, cid, _at(today - timedelta(days=rng.randint(0, 6)), rng), rng))
+            # Days 1–6 before as_of: an event of "today" would lie after as_of (midnight) and reach the
+            # engine later, as if it had just arrived, moving decisions on a rerun with no new event.
+            rows.applications.append(_application(rows, ids, ext, cid, _at(today - timedelta(days=rng.randint(1, 6)), rng), rng))
 
     # Bureau reports.
     if rng.random() < 0.92:

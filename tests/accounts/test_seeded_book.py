@@ -50,8 +50,8 @@ def test_seeded_book_has_the_expected_counts(book):
     }
     assert counts == {k: v for k, v in book.rows.items() if k != "customer"}
     assert counts == {
-        "transaction": 21926, "installment": 2025, "application": 529, "bureau": 481,
-        "consent": 1237, "consent_event": 1272, "acknowledgement": 1797,
+        "transaction": 21926, "installment": 2025, "application": 529, "bureau": 482,
+        "consent": 1240, "consent_event": 1276, "acknowledgement": 1796,
     }
     per_customer = counts["transaction"] / 400
     assert 40 <= per_customer <= 70, per_customer  # ~5M transactions for 100k customers
@@ -133,3 +133,20 @@ def test_loading_the_same_seed_twice_is_refused_and_writes_nothing(book):
         demo_book_seed(customers=5, seed=3, as_of=AS_OF)
     assert Transaction.objects.count() == before
 
+
+
+def test_no_seeded_event_is_dated_after_as_of(book):
+    # An event after as_of would reach the engine later as if it had just arrived, and a rerun
+    # with no new data would move decisions (a burst of applications "today" once did).
+    from django.db.models import Max
+
+    latest = [
+        Transaction.objects.aggregate(m=Max("occurred_at"))["m"],
+        CreditApplication.objects.aggregate(m=Max("applied_at"))["m"],
+        BureauReport.objects.aggregate(m=Max("reported_at"))["m"],
+        Consent.objects.aggregate(m=Max("granted_at"))["m"],
+        ConsentEvent.objects.aggregate(m=Max("occurred_at"))["m"],
+        RepaymentInstallment.objects.aggregate(m=Max("paid_at"))["m"],
+        DisclosureAcknowledgement.objects.aggregate(m=Max("acknowledged_at"))["m"],
+    ]
+    assert all(when < AS_OF for when in latest if when is not None), latest
