@@ -15,7 +15,7 @@ from decimal import Decimal
 
 from django.conf import settings
 from django.db.models import Count, Q, Subquery
-from django.utils import formats, timezone
+from django.utils import timezone
 from django.utils.translation import gettext as _, ngettext
 
 from riskops.core.exceptions import NotFound
@@ -37,9 +37,11 @@ def currency_symbol() -> str:
 
 
 def money(amount: Decimal | None) -> str:
-    """¥12,345.00 — thousands separators in the viewer's locale, two decimals, the currency."""
+    """¥12,345.00: the currency, comma thousands and two decimals in every language (Django's
+    zh-hans format has no thousands separator, and amounts on these pages must read the same
+    for every analyst)."""
     amount = amount or Decimal("0")
-    return currency_symbol() + formats.number_format(amount, decimal_pos=2, use_l10n=True, force_grouping=True)
+    return f"{currency_symbol()}{amount:,.2f}"
 
 
 def alert_sla_hours() -> dict[int, int]:

@@ -8,7 +8,7 @@ import pytest
 from django.db import connection
 from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
-from django.utils import timezone
+from django.utils import timezone, translation
 
 from decisions.overview_selectors import book_overview, open_alert_counts
 from decisions.palette import ACCESS_COLOURS, BAND_COLOURS, PLOTLY_CONFIG
@@ -23,6 +23,14 @@ from tests.factories import (
 
 pytestmark = pytest.mark.django_db
 URL = "decisions:overview"
+
+
+@pytest.fixture(autouse=True)
+def _english():
+    # Labels are translated when a figure is built; a request in another language earlier in the
+    # same thread must not leak into these assertions.
+    with translation.override("en"):
+        yield
 
 
 @pytest.fixture
@@ -150,3 +158,10 @@ def test_overview_query_budget(analyst_client, django_assert_max_num_queries, da
     # and requester joined
     with django_assert_max_num_queries(9):
         assert analyst_client.get(reverse(URL)).status_code == 200
+
+
+def test_money_keeps_thousands_separators_in_chinese():
+    from decisions.overview_selectors import money
+
+    with translation.override("zh-hans"):
+        assert money(Decimal("1234567.5")) == "¥1,234,567.50"

@@ -6,7 +6,7 @@ from decimal import Decimal
 
 import pytest
 from django.urls import reverse
-from django.utils import timezone
+from django.utils import timezone, translation
 
 from decisions import charts
 from decisions.palette import ACCESS_COLOURS, BAND_COLOURS, PLOTLY_CONFIG
@@ -26,6 +26,14 @@ from tests.factories import (
 )
 
 pytestmark = pytest.mark.django_db
+
+
+@pytest.fixture(autouse=True)
+def _english():
+    # LocaleMiddleware leaves the request's language active in the thread; start each test in
+    # English and leave no Chinese behind for the next one.
+    with translation.override("en"):
+        yield
 
 
 def _url(customer) -> str:
