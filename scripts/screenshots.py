@@ -80,6 +80,9 @@ def main() -> int:
 
     if not os.path.exists(CHROMIUM):
         raise SystemExit(f"needs Chromium at {CHROMIUM} (apt-get install chromium)")
+    fonts = subprocess.run(["fc-list", ":lang=zh"], capture_output=True, text=True, check=False).stdout
+    if not fonts.strip():
+        print("note: no Chinese font installed, so 简体中文 shows as boxes (apt-get install fonts-wqy-microhei)")
     pages = []
     for spec in args.pages:
         name, sep, path = spec.partition("=")
@@ -133,7 +136,7 @@ def main() -> int:
                 target = args.out / f"{name}.png"
                 page.screenshot(path=str(target), full_page=True)
                 taken += 1
-                print(f"wrote {target.relative_to(ROOT) if target.is_absolute() else target} ({path})")
+                print(f"wrote {target} ({path})")
             browser.close()
     finally:
         server.terminate()

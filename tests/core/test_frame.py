@@ -77,6 +77,8 @@ def test_language_switch_posts_and_the_next_page_is_in_chinese(client, analyst):
     html = response.content.decode()
     assert '<html lang="zh-hans">' in html
     assert "概览" in _nav(html) and "退出登录" in html
+    # Each language keeps its own name in the switch, whatever the page's language.
+    assert re.search(r'lang="en"[^>]*>English</button>', html) and re.search(r'lang="zh-hans"[^>]*>简体中文</button>', html)
 
 
 def test_language_follows_the_browser_when_the_user_has_not_chosen(client, db):
