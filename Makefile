@@ -78,7 +78,6 @@ bench: install
 # Needs Chromium (/usr/bin/chromium). A page that is not built yet is skipped with a message.
 SCREENSHOT_PAGES ?= overview=/ queue=/queue/ customer=customer
 screenshots: recompute bootstrap
-	$(MANAGE) collectstatic --noinput -v0
 	$(PY) scripts/screenshots.py --out docs/screenshots $(SCREENSHOT_PAGES)
 
 clean:
