@@ -26,11 +26,11 @@ from django.utils.translation import gettext as _, ngettext
 from riskops.core.masking import mask_phone
 
 from .models import ACCESS_VALUES, BAND_VALUES, AlertRule, RiskAlert
-from .overview_selectors import money
+from .overview_selectors import alert_sla_hours, money
 from .texts import access_name, rule_name
 
 OPEN_STATUSES = RiskAlert.OPEN_STATUSES
-DEFAULT_SLA_HOURS = {1: 72, 2: 48, 3: 24, 4: 8, 5: 4}
+SEVERITIES = (1, 2, 3, 4, 5)
 PAGE_SIZES = (25, 50, 100)
 DEFAULT_PAGE_SIZE = 50
 ASSIGNEE_CHOICES = ("anyone", "me", "unassigned")
@@ -50,16 +50,9 @@ DEFAULT_SORT = "-severity"
 
 
 def sla_hours() -> dict[int, int]:
-    """Hours to triage an alert, per severity, from the active policy (`alerts.sla_hours`)."""
-    from .services.policy import active_policy
-    from riskops.core.exceptions import NotFound
-
-    try:
-        _version, policy = active_policy()
-    except NotFound:
-        return dict(DEFAULT_SLA_HOURS)
-    configured = getattr(policy, "sla_hours", None) or {}
-    return {sev: int(configured.get(sev, configured.get(str(sev), hours))) for sev, hours in DEFAULT_SLA_HOURS.items()}
+    """Hours to triage an alert, per severity, from the active policy (`alerts.sla_hours`): the
+    same reading as the overview's SLA figures, so both pages agree on what is overdue."""
+    return alert_sla_hours()
 
 
 def _int_or_none(value: Any) -> int | None:
@@ -94,7 +87,7 @@ class QueueFilters:
         page_size = _int_or_none(get("page_size"))
         return cls(
             rule=get("rule") if get("rule") in AlertRule.values else "",
-            severity=severity if severity in DEFAULT_SLA_HOURS else None,
+            severity=severity if severity in SEVERITIES else None,
             status=get("status") if get("status") in OPEN_STATUSES else "",
             assignee=get("assignee") if get("assignee") in ASSIGNEE_CHOICES else "anyone",
             access=get("access") if get("access") in ACCESS_VALUES else "",
@@ -275,7 +268,7 @@ def queue_counts(*, user: Any) -> dict[str, dict[str, int]]:
     aggregates: dict[str, Any] = {"all": Count(account, distinct=True)}
     for rule in AlertRule.values:
         aggregates[f"rule__{rule}"] = Count(account, distinct=True, filter=Q(rule=rule))
-    for sev in DEFAULT_SLA_HOURS:
+    for sev in SEVERITIES:
         aggregates[f"severity__{sev}"] = Count(account, distinct=True, filter=Q(severity=sev))
     for status in OPEN_STATUSES:
         aggregates[f"status__{status}"] = Count(account, distinct=True, filter=Q(status=status))

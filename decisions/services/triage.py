@@ -57,9 +57,11 @@ def suppression_bounds() -> SuppressionBounds:
         _version, policy = active_policy()
     except NotFound:
         policy = None
-    max_days = int(getattr(policy, "max_suppression_days", None) or MAX_SUPPRESSION_DAYS)
-    default_days = int(getattr(policy, "default_suppression_days", None) or DEFAULT_SUPPRESSION_DAYS)
-    return SuppressionBounds(default_days=min(default_days, max_days), max_days=max_days)
+    max_days = max(int(getattr(policy, "max_suppression_days", MAX_SUPPRESSION_DAYS)), 1)
+    default_days = int(getattr(policy, "default_suppression_days", DEFAULT_SUPPRESSION_DAYS))
+    # The form's starting value; a policy default of 0 ("no suppression by default") still asks
+    # for at least one day, since a dismissal that suppresses nothing comes back tonight.
+    return SuppressionBounds(default_days=min(max(default_days, 1), max_days), max_days=max_days)
 
 
 def _require(actor: Any, permission: str) -> None:
