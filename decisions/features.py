@@ -13,7 +13,7 @@ from __future__ import annotations
 
 from collections import defaultdict
 from dataclasses import dataclass, field
-from datetime import date, datetime, timedelta
+from datetime import date, datetime, timedelta, timezone as dt_timezone
 from decimal import ROUND_HALF_UP, Decimal
 from typing import Iterable
 
@@ -111,7 +111,8 @@ def _q(value: Decimal, unit: Decimal = CENT) -> Decimal:
 def _finish(raw: _Raw, *, as_of: datetime, sources: list[str]) -> Features:
     today = as_of.date()
     f = Features()
-    f.tenure_months = max((as_of - raw.onboarded_at).days // 30, 0)
+    # Whole days, like the windows: tenure moves at midnight, not at the onboarding's time of day.
+    f.tenure_months = max((today - raw.onboarded_at.astimezone(dt_timezone.utc).date()).days // 30, 0)
     f.applications_7d, f.applications_30d = raw.applications_7d, raw.applications_30d
     f.overdue_count = raw.overdue_count
     f.current_dpd = (today - raw.oldest_unpaid_due).days if raw.oldest_unpaid_due else 0
@@ -140,12 +141,22 @@ def _sources(consents: ConsentState) -> list[str]:
     return sources
 
 
+def _day_start(as_of: datetime) -> datetime:
+    return as_of.astimezone(dt_timezone.utc).replace(hour=0, minute=0, second=0, microsecond=0)
+
+
 def _windows(as_of: datetime) -> dict:
-    today = as_of.date()
+    """Windows in whole UTC days: "the last 7 days" is today so far and the 7 days before it.
+
+    Anchored at midnight, not at the second of the recompute, so two recomputes on the same day
+    with no new data read exactly the same rows: a window slides once a day (and a decision that
+    follows says so), never between a run and its rerun a minute later."""
+    midnight = _day_start(as_of)
+    today = midnight.date()
     return {
-        "d90": as_of - timedelta(days=90),
-        "d30": as_of - timedelta(days=30),
-        "d7": as_of - timedelta(days=7),
+        "d90": midnight - timedelta(days=90),
+        "d30": midnight - timedelta(days=30),
+        "d7": midnight - timedelta(days=7),
         "today": today,
         "y1": today - timedelta(days=365),
     }
