@@ -174,3 +174,23 @@ def test_a_chunk_rerun_at_the_same_clock_writes_no_decision():
     again = recompute_run_start(chunk_size=10, enqueue=False)
     _, second = chunk_plans_write(first_id=customer.pk, last_id=customer.pk, run=again, now=now)
     assert len(first) == 1 and second == []
+
+
+@pytest.mark.django_db
+@settings(max_examples=30, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow])
+@given(recipe=customers, later=st.integers(1, 3 * 3600))
+def test_a_rerun_later_the_same_day_with_no_new_data_writes_no_decision(recipe, later):
+    # given a customer recomputed early in a UTC day (windows are whole days)
+    customer = build(recipe)
+    morning = timezone.now().replace(hour=6, minute=0, second=0, microsecond=0)
+    decision_recompute(customer=customer, trigger="nightly", now=morning)
+    decisions = CreditDecision.objects.filter(customer=customer).count()
+    line = CreditLine.objects.get(customer=customer)
+
+    # when recomputed seconds to hours later, the same day, with nothing new
+    decision_recompute(customer=customer, trigger="nightly", now=morning + timedelta(seconds=later))
+
+    # then no decision and the same access, limit and suspension end
+    again = CreditLine.objects.get(customer=customer)
+    assert CreditDecision.objects.filter(customer=customer).count() == decisions
+    assert (again.access, again.limit_amount, again.suspended_until) == (line.access, line.limit_amount, line.suspended_until)
