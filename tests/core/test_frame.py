@@ -185,3 +185,20 @@ def test_static_assets_are_found_locally(path):
     from django.contrib.staticfiles import finders
 
     assert finders.find(path), f"{path} is not served by the app"
+
+
+def test_form_includes_put_errors_next_to_the_field_and_summarise_them_on_top():
+    from django import forms
+
+    class NoteForm(forms.Form):
+        note = forms.CharField(label="Note", help_text="Why: it stays on the case.")
+
+    form = NoteForm(data={"note": ""})
+    form.is_valid()
+
+    summary = render_to_string("includes/error_summary.html", {"form": form})
+    field = render_to_string("includes/field.html", {"field": form["note"]})
+
+    assert 'role="alert"' in summary and '<a href="#id_note">Note: This field is required.</a>' in summary
+    assert 'class="field has-error"' in field
+    assert field.index("Why: it stays on the case.") < field.index("This field is required.") < field.index("<input")
