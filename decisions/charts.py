@@ -9,7 +9,7 @@ request, so in the viewer's language).
 
 from __future__ import annotations
 
-from datetime import date, datetime, timezone as dt_timezone
+from datetime import date, datetime, timedelta, timezone as dt_timezone
 from decimal import Decimal
 from typing import Any, Iterable
 
@@ -56,7 +56,8 @@ def _layout(*, x_title: str, y_title: str, **extra: Any) -> dict:
         "margin": {"t": 10, "r": 10, "b": 50, "l": 60},
         "xaxis": {"title": {"text": x_title}, "automargin": True},
         "yaxis": {"title": {"text": y_title}, "automargin": True, "rangemode": "tozero"},
-        "legend": {"orientation": "h", "y": -0.3},
+        # Stacked traces list their legend in reverse by default; keep the palette's order.
+        "legend": {"orientation": "h", "y": -0.3, "traceorder": "normal"},
         "hovermode": "closest",
         "paper_bgcolor": "#ffffff",
         "plot_bgcolor": "#ffffff",
@@ -67,6 +68,12 @@ def _layout(*, x_title: str, y_title: str, **extra: Any) -> dict:
         else:
             layout[key] = value
     return layout
+
+
+def _count_axis(values: Iterable[float | int | None]) -> dict:
+    """A y axis for counts: whole-number ticks (Plotly would label 0.5 customers on a small range)."""
+    top = max((v for v in values if v is not None), default=0)
+    return {"tickformat": ",d", **({"dtick": 1} if top <= 5 else {})}
 
 
 def figure(data: list[dict], layout: dict) -> dict:
@@ -89,7 +96,11 @@ def score_distribution_figure(buckets: dict[str, dict[int, int]]) -> dict:
             "marker": {"color": colour},
             "hovertemplate": _("Score %{x:.0f}±5: %{y:,} customers") + f"<extra>{band}</extra>",
         })
-    return figure(data, _layout(x_title=_("Score (points)"), y_title=_("Customers"), barmode="stack"))
+    per_bucket: dict[int, int] = {}
+    for points in buckets.values():
+        for start, n in points.items():
+            per_bucket[start] = per_bucket.get(start, 0) + n
+    return figure(data, _layout(x_title=_("Score (points)"), y_title=_("Customers"), barmode="stack", yaxis=_count_axis(per_bucket.values())))
 
 
 def access_mix_figure(days: list[date], counts: dict[str, list[int]]) -> dict:
@@ -97,13 +108,18 @@ def access_mix_figure(days: list[date], counts: dict[str, list[int]]) -> dict:
     x = [d.isoformat() for d in days]
     data = [
         {
-            "type": "scatter", "mode": "lines", "stackgroup": "access", "name": access_name(state),
+            # Markers too: a mix with a single day's picture is still visible.
+            "type": "scatter", "mode": "lines+markers" if len(days) < 10 else "lines", "stackgroup": "access", "name": access_name(state),
             "x": x, "y": counts.get(state, [0] * len(days)), "line": {"color": colour, "width": 1},
             "fillcolor": colour, "hovertemplate": "%{x}: %{y:,}" + f"<extra>{access_name(state)}</extra>",
         }
         for state, colour in ACCESS_COLOURS.items()
     ]
-    return figure(data, _layout(x_title=_("Day (UTC)"), y_title=_("Customers")))
+    totals = [sum(col) for col in zip(*counts.values())] if counts else []
+    xaxis: dict = {"type": "date"}
+    if len(days) == 1:  # one picture: a day either side, or Plotly zooms to milliseconds
+        xaxis.update(range=[(days[0] - timedelta(days=1)).isoformat(), (days[0] + timedelta(days=1)).isoformat()], dtick=86_400_000)
+    return figure(data, _layout(x_title=_("Day (UTC)"), y_title=_("Customers"), xaxis=xaxis, yaxis=_count_axis(totals)))
 
 
 def alerts_per_rule_figure(days: list[date], counts: dict[str, list[int]]) -> dict:
@@ -116,7 +132,8 @@ def alerts_per_rule_figure(days: list[date], counts: dict[str, list[int]]) -> di
         for rule in counts
         if any(counts[rule])
     ]
-    return figure(data, _layout(x_title=_("Day (UTC)"), y_title=_("Alerts raised"), barmode="stack"))
+    totals = [sum(col) for col in zip(*counts.values())] if counts else []
+    return figure(data, _layout(x_title=_("Day (UTC)"), y_title=_("Alerts raised"), barmode="stack", xaxis={"type": "date"}, yaxis=_count_axis(totals)))
 
 
 def limit_changes_figure(days: list[date], increases: list[int], cuts: list[int]) -> dict:
@@ -127,7 +144,7 @@ def limit_changes_figure(days: list[date], increases: list[int], cuts: list[int]
         {"type": "bar", "name": _("Cuts"), "x": x, "y": cuts, "marker": {"color": CUT_COLOUR},
          "hovertemplate": "%{x}: %{y:,}" + "<extra>" + _("Cuts") + "</extra>"},
     ]
-    return figure(data, _layout(x_title=_("Day (UTC)"), y_title=_("Decisions"), barmode="group"))
+    return figure(data, _layout(x_title=_("Day (UTC)"), y_title=_("Decisions"), barmode="group", xaxis={"type": "date"}, yaxis=_count_axis(increases + cuts)))
 
 
 # --- risk profile -------------------------------------------------------------------------------

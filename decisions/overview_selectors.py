@@ -200,9 +200,13 @@ def _mix_chart(days: list[date], series: dict[str, list[int]]) -> dict:
     if days:
         first = sum(s[0] for s in series.values()) or 1
         last = sum(s[-1] for s in series.values()) or 1
-        caption = _("Open share went from %(before)s%% to %(after)s%% over %(days)s days with a picture.") % {
-            "before": round(100 * series["open"][0] / first), "after": round(100 * series["open"][-1] / last), "days": len(days),
-        }
+        before, after = round(100 * series["open"][0] / first), round(100 * series["open"][-1] / last)
+        if len(days) == 1:
+            caption = _("%(after)s%% of the book is open; the mix over time builds up day by day.") % {"after": after}
+        else:
+            caption = _("The open share went from %(before)s%% to %(after)s%% between %(first)s and %(last)s.") % {
+                "before": before, "after": after, "first": days[0].isoformat(), "last": days[-1].isoformat(),
+            }
     return {
         "id": "chart-access-mix", "title": _("Access-state mix, last 90 days"), "caption": caption,
         "figure": charts.access_mix_figure(days, series), "empty": not days,
