@@ -204,10 +204,13 @@ def dpd_timeline_figure(installments: Iterable[dict], currency: str) -> dict:
     return figure(data, _layout(x_title=_("Due date"), y_title=_("Days past due"), shapes=shapes))
 
 
-def limit_history_figure(decisions: Iterable[dict], currency: str) -> dict:
+def limit_history_figure(decisions: Iterable[dict], currency: str, *, alerts: Iterable[dict] = ()) -> dict:
     """The limit as a step line (it holds until the next decision), with a marker per decision in
-    the colour of the access state it set. `decisions`: decided_at, limit, access, reason."""
+    the colour of the access state it set, and the alerts raised meanwhile as triangles on the
+    axis in their severity's colour. `decisions`: decided_at, limit, access, reason; `alerts`:
+    raised_at, severity, rule (its display name)."""
     rows = list(decisions)
+    events = list(alerts)
     x = [_local(r["decided_at"]) for r in rows]
     y = [_num(r["limit"]) for r in rows]
     # The step holds up to now, so the line ends at today rather than at the last decision.
@@ -221,4 +224,12 @@ def limit_history_figure(decisions: Iterable[dict], currency: str) -> dict:
          "customdata": [[access_name(r["access"]), r["reason"], _utc(r["decided_at"])] for r in rows],
          "hovertemplate": "%{customdata[0]} · " + currency + "%{y:,.2f}<br>%{customdata[1]}<br>%{customdata[2]}<extra></extra>"},
     ]
+    if events:
+        data.append({
+            "type": "scatter", "mode": "markers", "name": _("Alerts"), "x": [_local(e["raised_at"]) for e in events], "y": [0] * len(events),
+            "marker": {"color": [SEVERITY_COLOURS.get(e["severity"], ACCENT) for e in events], "size": 11, "symbol": "triangle-up",
+                       "line": {"color": "#1d2330", "width": 0.5}},
+            "customdata": [[e["rule"], e["severity"], _utc(e["raised_at"])] for e in events],
+            "hovertemplate": _("Alert: %{customdata[0]} (severity %{customdata[1]})") + "<br>%{customdata[2]}<extra></extra>",
+        })
     return figure(data, _layout(x_title=_("Decided at"), y_title=_("Limit (%(currency)s)") % {"currency": currency}))

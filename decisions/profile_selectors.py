@@ -32,7 +32,7 @@ from django.db.models import Case, DecimalField, F, IntegerField, Prefetch, Quer
 from django.db.models.functions import TruncMonth
 from django.http import Http404
 from django.utils import timezone
-from django.utils.translation import gettext as _
+from django.utils.translation import gettext as _, ngettext
 
 from accounts.models import Consent, Customer, DisclosureAcknowledgement, RepaymentInstallment, Transaction
 from riskops.core.exceptions import NotFound
@@ -158,7 +158,6 @@ def customer_profile(*, external_id: str, show: dict[str, int] | None = None) ->
         CreditDecision.objects.filter(customer=customer).order_by("-decided_at", "-id")
         .values("decided_at", "limit_amount", "access", "reasons")[:SERIES_CAP]
     )[::-1]
-    chart_list.append(_limit_chart(limits, currency))
 
     decision_rows, decisions_more = _page(  # 11, 12
         CreditDecision.objects.filter(customer=customer)
@@ -180,6 +179,8 @@ def customer_profile(*, external_id: str, show: dict[str, int] | None = None) ->
         show.get("notes", PAGE),
     )
 
+    # The alerts on the page also mark the limit history (no extra query).
+    chart_list.append(_limit_chart(limits, alert_rows, currency))
     thresholds = _overdue_thresholds()  # 15 (the active policy's row; its body is parsed once per process)
     access = line.access if line else "not_offered"
     limit = line.limit_amount if line else Decimal("0.00")
@@ -298,7 +299,7 @@ def _first_reason(reasons: list | None) -> str:
     return found[0]["text"] if found else ""
 
 
-def _limit_chart(decisions: list[dict], currency: str) -> dict:
+def _limit_chart(decisions: list[dict], alerts: list[RiskAlert], currency: str) -> dict:
     chart = {"id": "chart-limit-history", "title": _("Limit history")}
     if not decisions:
         return {**chart, "empty": True, "empty_text": _("No decision yet: the engine has not decided on this customer.")}
@@ -308,7 +309,15 @@ def _limit_chart(decisions: list[dict], currency: str) -> dict:
     ]
     last = rows[-1]
     caption = _("%(n)s decisions; now %(access)s at %(limit)s.") % {"n": len(rows), "access": access_name(last["access"]), "limit": money(last["limit"])}
-    return {**chart, "empty": False, "caption": caption, "figure": charts.limit_history_figure(rows, currency)}
+    since = rows[0]["decided_at"]
+    events = [
+        {"raised_at": a.raised_at, "severity": a.severity, "rule": rule_name(a.rule)}
+        for a in sorted(alerts, key=lambda a: a.raised_at)
+        if a.raised_at >= since
+    ]
+    if events:
+        caption += " " + ngettext("%(n)s alert marked on the line.", "%(n)s alerts marked on the line.", len(events)) % {"n": len(events)}
+    return {**chart, "empty": False, "caption": caption, "figure": charts.limit_history_figure(rows, currency, alerts=events)}
 
 
 def _decision_row(d: CreditDecision) -> dict[str, Any]:

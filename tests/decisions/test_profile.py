@@ -221,3 +221,16 @@ def test_profile_in_chinese_shows_translated_reasons_with_the_code(analyst_clien
     assert "信用额度大部分已被使用。" in html and "<code>HIGH_UTILISATION</code>" in html
     assert "过度借贷" in html and "<code>OVER_BORROWING</code>" in html
     assert "You are using most of your credit limit." not in html
+
+
+def test_limit_history_marks_the_alerts_raised_since_the_first_decision():
+    # Given a customer whose open alert was raised after the first decision
+    customer = scored_customer(history=2)
+    figure = {c["id"]: c for c in customer_profile(external_id=customer.external_id).charts}["chart-limit-history"]["figure"]
+    alerts = next(t for t in figure["data"] if t["name"] == "Alerts")
+    # then each alert is a triangle on the axis in its severity's colour
+    from decisions.palette import SEVERITY_COLOURS
+
+    assert alerts["marker"]["symbol"] == "triangle-up"
+    assert set(alerts["marker"]["color"]) <= set(SEVERITY_COLOURS.values())
+    assert len(alerts["x"]) == 3  # the open over-borrowing alert and the two dismissed spikes, none before the first decision
