@@ -2,6 +2,8 @@
 login throttling, and the no-inline-script rule that keeps the CSP strict."""
 
 import re
+import shutil
+import subprocess
 from pathlib import Path
 
 import pytest
@@ -202,3 +204,16 @@ def test_form_includes_put_errors_next_to_the_field_and_summarise_them_on_top():
     assert 'role="alert"' in summary and '<a href="#id_note">Note: This field is required.</a>' in summary
     assert 'class="field has-error"' in field
     assert field.index("Why: it stays on the case.") < field.index("This field is required.") < field.index("<input")
+
+
+@pytest.mark.skipif(shutil.which("msgfmt") is None, reason="needs GNU gettext's msgfmt (apt-get install gettext; CI has it)")
+def test_chinese_catalogue_is_complete_and_its_placeholders_match():
+    po = Path(__file__).resolve().parents[2] / "locale" / "zh_Hans" / "LC_MESSAGES" / "django.po"
+
+    result = subprocess.run(
+        ["msgfmt", "--check", "--statistics", "-o", "/dev/null", str(po)], capture_output=True, text=True, env={"LC_ALL": "C"}
+    )
+
+    assert result.returncode == 0, result.stderr  # --check: python-format placeholders agree
+    assert "untranslated" not in result.stderr and "fuzzy" not in result.stderr, result.stderr
+    assert "translated message" in result.stderr
