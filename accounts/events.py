@@ -21,7 +21,9 @@ from riskops.core.exceptions import Conflict, NotFound, ValidationFailed
 
 from .changes import customer_data_changed
 from .models import BureauReport, Consent, ConsentEvent, CreditApplication, Customer, Disclosure, RepaymentInstallment, Transaction
-from .validation import choice, column, first_difference, integer, json_object, moment, money, not_before_onboarding, saved, text
+from .validation import (
+    choice, column, first_difference, future_moment, integer, json_object, moment, money, not_before_onboarding, saved, text,
+)
 
 SMALLINT_MAX = 32767  # PositiveSmallIntegerField's range on every backend we run on
 
@@ -206,12 +208,7 @@ def consent_grant(
     channel = choice(channel, field="channel", choices=Consent.Channel.values)
     evidence = json_object(evidence, field="evidence")
     if expires_at is not None:
-        if not isinstance(expires_at, datetime):
-            raise ValidationFailed(f"must be a datetime, not {type(expires_at).__name__}", field="expires_at")
-        if timezone.is_naive(expires_at):
-            raise ValidationFailed("must include a timezone", field="expires_at")
-        if expires_at <= now:
-            raise ValidationFailed("must be in the future", field="expires_at")
+        expires_at = future_moment(expires_at, field="expires_at", now=now)
     saved(disclosure, Disclosure, field="disclosure")
     saved(customer, Customer, field="customer")
     with transaction.atomic():

@@ -1,7 +1,8 @@
 """Checks on what the ingestion services are given, run before anything is written.
 
-Every check raises a `ValidationFailed` (or `NotFound`) naming the argument at fault, so no raw
-`InvalidOperation`, `DataError`, `IntegrityError` or `TypeError` reaches a caller. Bounds come from
+Every check raises a `ValidationFailed` naming the argument at fault (the services add `NotFound`
+for a row that is gone), so no raw `InvalidOperation`, `DataError`, `IntegrityError` or
+`TypeError` reaches a caller. Bounds come from
 the model columns themselves (`max_digits`, `decimal_places`, `max_length`), so a migration that
 widens a column widens the check with it.
 
@@ -35,7 +36,7 @@ from typing import Any, TypeVar
 from django.db import models
 from django.utils import timezone
 
-from riskops.core.exceptions import NotFound, ValidationFailed
+from riskops.core.exceptions import ValidationFailed
 
 CLOCK_SKEW = timedelta(minutes=5)
 BEFORE_ONBOARDING = timedelta(days=30)
@@ -124,6 +125,7 @@ def not_before_onboarding(value: datetime, *, field: str, onboarded_at: datetime
 
 
 def future_moment(value: Any, *, field: str, now: datetime) -> datetime:
+    """An aware datetime strictly after now (an expiry)."""
     if not isinstance(value, datetime):
         raise ValidationFailed(f"must be a datetime, not {type(value).__name__}", field=field)
     if timezone.is_naive(value):
@@ -169,14 +171,6 @@ def saved(value: Any, model: type[M], *, field: str) -> M:
     if value.pk is None:
         raise ValidationFailed(f"must be a saved {model.__name__}", field=field)
     return value
-
-
-def stored_values(model: type[models.Model], pk: Any, *, field: str, fields: tuple[str, ...]) -> tuple:
-    """Read `fields` of the row `pk`, or raise NotFound naming `field`."""
-    row = model._default_manager.filter(pk=pk).values_list(*fields).first()
-    if row is None:
-        raise NotFound(f"no {model.__name__} with id {pk}", field=field)
-    return row
 
 
 def first_difference(stored: models.Model, expected: list[tuple[str, str, Any]]) -> str | None:
