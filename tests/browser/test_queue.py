@@ -6,7 +6,9 @@ from decimal import Decimal
 import pytest
 from django.urls import reverse
 
-from decisions.models import AlertStatus, CreditLine, RiskAlert
+from decisions.models import AlertStatus, CreditLine, PolicyVersion, RiskAlert
+from decisions.policy import default_policy_body
+from decisions.services.policy import policy_activate, policy_create
 from decisions.services.recompute import decision_recompute
 from tests.decisions.scenarios import make_customer
 
@@ -15,9 +17,19 @@ from .helpers import assert_no_serious_axe_violations
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True, serialized_rollback=True)]
 
 
+def ensure_active_policy() -> None:
+    """The engine needs the active policy that a data migration creates. After a live_server test
+    under Playwright, the flush of a transactional test is not always followed by the serialized
+    restore (seen when non-transactional tests ran first in the same session), so the policy is
+    put back here, through the services, when it is missing."""
+    if not PolicyVersion.objects.filter(state=PolicyVersion.State.ACTIVE).exists():
+        policy_activate(version=policy_create(name="default (browser tests)", body=default_policy_body(), actor=None), actor=None)
+
+
 @pytest.fixture
-def flagged_book():
+def flagged_book(db):
     """Two flagged accounts: over-borrowing (limited line, review) and 35 days overdue (suspended)."""
+    ensure_active_policy()
     over = make_customer(bureau={"score": 720, "external_lenders": 6, "external_debt": Decimal("500.00")})
     overdue = make_customer(overdue_days=35)
     decision_recompute(customer=over, trigger="manual")
