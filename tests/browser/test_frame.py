@@ -149,3 +149,14 @@ def test_five_wrong_passwords_lock_the_login_with_a_plain_page_and_an_audit_row(
     with page.expect_navigation():
         page.click("#login-form button[type=submit]")
     assert page.get_by_role("heading", name="Too many failed attempts").is_visible()
+
+
+def test_slash_focuses_the_pages_search_field(page, live_server, login, analyst):
+    login(page, live_server, analyst, next_url=reverse("decisions:queue"))
+    page.locator("h1").click()
+
+    page.keyboard.press("/")
+
+    assert page.evaluate("document.activeElement.hasAttribute('data-search')")
+    page.keyboard.type("C00")  # the slash itself was not typed into the field
+    assert page.evaluate("document.activeElement.value") == "C00"
