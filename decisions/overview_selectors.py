@@ -22,6 +22,7 @@ from riskops.core.exceptions import NotFound
 
 from . import charts
 from .models import Access, AlertRule, Band, BookDailyStat, BookMetric, RecomputeRun, RiskAlert
+from .selectors import recompute_runs, run_progress
 from .services.book_stats import UNSCORED, utc_today
 from .services.policy import active_policy
 from .texts import access_name, rule_name
@@ -80,7 +81,8 @@ def open_alert_counts(*, now: datetime | None = None) -> AlertCounts:
 
 
 def last_recompute_run() -> RecomputeRun | None:
-    return RecomputeRun.objects.select_related("policy_version", "requested_by").order_by("-created_at", "-id").first()
+    # The runs page's own read (one query, with the latest chunk activity for "stalled").
+    return next(iter(recompute_runs(limit=1)), None)
 
 
 @dataclass
@@ -94,6 +96,7 @@ class Overview:
     bands: list[dict]  # band, count
     alerts: AlertCounts
     last_run: RecomputeRun | None
+    last_run_progress: dict | None  # status in words (a stalled run says so), counts
     charts: list[dict]  # id, title, caption, figure, empty
 
 
@@ -156,6 +159,7 @@ def book_overview() -> Overview:
     mix_index = [index[d] for d in sorted(mix_days)]
     mix_series = {a: [mix[a][i] for i in mix_index] for a in mix}
 
+    last_run = last_recompute_run()
     as_of = snapshot[0].day if snapshot else None
     computed_at = max((r.computed_at for r in snapshot), default=None)
     total = sum(c["count"] for c in customers)
@@ -168,7 +172,8 @@ def book_overview() -> Overview:
         drawn=money(values[BookMetric.DRAWN_BALANCE].get("")),
         bands=bands,
         alerts=open_alert_counts(),
-        last_run=last_recompute_run(),
+        last_run=last_run,
+        last_run_progress=run_progress(run=last_run) if last_run else None,
         charts=[
             _score_chart(buckets, bands),
             _mix_chart(sorted(mix_days), mix_series),

@@ -154,8 +154,8 @@ def test_overview_query_budget(analyst_client, django_assert_max_num_queries, da
     RecomputeRunFactory.create_batch(3)
     # 1 session, 2 user, 3 user's groups (roles), 4 latest snapshot rows, 5 90 days of history
     # rows, 6 active policy row (SLA hours), 7 its body (parsed once per process, so only on a
-    # cold cache), 8 open alerts by severity (one conditional aggregate), 9 last run with policy
-    # and requester joined
+    # cold cache), 8 open alerts by severity (one conditional aggregate), 9 last run with policy,
+    # requester and its latest chunk activity (one grouped query, for "stalled")
     with django_assert_max_num_queries(9):
         assert analyst_client.get(reverse(URL)).status_code == 200
 
@@ -165,3 +165,10 @@ def test_money_keeps_thousands_separators_in_chinese():
 
     with translation.override("zh-hans"):
         assert money(Decimal("1234567.5")) == "¥1,234,567.50"
+
+
+def test_a_stalled_last_run_is_said_in_words(analyst_client, settings):
+    # Given a running run with no chunk activity for longer than the stale threshold
+    RecomputeRunFactory(running=True, started_at=timezone.now() - timedelta(seconds=settings.RISKOPS_CHUNK_STALE_SECONDS + 120))
+    html = analyst_client.get(reverse(URL)).content.decode()
+    assert "Stalled: no progress for" in html
