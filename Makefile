@@ -77,8 +77,9 @@ bench: install
 # Full-page PNGs of staff pages from the demo book, as the demo analyst, into docs/screenshots/.
 # Needs Chromium (/usr/bin/chromium). A page that is not built yet is skipped with a message.
 SCREENSHOT_PAGES ?= overview=/ queue=/queue/ customer=customer
+SCREENSHOT_DIR ?= docs/screenshots
 screenshots: recompute bootstrap
-	$(PY) scripts/screenshots.py --out docs/screenshots $(SCREENSHOT_PAGES)
+	$(PY) scripts/screenshots.py --out $(SCREENSHOT_DIR) $(SCREENSHOT_PAGES)
 
 clean:
 	rm -rf $(VENV) db.sqlite3 db.sqlite3-wal db.sqlite3-shm staticfiles .pytest_cache
