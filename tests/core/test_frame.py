@@ -217,3 +217,14 @@ def test_chinese_catalogue_is_complete_and_its_placeholders_match():
     assert result.returncode == 0, result.stderr  # --check: python-format placeholders agree
     assert "untranslated" not in result.stderr and "fuzzy" not in result.stderr, result.stderr
     assert "translated message" in result.stderr
+
+
+def test_no_template_comment_spans_lines():
+    """`{# … #}` ends at the line's end: a comment over several lines is printed on the page."""
+    offenders = [
+        f"{path.relative_to(TEMPLATES)}:{n}"
+        for path in TEMPLATES.rglob("*.html")
+        for n, line in enumerate(path.read_text().splitlines(), 1)
+        if "{#" in line and "#}" not in line.split("{#", 1)[1]
+    ]
+    assert offenders == [], "use {% comment %} for comments over several lines"
