@@ -160,8 +160,12 @@ def chunk_recompute(*, chunk_id: int) -> RecomputeChunk:
         customers, decisions = chunk_plans_write(
             first_id=chunk.first_customer_id, last_id=chunk.last_customer_id, run=chunk.run, now=now
         )
+        # Failed again by a concurrent copy since our claim: it is done now, not failed.
+        was_failed = chunk.status == RecomputeChunk.Status.FAILED
         chunk.status, chunk.finished_at, chunk.error = RecomputeChunk.Status.DONE, timezone.now(), ""
         chunk.save(update_fields=["status", "finished_at", "error"])
+        if was_failed:
+            RecomputeRun.objects.filter(pk=chunk.run_id).update(failed_customers=F("failed_customers") - chunk.size)
         # One audit event per chunk, not per customer: the payload vouches for every decision row.
         audit_record(
             actor=None, action="recompute.chunk", target=chunk,

@@ -280,6 +280,14 @@ def test_the_database_refuses_two_runs_for_one_night():
         RecomputeRunFactory(trigger="nightly", night=timezone.now().date())
 
 
+def test_the_database_refuses_a_night_on_a_manual_run_and_a_running_chunk_without_a_claim():
+    with pytest.raises(IntegrityError), transaction.atomic():
+        RecomputeRunFactory(trigger="manual", night=timezone.now().date())
+    chunk = RecomputeChunkFactory()
+    with pytest.raises(IntegrityError), transaction.atomic():
+        type(chunk).objects.filter(pk=chunk.pk).update(status="running", claimed_at=None)
+
+
 def test_a_failing_chunk_inline_is_recorded_like_on_a_worker_and_the_run_ends_partial(two_chunk_run, monkeypatch):
     first, second = two_chunk_run.chunks.order_by("index")
     real = runs.chunk_plans_write
