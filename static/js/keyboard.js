@@ -12,6 +12,11 @@
     return tag === "input" || tag === "textarea" || tag === "select" || target.isContentEditable;
   }
 
+  // Enter on a link, button or disclosure already does something: leave it to the browser.
+  function activatesItself(target) {
+    return !!(target && target.closest && target.closest("a[href], button, summary, [role=button], [role=link]"));
+  }
+
   function helpDialog() { return document.getElementById("kbd-help"); }
 
   function addHelpRow(key, description) {
@@ -58,6 +63,7 @@
     if (openDialog) { return; }  // the dialog's own keys (Esc, Tab) only
     if (event.key === "/") { focusSearch(event); return; }
     if (event.key === "?") { showHelp(event); return; }
+    if (event.key === "Enter" && activatesItself(event.target)) { return; }
     var handler = handlers[event.key];
     if (handler) { handler(event); }
   });

@@ -160,3 +160,17 @@ def test_slash_focuses_the_pages_search_field(page, live_server, login, analyst)
     assert page.evaluate("document.activeElement.hasAttribute('data-search')")
     page.keyboard.type("C00")  # the slash itself was not typed into the field
     assert page.evaluate("document.activeElement.value") == "C00"
+
+
+def test_enter_on_a_button_or_disclosure_is_left_to_the_browser(page, live_server, login, analyst):
+    login(page, live_server, analyst)
+    page.evaluate("window.RiskOpsKeys.register('Enter', 'Open', function () { document.body.dataset.opened = '1'; })")
+
+    page.focus("details.usermenu summary")
+    page.keyboard.press("Enter")
+
+    assert page.locator(".usermenu-panel").is_visible()  # the menu opened, as Enter does there
+    assert page.locator("body").get_attribute("data-opened") is None
+    page.locator("h1").click()
+    page.keyboard.press("Enter")
+    assert page.locator("body").get_attribute("data-opened") == "1"
