@@ -2,6 +2,7 @@
 
 from django.db import models
 from django.db.models import Q
+from django.utils.translation import gettext_lazy as _
 
 from riskops.core.masking import mask_national_id, mask_phone
 
@@ -222,16 +223,16 @@ class DisclosureAcknowledgement(models.Model):
 
 
 class ConsentPurpose(models.TextChoices):
-    CREDIT_SCORING = "credit_scoring", "Credit scoring"
-    BUREAU_QUERY = "bureau_query", "Credit bureau query"
-    TRANSACTION_ANALYSIS = "transaction_analysis", "Transaction analysis"
-    MARKETING = "marketing", "Marketing"
+    CREDIT_SCORING = "credit_scoring", _("Credit scoring")
+    BUREAU_QUERY = "bureau_query", _("Credit bureau query")
+    TRANSACTION_ANALYSIS = "transaction_analysis", _("Transaction analysis")
+    MARKETING = "marketing", _("Marketing")
 
 
 class ConsentState(models.TextChoices):
-    ACTIVE = "active", "Active"
-    WITHDRAWN = "withdrawn", "Withdrawn"
-    EXPIRED = "expired", "Expired"
+    ACTIVE = "active", _("Active")
+    WITHDRAWN = "withdrawn", _("Withdrawn")
+    EXPIRED = "expired", _("Expired")
 
 
 class Consent(models.Model):

@@ -7,16 +7,17 @@ delete anywhere can cascade them away.
 from django.conf import settings
 from django.db import models
 from django.db.models import F, Q
+from django.utils.translation import gettext_lazy as _
 
 from accounts.models import Consent, Customer
 
 
 class Access(models.TextChoices):
-    OPEN = "open", "Open"
-    LIMITED = "limited", "Limited"
-    SUSPENDED = "suspended", "Suspended"
-    CLOSED = "closed", "Closed"
-    NOT_OFFERED = "not_offered", "Not offered"
+    OPEN = "open", _("Open")
+    LIMITED = "limited", _("Limited")
+    SUSPENDED = "suspended", _("Suspended")
+    CLOSED = "closed", _("Closed")
+    NOT_OFFERED = "not_offered", _("Not offered")
 
 
 class Band(models.TextChoices):
@@ -28,17 +29,17 @@ class Band(models.TextChoices):
 
 
 class Trigger(models.TextChoices):
-    NIGHTLY = "nightly", "Nightly recompute"
-    MANUAL = "manual", "Manual recompute"
-    TRANSACTION = "transaction", "New transaction"
-    REPAYMENT = "repayment", "Repayment"
-    OVERDUE = "overdue", "Overdue"
-    APPLICATION = "application", "Credit application"
-    BUREAU = "bureau", "Bureau report"
-    CONSENT = "consent", "Consent change"
-    OVERRIDE = "override", "Override change"
-    EXPIRY = "expiry", "Suspension or override expiry"
-    SEED = "seed", "Demo seed"
+    NIGHTLY = "nightly", _("Nightly recompute")
+    MANUAL = "manual", _("Manual recompute")
+    TRANSACTION = "transaction", _("New transaction")
+    REPAYMENT = "repayment", _("Repayment")
+    OVERDUE = "overdue", _("Overdue")
+    APPLICATION = "application", _("Credit application")
+    BUREAU = "bureau", _("Bureau report")
+    CONSENT = "consent", _("Consent change")
+    OVERRIDE = "override", _("Override change")
+    EXPIRY = "expiry", _("Suspension or override expiry")
+    SEED = "seed", _("Demo seed")
 
 
 ACCESS_VALUES = [a.value for a in Access]
@@ -90,11 +91,11 @@ class RecomputeRun(models.Model):
     """A full-book recompute, split into chunks; progress is the sum of its chunks."""
 
     class Status(models.TextChoices):
-        PENDING = "pending", "Pending"
-        RUNNING = "running", "Running"
-        SUCCEEDED = "succeeded", "Succeeded"
-        PARTIAL = "partial", "Finished with failed chunks"
-        FAILED = "failed", "Failed"
+        PENDING = "pending", _("Pending")
+        RUNNING = "running", _("Running")
+        SUCCEEDED = "succeeded", _("Succeeded")
+        PARTIAL = "partial", _("Finished with failed chunks")
+        FAILED = "failed", _("Failed")
 
     status = models.CharField(max_length=12, choices=Status.choices, default=Status.PENDING)
     trigger = models.CharField(max_length=16, choices=Trigger.choices, default=Trigger.MANUAL)
@@ -314,11 +315,11 @@ class AlertAction(models.TextChoices):
 
 
 class AlertStatus(models.TextChoices):
-    OPEN = "open", "Open"
-    IN_REVIEW = "in_review", "In review"
-    RESOLVED = "resolved", "Resolved"
-    DISMISSED = "dismissed", "Dismissed"  # a false positive: suppressed until suppressed_until
-    CONFIRMED = "confirmed", "Confirmed"  # a real risk: its action stays in force until suppressed_until
+    OPEN = "open", _("Open")
+    IN_REVIEW = "in_review", _("In review")
+    RESOLVED = "resolved", _("Resolved")
+    DISMISSED = "dismissed", _("Dismissed")  # a false positive: suppressed until suppressed_until
+    CONFIRMED = "confirmed", _("Confirmed")  # a real risk: its action stays in force until suppressed_until
 
 
 # An analyst still has to act on these; every other status is closed and carries resolved_at.
@@ -424,11 +425,11 @@ class CaseNote(models.Model):
 
 
 class OverrideState(models.TextChoices):
-    PENDING = "pending", "Pending approval"
-    APPROVED = "approved", "Approved"
-    REJECTED = "rejected", "Rejected"
-    EXPIRED = "expired", "Expired"
-    REVOKED = "revoked", "Revoked"
+    PENDING = "pending", _("Pending approval")
+    APPROVED = "approved", _("Approved")
+    REJECTED = "rejected", _("Rejected")
+    EXPIRED = "expired", _("Expired")
+    REVOKED = "revoked", _("Revoked")
 
 
 class Override(models.Model):
