@@ -103,13 +103,29 @@ def load_customer(*, customer: Customer, now: datetime) -> CustomerContext:
     )
 
 
-def load_chunk(*, first_id: int, last_id: int, now: datetime) -> list[CustomerContext]:
+def _read_lines(customer_ids: list[int]) -> dict[int, CreditLine]:
+    """Lines as they are, without a lock; a customer without one gets an unsaved fresh line."""
+    lines = {line.customer_id: line for line in CreditLine.objects.filter(customer_id__in=customer_ids)}
+    zero = Decimal("0.00")  # what a stored line reads back as (the model default is the int 0)
+
+    def fresh(cid: int) -> CreditLine:
+        return CreditLine(customer_id=cid, limit_amount=zero, model_limit=zero, cycle_base_limit=zero, exposure_limit=zero)
+
+    return {cid: lines.get(cid) or fresh(cid) for cid in customer_ids}
+
+
+def load_chunk(*, first_id: int, last_id: int, now: datetime, lock: bool = True) -> list[CustomerContext]:
+    """Everything a chunk's plans need. `lock=False` is for reads that will not write (a policy's
+    dry run): no row lock, no line created, the change marks left for the real recompute."""
     customers = dict(Customer.objects.filter(pk__gte=first_id, pk__lte=last_id).values_list("pk", "onboarded_at"))
     ids = sorted(customers)
     if not ids:
         return []
-    lines = _locked_lines(ids)
-    change_marks_clear_range(first_id=first_id, last_id=last_id)
+    if lock:
+        lines = _locked_lines(ids)
+        change_marks_clear_range(first_id=first_id, last_id=last_id)
+    else:
+        lines = _read_lines(ids)
     exposures = {cid: _exposure(line, now) for cid, line in lines.items()}
     consents = consent_states(ids, as_of=now)
     results = features_for_chunk(

@@ -133,9 +133,8 @@ def policy_dry_run(*, policy: Policy, version: PolicyVersion, now: datetime | No
     """Plan a sample of the book under `policy` and write nothing; return how many were planned.
 
     Raises PolicyInvalid naming the first customer whose plan fails or would not fit the
-    database. `load_chunk` locks the sample's credit lines and creates missing ones, so it runs in
-    a savepoint that is always rolled back: the locks and rows go with it (PostgreSQL releases row
-    locks taken after a savepoint when it is rolled back)."""
+    database. The sample is read without row locks (`load_chunk(lock=False)`), so live recomputes
+    are not held up; the savepoint is rolled back all the same, as a guard: a dry run writes nothing."""
     from .recompute import load_chunk, plan_customer  # recompute imports this module
 
     now = now or timezone.now()
@@ -143,7 +142,7 @@ def policy_dry_run(*, policy: Policy, version: PolicyVersion, now: datetime | No
     with transaction.atomic():
         try:
             for first_id, last_id in _sample_ranges():
-                for context in load_chunk(first_id=first_id, last_id=last_id, now=now):
+                for context in load_chunk(first_id=first_id, last_id=last_id, now=now, lock=False):
                     try:
                         plan = plan_customer(context=context, policy=policy, version=version, trigger=Trigger.MANUAL.value, now=now, run=None)
                     # Planning is pure (no I/O): whatever it raises, this policy cannot decide this
