@@ -10,6 +10,7 @@ from django.utils import timezone
 
 from decisions.models import AlertStatus, CreditLine, RiskAlert, Trigger
 from decisions.policy import default_policy_body
+from decisions.services import policy as policy_service
 from decisions.services.policy import policy_activate, policy_create
 from decisions.services.recompute import decision_recompute
 from decisions.services.runs import recompute_run_process_inline, recompute_run_start
@@ -73,7 +74,10 @@ def test_a_dismissed_alert_comes_back_when_the_policy_raises_the_rules_severity(
     # When a new active policy makes OVER_BORROWING more severe than when it was dismissed
     body = copy.deepcopy(default_policy_body())
     body["rules"]["OVER_BORROWING"]["severity"] = alert.severity + 1
-    policy_activate(version=policy_create(name="stricter over-borrowing", body=body, actor=risk_admin), actor=risk_admin)
+    version = policy_activate(version=policy_create(name="stricter over-borrowing", body=body, actor=risk_admin), actor=risk_admin)
+    # Parsed policies are cached per process by pk, and SQLite hands a rolled-back test's pk out
+    # again: drop any entry an earlier test left under this pk.
+    policy_service._parsed.pop(version.pk, None)
 
     # Then the next nightly run raises it again, at the new severity
     nightly_run()
