@@ -7,13 +7,13 @@ delete anywhere can cascade them away.
 from django.conf import settings
 from django.db import models
 from django.db.models import F, Q
-from django.utils.translation import gettext_lazy as _
+from django.utils.translation import gettext_lazy as _, pgettext_lazy
 
 from accounts.models import Consent, Customer
 
 
 class Access(models.TextChoices):
-    OPEN = "open", _("Open")
+    OPEN = "open", pgettext_lazy("access state", "Open")
     LIMITED = "limited", _("Limited")
     SUSPENDED = "suspended", _("Suspended")
     CLOSED = "closed", _("Closed")

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from django.utils.translation import gettext, gettext_lazy as _
+from django.utils.translation import gettext, gettext_lazy as _, pgettext_lazy
 
 RULE_NAMES = {
     "OVER_BORROWING": _("Over-borrowing"),
@@ -21,7 +21,8 @@ RULE_NAMES = {
 }
 
 ACCESS_NAMES = {
-    "open": _("Open"),
+    # "Open" is also an alert status (待处理); an open credit line is another word (正常).
+    "open": pgettext_lazy("access state", "Open"),
     "limited": _("Limited"),
     "suspended": _("Suspended"),
     "closed": _("Closed"),
