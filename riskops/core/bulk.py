@@ -102,7 +102,8 @@ def insert_objects(model: type[models.Model], objs: list[models.Model]) -> list[
 
     bulk_create binds every value as a parameter, which costs more than the insert itself for a
     chunk of thousands of wide rows. Here ids come from the table's own sequence in one query
-    and the rows go in by COPY. Elsewhere this is plain bulk_create.
+    and the rows go in by COPY. Elsewhere this is plain bulk_create, which already splits its
+    INSERTs by `connection.ops.bulk_batch_size` (999 variables on SQLite).
     """
     if not objs:
         return objs
@@ -149,7 +150,8 @@ def update_objects(model: type[models.Model], objs: list[models.Model], fields: 
         return
     if connection.vendor != "postgresql" or len(objs) < SMALL_BATCH:
         # One plain UPDATE per row: bulk_update's CASE expressions cost ~10 ms of Python even
-        # for a single row, which is most of a single-customer recompute.
+        # for a single row, which is most of a single-customer recompute. Each binds only its
+        # own row's values, so no variable limit applies.
         for obj in objs:
             obj.save(update_fields=list(fields))
         return
