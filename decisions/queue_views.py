@@ -50,6 +50,12 @@ def _next_url(request: HttpRequest, default: str) -> str:
     return default
 
 
+def _posted_user(request: HttpRequest, name: str) -> Any | None:
+    """The user a form names by id; None when missing or unknown (the service says why)."""
+    raw = (request.POST.get(name) or "").strip()
+    return get_user_model().objects.filter(pk=int(raw)).first() if raw.isdigit() else None
+
+
 def assignable_users() -> list[Any]:
     """People a case can be handed to: active analysts and risk admins (one query)."""
     User = get_user_model()
@@ -186,11 +192,13 @@ class TriageActionView(RoleRequiredMixin, View):
     def done(self, request: HttpRequest, message: str, default_url: str, *, alert: RiskAlert | None = None) -> HttpResponse:
         if request.htmx and alert is not None:
             # htmx swaps the alert's action block in place; the message travels with it.
-            return render(
-                request,
-                "decisions/_alert_actions.html",
-                {"alert": RiskAlert.objects.select_related("assigned_to", "customer").get(pk=alert.pk), "can_act": True, "flash": message, "suppression": triage.suppression_bounds()},
-            )
+            context = {
+                "alert": RiskAlert.objects.select_related("assigned_to", "customer").get(pk=alert.pk),
+                "can_act": True,
+                "flash": message,
+                "suppression": triage.suppression_bounds(),
+            }
+            return render(request, "decisions/_alert_actions.html", context)
         messages.success(request, message)
         return redirect(_next_url(request, default_url))
 
@@ -236,8 +244,7 @@ class AlertUnassignView(AlertActionView):
 
 class AlertAssignView(AlertActionView):
     def act(self, request, alert):
-        User = get_user_model()
-        assignee = User.objects.filter(pk=request.POST.get("assignee") or 0).first() if (request.POST.get("assignee") or "").isdigit() else None
+        assignee = _posted_user(request, "assignee")
         alert = triage.alert_assign(alert=alert, assignee=assignee, actor=request.user)
         return alert, _("%(rule)s for %(customer)s assigned to %(user)s.") % {
             "rule": rule_name(alert.rule),
@@ -324,9 +331,7 @@ class QueueAssignView(TriageActionView):
     def post(self, request: HttpRequest) -> HttpResponse:
         default_url = reverse("decisions:queue")
         ids = [int(x) for value in request.POST.getlist("alert_ids") for x in value.split(",") if x.strip().isdigit()]
-        User = get_user_model()
-        raw = request.POST.get("assignee") or ""
-        assignee = User.objects.filter(pk=int(raw)).first() if raw.isdigit() else None
+        assignee = _posted_user(request, "assignee")
         try:
             changed = triage.alerts_bulk_assign(alert_ids=ids, assignee=assignee, actor=request.user)
         except DomainError as exc:
