@@ -183,6 +183,15 @@ def test_next_case_is_the_oldest_unassigned_alert_within_the_filter_with_its_sib
     assert triage.case_next(actor=analyst).pk == oldest_other_rule.pk
 
 
+def test_next_case_honours_filters_on_the_line_and_the_search(analyst):
+    # Joins to the customer and its line: only the alert rows are locked (FOR UPDATE OF on PostgreSQL)
+    suspended = RiskAlertFactory(customer=CreditLineFactory(access="suspended", band="E").customer, raised_at=timezone.now() - timedelta(hours=1))
+    RiskAlertFactory(customer=CreditLineFactory(access="open").customer, raised_at=timezone.now() - timedelta(hours=9))
+    assert triage.case_next(actor=analyst, filters=QueueFilters(access="suspended", band="E")).pk == suspended.pk
+    other = RiskAlertFactory(customer=CustomerFactory(external_id="C777"))
+    assert triage.case_next(actor=analyst, filters=QueueFilters(q="C777")).pk == other.pk
+
+
 def test_next_case_returns_none_when_nothing_waits(analyst):
     RiskAlertFactory(in_review=True)
     assert triage.case_next(actor=analyst) is None
