@@ -117,15 +117,12 @@ def test_a_broker_restarted_mid_run_loses_nothing(broker, tmp_path):
     for _ in range(24):
         make_customer()
 
-    with worker_process(broker_url=broker.url, env=WORKER_ENV, chunk_delay=0.3, log_path=tmp_path / "worker.log"):
+    with worker_process(broker_url=broker.url, env=WORKER_ENV, chunk_delay=0.3, log_path=tmp_path / "worker.log") as worker:
         # given a run whose queued chunks are lost with the broker
         run = recompute_run_start(chunk_size=2)
         wait_for(lambda: run.chunks.filter(status="done").exists(), what="a first chunk")
-        broker.restart()
-        assert broker.client().dbsize() == 0  # nothing survived: no queue, no unacked message
-        # every chunk still pending has no message anywhere now
-        lost = run.chunks.filter(status="pending").count()
-        assert lost > 0
+        assert broker.client().llen(worker.queue) > 2  # chunks waiting in the queue...
+        broker.restart()  # ...gone (the worker may put back only the one or two it holds)
 
         # when the sweep runs
         run = sweep_until_finished(run)
@@ -133,7 +130,7 @@ def test_a_broker_restarted_mid_run_loses_nothing(broker, tmp_path):
     # then the run finished exactly once
     assert_each_customer_once(run, 24)
     redispatched = AuditEvent.objects.filter(action="recompute.redispatch", target_id=str(run.pk))
-    assert len({i for e in redispatched for i in e.after["lost_message"]}) >= lost
+    assert {i for e in redispatched for i in e.after["lost_message"]}  # the sweep, not luck, finished it
 
 
 def test_a_broker_restarted_between_an_event_and_its_pickup_loses_nothing(broker, tmp_path):
