@@ -21,6 +21,7 @@ from django.db.models import Count, DateField, DurationField, ExpressionWrapper,
 from django.db.models.functions import TruncDate
 
 from accounts.models import BureauReport, Consent, CreditApplication, Customer, RepaymentInstallment, Transaction
+from riskops.core.bulk import ids_param
 
 SPEND_KINDS = ("purchase", "bill", "transfer_out", "cash_out")
 CENT = Decimal("0.01")
@@ -170,7 +171,7 @@ def consent_states(customer_ids: Iterable[int], *, as_of: datetime) -> dict[int,
     active: dict[int, dict[str, int]] = defaultdict(dict)
     withdrawn: dict[int, set[str]] = defaultdict(set)
     rows = (
-        Consent.objects.filter(customer_id__in=list(customer_ids), state__in=["active", "withdrawn"])
+        Consent.objects.filter(customer_id__in=ids_param(list(customer_ids)), state__in=["active", "withdrawn"])
         .order_by("granted_at", "id")
         .values_list("customer_id", "purpose", "id", "state", "expires_at")
     )
@@ -270,7 +271,7 @@ def features_for_chunk(
 
     paid_dpd = ExpressionWrapper(TruncDate("paid_at") - F("due_on"), output_field=DurationField())
     installment_rows = (
-        RepaymentInstallment.objects.filter(customer_id__in=scored)
+        RepaymentInstallment.objects.filter(customer_id__in=ids_param(scored))
         .values("customer_id")
         .annotate(
             outstanding=Sum(F("amount_due") - F("amount_paid"), filter=Q(paid_at__isnull=True)),
@@ -294,7 +295,7 @@ def features_for_chunk(
         raw.max_paid_dpd_12m = row["max_paid_dpd_12m"].days if row["max_paid_dpd_12m"] is not None else 0
 
     for row in (
-        CreditApplication.objects.filter(customer_id__in=scored, applied_at__gt=w["d30"], applied_at__lte=as_of)
+        CreditApplication.objects.filter(customer_id__in=ids_param(scored), applied_at__gt=w["d30"], applied_at__lte=as_of)
         .values("customer_id")
         .annotate(n30=Count("id"), n7=Count("id", filter=Q(applied_at__gt=w["d7"])))
     ):
@@ -306,7 +307,7 @@ def features_for_chunk(
         raws[cid].income_90d = raws[cid].spend_90d = raws[cid].spend_7d = Decimal("0")
     if with_transactions:
         for row in (
-            Transaction.objects.filter(customer_id__in=with_transactions, occurred_at__gt=w["d90"], occurred_at__lte=as_of)
+            Transaction.objects.filter(customer_id__in=ids_param(with_transactions), occurred_at__gt=w["d90"], occurred_at__lte=as_of)
             .values("customer_id")
             .annotate(
                 income=Sum("amount", filter=Q(kind="income")),
@@ -323,7 +324,7 @@ def features_for_chunk(
     if with_bureau:
         # Newest report per customer: rows arrive newest first, the first seen wins.
         for cid, score, lenders, debt in (
-            BureauReport.objects.filter(customer_id__in=with_bureau, reported_at__lte=as_of)
+            BureauReport.objects.filter(customer_id__in=ids_param(with_bureau), reported_at__lte=as_of)
             .order_by("customer_id", "-reported_at", "-id")
             .values_list("customer_id", "score", "external_lenders", "external_debt")
         ):

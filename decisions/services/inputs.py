@@ -15,6 +15,7 @@ from decimal import Decimal
 
 from accounts.changes import change_marks_clear, change_marks_clear_range
 from accounts.models import Customer
+from riskops.core.bulk import ids_param
 
 from ..exposure import exposure_for
 from ..features import ConsentState, FeatureResult, consent_states, features_for_chunk, features_for_customer
@@ -39,7 +40,7 @@ class CustomerContext:
 def _active_overrides(customer_ids: list[int], now: datetime) -> dict[int, ActiveOverride]:
     found: dict[int, ActiveOverride] = {}
     rows = (
-        Override.objects.filter(customer_id__in=customer_ids, state=Override.State.APPROVED, expires_at__gt=now)
+        Override.objects.filter(customer_id__in=ids_param(customer_ids), state=Override.State.APPROVED, expires_at__gt=now)
         .order_by("customer_id", "-decided_at", "-id")
         .values_list("customer_id", "id", "access", "limit_amount", "expires_at")
     )
@@ -50,7 +51,7 @@ def _active_overrides(customer_ids: list[int], now: datetime) -> dict[int, Activ
 
 def _open_alerts(customer_ids: list[int]) -> dict[int, dict[str, RiskAlert]]:
     alerts: dict[int, dict[str, RiskAlert]] = {cid: {} for cid in customer_ids}
-    for alert in RiskAlert.objects.filter(customer_id__in=customer_ids, status__in=OPEN).order_by("pk"):
+    for alert in RiskAlert.objects.filter(customer_id__in=ids_param(customer_ids), status__in=OPEN).order_by("pk"):
         alerts[alert.customer_id][alert.rule] = alert
     return alerts
 
@@ -60,7 +61,7 @@ def _suppressed_rules(customer_ids: list[int], now: datetime) -> dict[int, dict[
     found: dict[int, dict[str, SuppressedRule]] = {cid: {} for cid in customer_ids}
     rows = (
         RiskAlert.objects.filter(
-            customer_id__in=customer_ids, status__in=("dismissed", "confirmed"), suppressed_until__gt=now
+            customer_id__in=ids_param(customer_ids), status__in=("dismissed", "confirmed"), suppressed_until__gt=now
         )
         .order_by("pk")
         .values_list("customer_id", "rule", "severity", "status", "action", "suppressed_until")
@@ -75,7 +76,7 @@ def _suppressed_rules(customer_ids: list[int], now: datetime) -> dict[int, dict[
 def _locked_lines(customer_ids: list[int]) -> dict[int, CreditLine]:
     """Every customer gets a line row; all are locked in pk order, the per-customer lock."""
     def lock(ids):
-        return {line.customer_id: line for line in CreditLine.objects.select_for_update().filter(customer_id__in=ids).order_by("pk")}
+        return {line.customer_id: line for line in CreditLine.objects.select_for_update().filter(customer_id__in=ids_param(ids)).order_by("pk")}
 
     lines = lock(customer_ids)
     missing = [cid for cid in customer_ids if cid not in lines]
@@ -105,7 +106,7 @@ def load_customer(*, customer: Customer, now: datetime) -> CustomerContext:
 
 def _read_lines(customer_ids: list[int]) -> dict[int, CreditLine]:
     """Lines as they are, without a lock; a customer without one gets an unsaved fresh line."""
-    lines = {line.customer_id: line for line in CreditLine.objects.filter(customer_id__in=customer_ids)}
+    lines = {line.customer_id: line for line in CreditLine.objects.filter(customer_id__in=ids_param(customer_ids))}
     zero = Decimal("0.00")  # what a stored line reads back as (the model default is the int 0)
 
     def fresh(cid: int) -> CreditLine:

@@ -23,15 +23,20 @@ from ..policy import Policy, parse_policy, validate_policy
 DRY_RUN_WINDOWS = 10
 DRY_RUN_PER_WINDOW = 50
 
-_parsed: dict[int, Policy] = {}
+_parsed: dict[tuple, Policy] = {}
 
 
 def parsed_policy(version: PolicyVersion) -> Policy:
-    """Parse a stored version once per process: versions are never edited after activation."""
-    if version.pk not in _parsed:
+    """Parse a stored version once per process: an active version is never edited.
+
+    Keyed by more than the pk: a draft parsed before its activation is parsed again once
+    activated (its `activated_at` is part of the key), and a pk reused after a rollback (SQLite
+    reuses them) with another row cannot hit a stale entry (`created_at` differs)."""
+    key = (version.pk, version.version, version.created_at, version.activated_at)
+    if key not in _parsed:
         body = version.body if "body" in version.__dict__ else PolicyVersion.objects.values_list("body", flat=True).get(pk=version.pk)
-        _parsed[version.pk] = parse_policy(body, version_id=version.pk)
-    return _parsed[version.pk]
+        _parsed[key] = parse_policy(body, version_id=version.pk)
+    return _parsed[key]
 
 
 def active_policy() -> tuple[PolicyVersion, Policy]:
