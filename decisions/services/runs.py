@@ -219,6 +219,10 @@ def _run_finish_if_complete(run_id: int) -> None:
         actor=None, action="recompute.finish", target=run,
         after={"status": run.status, "done": run.done_customers, "failed": run.failed_customers},
     )
+    # The overview's daily figures follow the run (after commit, so the refresh sees its rows).
+    from ..tasks import refresh_book_stats
+
+    refresh_book_stats.delay_on_commit()
 
 
 def recompute_run_process_inline(*, run: RecomputeRun, progress: Callable[[int], None] | None = None) -> RecomputeRun:

@@ -135,3 +135,16 @@ def test_hourly_task_refreshes_today_and_yesterday(small_book):
 def test_the_beat_schedule_runs_the_refresh_hourly(settings):
     entries = [e for e in settings.CELERY_BEAT_SCHEDULE.values() if e["task"] == "decisions.tasks.refresh_book_stats"]
     assert len(entries) == 1
+
+
+@pytest.mark.django_db
+def test_a_finished_run_refreshes_the_overviews_daily_figures(django_capture_on_commit_callbacks):
+    from decisions.models import BookDailyStat
+    from decisions.services.runs import recompute_run_process_inline, recompute_run_start
+    from tests.decisions.scenarios import make_customer
+
+    make_customer()
+    with django_capture_on_commit_callbacks(execute=True):
+        recompute_run_process_inline(run=recompute_run_start(enqueue=False))
+
+    assert BookDailyStat.objects.filter(metric="customers_by_access", key="open").exists()
