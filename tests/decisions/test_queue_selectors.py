@@ -137,13 +137,15 @@ def make_queue(n: int) -> None:
 #  1 session  2 user  3 the user's groups (roles, cached on the user for the request)
 #  4 active policy version (SLA hours per severity)
 #  5 its body — only the first time in a process; parsed policies are cached per version
-#  6 counts per filter value (one aggregate over the open queue)
-#  7 matching accounts (counted once; the page is a slice, no paginator counts again)
-#  8 the page's rows (grouped per customer, customer and credit line joined)
-#  9 the page's open alerts with their assignees joined (rules firing, who holds it)
-#  10 the user's own permissions  11 their groups' permissions (has_perm, cached after)
-#  12 assignable people for bulk assignment (risk admins only)
-QUEUE_BUDGET = 12
+#  6 counts per alert facet (one aggregate over the open queue, no join)
+#  7 counts per line facet (access, band: the flagged accounts' credit lines, a semi-join)
+#  8 matching accounts (counted once; the page is a slice, no paginator counts again)
+#  9 the page's rows (grouped per customer only)
+#  10 the page's customers with their credit lines (joined for those rows only)
+#  11 the page's open alerts with their assignees joined (rules firing, who holds it)
+#  12 the user's own permissions  13 their groups' permissions (has_perm, cached after)
+#  14 assignable people for bulk assignment (risk admins only)
+QUEUE_BUDGET = 14
 
 
 @pytest.mark.parametrize("rows", [1, 65])
@@ -159,8 +161,9 @@ def test_queue_query_budget_is_fixed_whatever_the_rows(client, make_user, django
 
 def test_selector_budget(django_assert_num_queries, analyst):
     make_queue(65)
-    # policy (SLA) · counts · total · page rows · their alerts
-    with django_assert_num_queries(5):
+    # policy (SLA) · alert facet counts · line facet counts · total · page rows · their customers
+    # and lines · their alerts
+    with django_assert_num_queries(7):
         page = flagged(user=analyst, page_size=100)
         assert [r.assignees for r in page.rows]  # assignees come joined, no query per row
     assert len(page.rows) == 65
