@@ -4,15 +4,15 @@ pytest-django.
 
 Write a browser test as:
 
-    pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True, serialized_rollback=True)]
+    pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
 
     def test_x(page, live_server, login, analyst):
         login(page, live_server, analyst)
         page.goto(live_server.url + reverse("decisions:queue"))
         assert_no_serious_axe_violations(page)   # from tests.browser.helpers
 
-serialized_rollback keeps the role groups that data migrations create: a transactional test
-flushes every table when it ends.
+A transactional test flushes every table when it ends: the role groups come back by themselves
+(`post_migrate`), and tests/conftest.py puts the default policy v1 back before the next one.
 """
 
 import pytest

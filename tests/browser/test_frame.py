@@ -7,7 +7,7 @@ from riskops.core.models import AuditEvent
 
 from .helpers import BROWSER_PASSWORD, assert_no_serious_axe_violations
 
-pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True, serialized_rollback=True)]
+pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
 
 
 def _nav_labels(page) -> list[str]:

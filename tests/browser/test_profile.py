@@ -13,7 +13,7 @@ from tests.factories import CreditLineFactory, RiskAlertFactory
 
 from .helpers import assert_no_serious_axe_violations
 
-pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True, serialized_rollback=True)]
+pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
 
 
 def test_profile_draws_its_charts_and_passes_axe(page, live_server, login, analyst):

@@ -14,7 +14,7 @@ from tests.decisions.scenarios import make_customer
 
 from .helpers import assert_no_serious_axe_violations
 
-pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True, serialized_rollback=True)]
+pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
 
 
 def ensure_active_policy() -> None:

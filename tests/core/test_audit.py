@@ -89,7 +89,7 @@ def test_postgres_refuses_delete_of_an_audit_row(chain):
 
 
 @pytest.mark.postgres
-@pytest.mark.django_db(transaction=True, serialized_rollback=True)
+@pytest.mark.django_db(transaction=True)
 def test_concurrent_appenders_never_fork_the_chain():
     def append_many(worker: int) -> None:
         try:

@@ -26,9 +26,7 @@ from riskops.core.models import AuditEvent
 from tests.decisions.scenarios import make_customer
 from tests.support.worker import RedisServer, producer_broker, producer_queue, worker_process
 
-# serialized_rollback: an earlier transactional test flushed the tables, taking the data
-# migrations (roles, the default policy) with it; this puts them back first.
-pytestmark = [pytest.mark.postgres, pytest.mark.redis, pytest.mark.django_db(transaction=True, serialized_rollback=True)]
+pytestmark = [pytest.mark.postgres, pytest.mark.redis, pytest.mark.django_db(transaction=True)]
 
 GRACE, STALE = 1, 2  # seconds: RISKOPS_MARK_GRACE_SECONDS, RISKOPS_CHUNK_STALE_SECONDS
 WORKER_ENV = {"RISKOPS_MARK_GRACE_SECONDS": str(GRACE), "RISKOPS_CHUNK_STALE_SECONDS": str(STALE)}

@@ -17,9 +17,7 @@ from decisions.tasks import recompute_chunk
 from riskops.core.audit import verify_chain
 from tests.support.worker import celery_worker
 
-# serialized_rollback: an earlier transactional test flushed the tables, taking the data
-# migrations (roles, the default policy) with it; this puts them back first.
-pytestmark = [pytest.mark.postgres, pytest.mark.redis, pytest.mark.django_db(transaction=True, serialized_rollback=True)]
+pytestmark = [pytest.mark.postgres, pytest.mark.redis, pytest.mark.django_db(transaction=True)]
 
 
 def wait_for(predicate, timeout=90.0, interval=0.2):
