@@ -18,10 +18,10 @@ $(VENV)/.installed: requirements.txt
 
 install: $(VENV)/.installed messages
 
-# The Chinese catalogue: locale/*.po is in git, the compiled .mo is built here (GNU gettext's msgfmt).
+# The Chinese catalogue: locale/*.po is in git, the compiled .mo is built here (GNU gettext's
+# msgfmt when installed, else polib: see riskops/core/management/commands/compile_catalogues.py).
 messages: $(VENV)/.installed
-	@command -v msgfmt >/dev/null || { echo "msgfmt not found: install GNU gettext (apt-get install gettext)" >&2; exit 1; }
-	$(MANAGE) compilemessages --ignore=.venv --ignore=staticfiles -v0
+	$(MANAGE) compile_catalogues
 
 migrate: install
 	$(MANAGE) migrate --noinput
