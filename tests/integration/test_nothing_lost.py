@@ -24,6 +24,7 @@ from decisions.services.runs import recompute_run_start
 from riskops.core.audit import verify_chain
 from riskops.core.models import AuditEvent
 from tests.decisions.scenarios import make_customer
+from tests.support.waiting import wait_for
 from tests.support.worker import RedisServer, producer_broker, producer_queue, worker_process
 
 pytestmark = [pytest.mark.postgres, pytest.mark.redis, pytest.mark.django_db(transaction=True)]
@@ -31,15 +32,6 @@ pytestmark = [pytest.mark.postgres, pytest.mark.redis, pytest.mark.django_db(tra
 GRACE, STALE = 1, 2  # seconds: RISKOPS_MARK_GRACE_SECONDS, RISKOPS_CHUNK_STALE_SECONDS
 WORKER_ENV = {"RISKOPS_MARK_GRACE_SECONDS": str(GRACE), "RISKOPS_CHUNK_STALE_SECONDS": str(STALE)}
 
-
-def wait_for(predicate, timeout=45.0, interval=0.05, what=""):
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        value = predicate()
-        if value:
-            return value
-        time.sleep(interval)
-    raise AssertionError(f"timed out after {timeout}s waiting for {what or predicate}")
 
 
 @pytest.fixture(autouse=True)

@@ -1,6 +1,5 @@
 """A real Celery worker, fed through Redis, recomputing against PostgreSQL (CI runs these)."""
 
-import time
 from datetime import timedelta
 from decimal import Decimal
 
@@ -15,19 +14,11 @@ from decisions.models import CreditDecision, CreditLine, RecomputeRun, ScoreSnap
 from decisions.services.runs import recompute_run_start
 from decisions.tasks import recompute_chunk
 from riskops.core.audit import verify_chain
+from tests.support.waiting import wait_for
 from tests.support.worker import celery_worker
 
 pytestmark = [pytest.mark.postgres, pytest.mark.redis, pytest.mark.django_db(transaction=True)]
 
-
-def wait_for(predicate, timeout=90.0, interval=0.2):
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        value = predicate()
-        if value:
-            return value
-        time.sleep(interval)
-    raise AssertionError(f"timed out after {timeout}s waiting for {predicate}")
 
 
 @pytest.fixture
@@ -42,7 +33,7 @@ def test_a_full_recompute_runs_on_the_worker_through_redis(worker):
 
     run = recompute_run_start(chunk_size=25)  # on_commit fires at once outside a transaction: 5 tasks go to Redis
 
-    run = wait_for(lambda: RecomputeRun.objects.filter(pk=run.pk, finished_at__isnull=False).first())
+    run = wait_for(lambda: RecomputeRun.objects.filter(pk=run.pk, finished_at__isnull=False).first(), timeout=90)
     errors = list(run.chunks.exclude(error="").values_list("error", flat=True))
     assert (run.status, run.done_customers, run.failed_customers) == ("succeeded", 120, 0), errors
     assert CreditLine.objects.count() == 120 and CreditDecision.objects.filter(run=run).count() == 120
