@@ -87,15 +87,25 @@ class PolicyVersion(models.Model):
         return f"v{self.version} {self.name} ({self.state})"
 
 
+class RunStatus(models.TextChoices):
+    PENDING = "pending", _("Pending")
+    RUNNING = "running", _("Running")
+    SUCCEEDED = "succeeded", _("Succeeded")
+    PARTIAL = "partial", _("Finished with failed chunks")
+    FAILED = "failed", _("Failed")
+
+
+class ChunkStatus(models.TextChoices):
+    PENDING = "pending", "Pending"
+    RUNNING = "running", "Running"
+    DONE = "done", "Done"
+    FAILED = "failed", "Failed"
+
+
 class RecomputeRun(models.Model):
     """A full-book recompute, split into chunks; progress is the sum of its chunks."""
 
-    class Status(models.TextChoices):
-        PENDING = "pending", _("Pending")
-        RUNNING = "running", _("Running")
-        SUCCEEDED = "succeeded", _("Succeeded")
-        PARTIAL = "partial", _("Finished with failed chunks")
-        FAILED = "failed", _("Failed")
+    Status = RunStatus
 
     status = models.CharField(max_length=12, choices=Status.choices, default=Status.PENDING)
     trigger = models.CharField(max_length=16, choices=Trigger.choices, default=Trigger.MANUAL)
@@ -121,7 +131,7 @@ class RecomputeRun(models.Model):
             models.UniqueConstraint(fields=["night"], name="run_one_per_night"),
             models.CheckConstraint(condition=Q(night__isnull=True) | Q(trigger=Trigger.NIGHTLY), name="run_night_only_nightly"),
             models.CheckConstraint(
-                condition=Q(status__in=["pending", "running", "succeeded", "partial", "failed"]),
+                condition=Q(status__in=RunStatus.values),
                 name="run_status_valid",
             ),
             models.CheckConstraint(
@@ -139,11 +149,7 @@ class RecomputeRun(models.Model):
 class RecomputeChunk(models.Model):
     """One slice of a run, keyed by (run, index), so a retried chunk is recognised and writes once."""
 
-    class Status(models.TextChoices):
-        PENDING = "pending", "Pending"
-        RUNNING = "running", "Running"
-        DONE = "done", "Done"
-        FAILED = "failed", "Failed"
+    Status = ChunkStatus
 
     run = models.ForeignKey(RecomputeRun, on_delete=models.PROTECT, related_name="chunks")
     index = models.PositiveIntegerField()
@@ -165,7 +171,7 @@ class RecomputeChunk(models.Model):
         ordering = ["run", "index"]
         constraints = [
             models.UniqueConstraint(fields=["run", "index"], name="chunk_unique_per_run"),
-            models.CheckConstraint(condition=Q(status__in=["pending", "running", "done", "failed"]), name="chunk_status_valid"),
+            models.CheckConstraint(condition=Q(status__in=ChunkStatus.values), name="chunk_status_valid"),
             models.CheckConstraint(condition=Q(first_customer_id__lte=F("last_customer_id")), name="chunk_range_ordered"),
             models.CheckConstraint(condition=~Q(status="running") | Q(claimed_at__isnull=False), name="chunk_running_is_claimed"),
         ]
