@@ -33,11 +33,12 @@ class Command(BaseCommand):
 
     def add_arguments(self, parser):
         parser.add_argument("--requests", type=int, default=100, help="requests per page (after warm-up)")
+        parser.add_argument("--no-analyze", dest="analyze", action="store_false", help="leave the planner statistics as they are")
 
-    def handle(self, *args, requests, **options):
+    def handle(self, *args, requests, analyze=True, **options):
         if Customer.objects.count() == 0:
             raise CommandError("no customers: seed a book first (make bench does)")
-        if connection.vendor == "postgresql":
+        if analyze and connection.vendor == "postgresql":
             # This machine's PostgreSQL runs with autovacuum off, so tables bulk-written by the
             # seed and the runs have no planner statistics (a 22k-row alert table estimated at 162
             # rows picks 20k index probes). Production's autoanalyze keeps them fresh; do its job.
