@@ -119,3 +119,17 @@ def _default_policy_after_a_flush(request):
                 defaults={"name": "Default scorecard and rules", "body": frozen.POLICY_V1, "state": "active", "activated_at": timezone.now()},
             )
     yield
+
+
+@pytest.fixture
+def largest_statement(db):
+    """The most values any single statement bound while the test ran (SQLite's variable limit)."""
+    seen = [0]
+
+    def count(execute, sql, params, many, context):
+        if params and not many:
+            seen[0] = max(seen[0], len(params))
+        return execute(sql, params, many, context)
+
+    with connection.execute_wrapper(count):
+        yield seen

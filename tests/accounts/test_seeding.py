@@ -70,24 +70,9 @@ def test_seed_demo_command_reports_and_validates(db, capsys):
 
 
 
-@pytest.fixture
-def statement_params(db):
-    """The largest number of values any statement bound while the block ran."""
-    from django.db import connection
-
-    seen = [0]
-
-    def count(execute, sql, params, many, context):
-        if params and not many:
-            seen[0] = max(seen[0], len(params))
-        return execute(sql, params, many, context)
-
-    with connection.execute_wrapper(count):
-        yield seen
-
 
 @pytest.mark.slow
-def test_a_book_past_the_old_sqlite_limit_seeds_and_recomputes(statement_params, capsys):
+def test_a_book_past_the_old_sqlite_limit_seeds_and_recomputes(largest_statement, capsys):
     # 800 customers in one 2,000-customer chunk is ~43,000 transactions × 8 columns: one INSERT
     # for the chunk bound ~350,000 values, past even Debian's SQLite limit of 250,000 (issue 11:
     # 600 customers failed with "too many SQL variables").
@@ -114,4 +99,4 @@ def test_a_book_past_the_old_sqlite_limit_seeds_and_recomputes(statement_params,
     if connection.vendor == "sqlite":
         # Every statement stayed within Django's portable SQLite assumption (999 variables), so
         # this also holds on builds compiled with the old default limit.
-        assert statement_params[0] <= connection.features.max_query_params
+        assert largest_statement[0] <= connection.features.max_query_params

@@ -46,19 +46,6 @@ def test_update_objects_writes_only_the_named_fields(count):
     assert set(CreditLine.objects.values_list("score", flat=True)) == {700}
 
 
-@pytest.fixture
-def largest_statement():
-    """The most values any single statement bound while the block ran."""
-    seen = [0]
-
-    def count(execute, sql, params, many, context):
-        if params and not many:
-            seen[0] = max(seen[0], len(params))
-        return execute(sql, params, many, context)
-
-    with connection.execute_wrapper(count):
-        yield seen
-
 
 def _customer_rows(first: int, count: int) -> list[tuple]:
     at = timezone.now() - timedelta(days=100)
