@@ -7,6 +7,11 @@ from django.utils.translation import gettext_lazy as _
 from riskops.core.masking import mask_national_id, mask_phone
 
 
+class CustomerLanguage(models.TextChoices):
+    ENGLISH = "en", "English"
+    CHINESE = "zh-hans", "简体中文"
+
+
 class Customer(models.Model):
     external_id = models.CharField(max_length=40, unique=True, help_text="id in the payments app")
     full_name = models.CharField(max_length=120)
@@ -14,11 +19,16 @@ class Customer(models.Model):
     national_id = models.CharField(max_length=20, unique=True)
     phone = models.CharField(max_length=20)
     onboarded_at = models.DateTimeField()
+    # What the customer reads in the app: notices about decisions are written in it.
+    language = models.CharField(max_length=10, choices=CustomerLanguage.choices, default=CustomerLanguage.ENGLISH)
     created_at = models.DateTimeField(auto_now_add=True)
 
     class Meta:
         ordering = ["id"]
-        constraints = [models.CheckConstraint(condition=~Q(external_id=""), name="customer_external_id_not_blank")]
+        constraints = [
+            models.CheckConstraint(condition=~Q(external_id=""), name="customer_external_id_not_blank"),
+            models.CheckConstraint(condition=Q(language__in=CustomerLanguage.values), name="customer_language_valid"),
+        ]
         permissions = [("view_customer_pii", "Can see unmasked national id and phone")]
 
     def __str__(self) -> str:

@@ -73,6 +73,15 @@ class PolicyVersion(models.Model):
     activated_by = models.ForeignKey(
         settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.PROTECT, related_name="+"
     )
+    # Governance (maker-checker): a draft is copied from a version, edited, simulated, then one
+    # risk admin asks for activation and a second one approves it.
+    copied_from = models.ForeignKey("self", null=True, blank=True, on_delete=models.PROTECT, related_name="+")
+    edited_at = models.DateTimeField(null=True, blank=True, help_text="last change of the body; a simulation must be newer")
+    activation_requested_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.PROTECT, related_name="+"
+    )
+    activation_requested_at = models.DateTimeField(null=True, blank=True)
+    retired_at = models.DateTimeField(null=True, blank=True)
 
     class Meta:
         ordering = ["-version"]
@@ -80,6 +89,13 @@ class PolicyVersion(models.Model):
             models.UniqueConstraint(fields=["state"], condition=Q(state=PolicyState.ACTIVE.value), name="policy_one_active"),
             models.CheckConstraint(condition=Q(state__in=PolicyState.values), name="policy_state_valid"),
             models.CheckConstraint(condition=Q(version__gte=1), name="policy_version_positive"),
+            # Maker-checker, in the database too: whoever asked for the activation cannot approve it.
+            models.CheckConstraint(
+                condition=Q(activated_by__isnull=True)
+                | Q(activation_requested_by__isnull=True)
+                | ~Q(activated_by=F("activation_requested_by")),
+                name="policy_activation_four_eyes",
+            ),
         ]
         permissions = [("activate_policyversion", "Can activate a policy version")]
 
@@ -312,6 +328,7 @@ class AlertRule(models.TextChoices):
     OVERDUE_30 = "OVERDUE_30", "Overdue 30+ days"
     OVERDUE_90 = "OVERDUE_90", "Overdue 90+ days"
     CONSENT_WITHDRAWN = "CONSENT_WITHDRAWN", "Consent withdrawn"
+    DISCLOSURE_MISSING = "DISCLOSURE_MISSING", "Risk disclosure not acknowledged"
 
 
 class AlertAction(models.TextChoices):
@@ -444,8 +461,11 @@ class Override(models.Model):
     State = OverrideState
 
     customer = models.ForeignKey(Customer, on_delete=models.PROTECT, related_name="overrides")
-    access = models.CharField(max_length=12, choices=Access.choices)
-    limit_amount = models.DecimalField(max_digits=14, decimal_places=2)
+    # Either may be left to the model: blank access keeps the model's access, a null limit keeps
+    # the model's limit. At least one of them is set.
+    access = models.CharField(max_length=12, choices=Access.choices, blank=True)
+    limit_amount = models.DecimalField(max_digits=14, decimal_places=2, null=True, blank=True)
+    reason_category = models.CharField(max_length=32, default="other", help_text="from the policy's overrides.reason_categories")
     reason = models.TextField()
     expires_at = models.DateTimeField()
     state = models.CharField(max_length=10, choices=State.choices, default=State.PENDING)
@@ -455,18 +475,39 @@ class Override(models.Model):
     )
     decided_at = models.DateTimeField(null=True, blank=True)
     decision_note = models.TextField(blank=True)
+    revoked_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.PROTECT, related_name="+"
+    )
+    revoked_at = models.DateTimeField(null=True, blank=True)
+    revoke_note = models.TextField(blank=True)
     created_at = models.DateTimeField()
     updated_at = models.DateTimeField(auto_now=True)
 
     class Meta:
         ordering = ["-created_at", "-id"]
         constraints = [
-            models.CheckConstraint(condition=Q(access__in=ACCESS_VALUES), name="override_access_valid"),
+            models.CheckConstraint(condition=Q(access__in=ACCESS_VALUES + [""]), name="override_access_valid"),
+            models.CheckConstraint(
+                condition=~Q(access="") | Q(limit_amount__isnull=False), name="override_names_access_or_limit"
+            ),
             models.CheckConstraint(
                 condition=Q(state__in=OverrideState.values), name="override_state_valid"
             ),
-            models.CheckConstraint(condition=Q(limit_amount__gte=0), name="override_limit_non_negative"),
-            models.CheckConstraint(condition=Q(access__in=ACCESS_WITH_LIMIT) | Q(limit_amount=0), name="override_no_limit_without_access"),
+            models.CheckConstraint(
+                condition=Q(limit_amount__isnull=True) | Q(limit_amount__gte=0), name="override_limit_non_negative"
+            ),
+            models.CheckConstraint(
+                condition=Q(access__in=ACCESS_WITH_LIMIT + [""]) | Q(limit_amount__isnull=True) | Q(limit_amount=0),
+                name="override_no_limit_without_access",
+            ),
+            # One request waits for a second person at a time, per customer.
+            models.UniqueConstraint(
+                fields=["customer"], condition=Q(state=OverrideState.PENDING.value), name="override_one_pending_per_customer"
+            ),
+            models.CheckConstraint(
+                condition=~Q(state=OverrideState.REVOKED.value) | Q(revoked_by__isnull=False, revoked_at__isnull=False),
+                name="override_revocation_recorded",
+            ),
             models.CheckConstraint(condition=~Q(reason=""), name="override_reason_required"),
             models.CheckConstraint(condition=Q(expires_at__gt=F("created_at")), name="override_expires_after_created"),
             # Four eyes, in the database too: the approver is never the requester.
@@ -479,7 +520,10 @@ class Override(models.Model):
                 name="override_decision_recorded",
             ),
         ]
-        indexes = [models.Index(fields=["customer", "state", "expires_at"], name="override_lookup_idx")]
+        indexes = [
+            models.Index(fields=["customer", "state", "expires_at"], name="override_lookup_idx"),
+            models.Index(fields=["state", "expires_at"], name="override_state_expiry_idx"),
+        ]
         permissions = [("approve_override", "Can approve or reject an override requested by someone else")]
 
     def __str__(self) -> str:
@@ -527,3 +571,112 @@ class BookDailyStat(models.Model):
 
     def __str__(self) -> str:
         return f"{self.day} {self.metric}[{self.key}] = {self.value}"
+
+
+
+class SimulationStatus(models.TextChoices):
+    PENDING = "pending", _("Pending")
+    RUNNING = "running", _("Running")
+    SUCCEEDED = "succeeded", _("Succeeded")
+    FAILED = "failed", _("Failed")
+
+
+class PolicySimulation(models.Model):
+    """A draft policy scored on the whole book without writing a decision: what would move where.
+
+    Chunked like a recompute (`SimulationChunk`), so a lost worker loses one chunk, and the
+    totals are the sum of the chunks' partial results (`result`, written when the last one ends)."""
+
+    Status = SimulationStatus
+
+    policy_version = models.ForeignKey(PolicyVersion, on_delete=models.PROTECT, related_name="simulations")
+    # What the draft is compared with: the version active when the simulation started.
+    baseline_version = models.ForeignKey(PolicyVersion, null=True, blank=True, on_delete=models.PROTECT, related_name="+")
+    # The draft's `edited_at` (or `created_at`) when the simulation started: activation needs a
+    # simulation of the body as it is now.
+    body_edited_at = models.DateTimeField()
+    as_of = models.DateTimeField(help_text="the clock the book was scored at")
+    status = models.CharField(max_length=10, choices=SimulationStatus.choices, default=SimulationStatus.PENDING)
+    requested_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.PROTECT, related_name="+"
+    )
+    chunk_size = models.PositiveIntegerField(default=2000)
+    total_customers = models.PositiveIntegerField(default=0)
+    done_customers = models.PositiveIntegerField(default=0)
+    total_chunks = models.PositiveIntegerField(default=0)
+    result = models.JSONField(default=dict, blank=True)
+    error = models.TextField(blank=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+    started_at = models.DateTimeField(null=True, blank=True)
+    finished_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["-created_at", "-id"]
+        constraints = [
+            models.CheckConstraint(condition=Q(status__in=SimulationStatus.values), name="simulation_status_valid"),
+            models.CheckConstraint(condition=Q(done_customers__lte=F("total_customers")), name="simulation_progress_within_total"),
+            models.CheckConstraint(condition=Q(chunk_size__gte=1), name="simulation_chunk_size_positive"),
+        ]
+
+    def __str__(self) -> str:
+        return f"simulation {self.pk} of policy {self.policy_version_id} ({self.status})"
+
+
+class SimulationChunk(models.Model):
+    simulation = models.ForeignKey(PolicySimulation, on_delete=models.CASCADE, related_name="chunks")
+    index = models.PositiveIntegerField()
+    first_customer_id = models.BigIntegerField()
+    last_customer_id = models.BigIntegerField()
+    size = models.PositiveIntegerField()
+    status = models.CharField(max_length=8, choices=ChunkStatus.choices, default=ChunkStatus.PENDING)
+    attempts = models.PositiveSmallIntegerField(default=0)
+    claimed_at = models.DateTimeField(null=True, blank=True)
+    finished_at = models.DateTimeField(null=True, blank=True)
+    partial = models.JSONField(default=dict, blank=True, help_text="this chunk's counts and sums")
+    error = models.TextField(blank=True)
+
+    class Meta:
+        ordering = ["simulation", "index"]
+        constraints = [
+            models.UniqueConstraint(fields=["simulation", "index"], name="simulation_chunk_unique"),
+            models.CheckConstraint(condition=Q(status__in=ChunkStatus.values), name="simulation_chunk_status_valid"),
+        ]
+
+    def __str__(self) -> str:
+        return f"simulation {self.simulation_id} chunk {self.index} ({self.status})"
+
+
+class NoticeKind(models.TextChoices):
+    CLOSED = "closed", _("Line closed")
+    SUSPENDED = "suspended", _("Line suspended")
+    LIMITED = "limited", _("Line limited")
+    LIMIT_CUT = "limit_cut", _("Limit cut")
+    REFUSED = "refused", _("Line refused")
+
+
+class CustomerNotice(models.Model):
+    """What the customer is told about an adverse decision: one per decision that closes,
+    suspends, limits, cuts or refuses a line, in the customer's language. Append-only."""
+
+    Kind = NoticeKind
+
+    customer = models.ForeignKey(Customer, on_delete=models.PROTECT, related_name="notices")
+    decision = models.OneToOneField(CreditDecision, on_delete=models.PROTECT, related_name="notice")
+    kind = models.CharField(max_length=12, choices=NoticeKind.choices)
+    language = models.CharField(max_length=10, help_text="the customer's language: en or zh-hans")
+    # Plain-language reasons, already in the customer's language: [{"code", "text"}].
+    reasons = models.JSONField(default=list, blank=True)
+    # The risk disclosure in force when the notice was written (None when none is published).
+    disclosure = models.ForeignKey(
+        "accounts.Disclosure", null=True, blank=True, on_delete=models.PROTECT, related_name="notices"
+    )
+    review_text = models.TextField(help_text="how to ask for a review, in the customer's language")
+    created_at = models.DateTimeField()
+
+    class Meta:
+        ordering = ["-created_at", "-id"]
+        constraints = [models.CheckConstraint(condition=Q(kind__in=NoticeKind.values), name="notice_kind_valid")]
+        indexes = [models.Index(fields=["customer", "-created_at"], name="notice_customer_time_idx")]
+
+    def __str__(self) -> str:
+        return f"notice {self.pk} {self.kind} for {self.customer_id}"

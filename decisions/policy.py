@@ -48,6 +48,12 @@ RULE_PARAMS = {
     "OVERDUE_30": {"min_days_past_due": "integer"},
     "OVERDUE_90": {"min_days_past_due": "integer"},
     "CONSENT_WITHDRAWN": {},
+    "DISCLOSURE_MISSING": {"grace_days": "integer"},
+}
+# Rules added after policy v1 (frozen in a migration) may be absent from a document: the
+# defaults below apply then, so an old version keeps validating and parsing.
+OPTIONAL_RULE_DEFAULTS: dict[str, dict] = {
+    "DISCLOSURE_MISSING": {"enabled": True, "action": "review", "severity": 2, "grace_days": 30},
 }
 assert set(RULE_PARAMS) == set(RULES), "every AlertRule needs its parameters declared here"
 
@@ -148,6 +154,7 @@ PARAM_BOUNDS: dict[str, dict] = {
     "min_days_past_due": _int(0, DAYS_MAX),  # ≥ 1 for OVERDUE_30 and the ladder order: semantic checks
     "max_debt_to_income": _decimal(0, RATIO_MAX),
     "min_spike_ratio": _decimal(0, RATIO_MAX),
+    "grace_days": _int(0, DAYS_MAX),
     "min_spend_7d": _MONEY,
 }
 
@@ -248,7 +255,7 @@ SCHEMA: dict[str, Any] = {
         "rules": {
             "type": "object",
             "additionalProperties": False,
-            "required": list(RULES),
+            "required": [r for r in RULES if r not in OPTIONAL_RULE_DEFAULTS],
             "properties": {name: _rule_schema(name) for name in RULES},
         },
         # Optional: the analyst queue's service levels per severity and how long a dismissed or
@@ -463,7 +470,7 @@ def parse_policy(body: dict, *, version_id: int | None = None) -> Policy:
         for name, spec in card["features"].items()
     }
     rules = {}
-    for name, spec in body["rules"].items():
+    for name, spec in {**OPTIONAL_RULE_DEFAULTS, **body["rules"]}.items():
         params = {k: (int(spec[k]) if t == "integer" else _dec(spec[k])) for k, t in RULE_PARAMS[name].items()}
         suspend_days = spec.get("suspend_days")
         rules[name] = Rule(

@@ -60,6 +60,8 @@ INSTALLED_APPS = [
     "riskops.core",
     "accounts",
     "decisions",
+    "compliance",
+    "api",
 ]
 
 MIDDLEWARE = [

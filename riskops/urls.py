@@ -12,5 +12,7 @@ urlpatterns = [
     path("logout/", auth_views.LogoutView.as_view(), name="logout"),
     # The language switch in the top bar POSTs here (CSRF); the choice is kept in a cookie.
     path("i18n/setlang/", set_language, name="set_language"),
+    path("compliance/", include("compliance.urls")),
+    path("api/", include("api.urls")),
     path("", include("decisions.urls")),
 ]

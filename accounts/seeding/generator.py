@@ -99,7 +99,7 @@ class CustomerRows:
 
 
 # Column orders; the seeding service passes these to the bulk writer.
-CUSTOMER_COLUMNS = ("id", "external_id", "full_name", "national_id", "phone", "onboarded_at", "created_at")
+CUSTOMER_COLUMNS = ("id", "external_id", "full_name", "national_id", "phone", "onboarded_at", "language", "created_at")
 TRANSACTION_COLUMNS = ("id", "external_id", "customer_id", "kind", "amount", "merchant_category", "occurred_at", "created_at")
 INSTALLMENT_COLUMNS = ("id", "draw_id", "customer_id", "sequence", "due_on", "amount_due", "amount_paid", "paid_at")
 APPLICATION_COLUMNS = ("id", "external_id", "customer_id", "requested_amount", "channel", "applied_at", "created_at")
@@ -147,7 +147,10 @@ def generate_customer(
     name = f"{rng.choice(FIRST_NAMES)} {rng.choice(LAST_NAMES)}"
     national_id = f"{seed % 1000:03d}{index:08d}"
     phone = f"+1555{rng.randint(0, 9_999_999):07d}"
-    rows.customer = (cid, ext, name, national_id, phone, onboarded, onboarded)
+    # About three in ten read the app in Chinese. Derived from the id, not drawn from `rng`, so
+    # the rest of a seeded book is the same as before the language existed.
+    language = "zh-hans" if (cid * 2654435761) % 10 < 3 else "en"
+    rows.customer = (cid, ext, name, national_id, phone, onboarded, language, onboarded)
 
     spike = rng.random() < 0.04
     burst = rng.random() < 0.03

@@ -17,6 +17,11 @@ class AuditAction(models.TextChoices):
     # policies
     POLICY_CREATE = "policy.create", "Policy version created"
     POLICY_ACTIVATE = "policy.activate", "Policy version activated"
+    POLICY_COPY = "policy.copy", "Policy draft copied"
+    POLICY_EDIT = "policy.edit", "Policy draft edited"
+    POLICY_SIMULATE = "policy.simulate", "Policy simulation started"
+    POLICY_ACTIVATION_REQUEST = "policy.activation_request", "Policy activation requested"
+    POLICY_ACTIVATION_REJECT = "policy.activation_reject", "Policy activation rejected"
     # decisions and runs
     DECISION_RECOMPUTE = "decision.recompute", "Customer recomputed"
     RECOMPUTE_REQUEST = "recompute.request", "Customer recompute requested"
@@ -44,6 +49,19 @@ class AuditAction(models.TextChoices):
     BOOTSTRAP_DEMO_USERS = "bootstrap.demo_users", "Demo users created"
     LOGIN_LOCKED_OUT = "login.locked_out", "Login locked out"
     EXPORT_CSV = "export.csv", "CSV exported"
+    # compliance
+    DISCLOSURE_ACKNOWLEDGE = "disclosure.acknowledge", "Disclosure acknowledged"
+    AUDIT_VERIFY = "audit.verify", "Audit chain verified"
+    SUBJECT_REPORT = "subject.report", "Data-subject report produced"
+    # service API and webhooks
+    API_CLIENT_CREATE = "api_client.create", "API client created"
+    API_CLIENT_UPDATE = "api_client.update", "API client changed"
+    API_TOKEN_CREATE = "api_token.create", "API token created"
+    API_TOKEN_REVOKE = "api_token.revoke", "API token revoked"
+    WEBHOOK_ENDPOINT_CREATE = "webhook_endpoint.create", "Webhook endpoint created"
+    WEBHOOK_ENDPOINT_UPDATE = "webhook_endpoint.update", "Webhook endpoint changed"
+    WEBHOOK_ENDPOINT_DISABLE = "webhook_endpoint.disable", "Webhook endpoint disabled"
+    WEBHOOK_REPLAY = "webhook.replay", "Webhook delivery replayed"
 
 
 class AuditEvent(models.Model):

@@ -49,11 +49,11 @@ def test_update_objects_writes_only_the_named_fields(count):
 
 def _customer_rows(first: int, count: int) -> list[tuple]:
     at = timezone.now() - timedelta(days=100)
-    return [(n, f"B{n:07d}", f"Bulk {n}", f"{n:011d}", f"+1555{n:07d}", at, at) for n in range(first, first + count)]
+    return [(n, f"B{n:07d}", f"Bulk {n}", f"{n:011d}", f"+1555{n:07d}", at, "en", at) for n in range(first, first + count)]
 
 
 def test_copy_rows_of_a_generator_writes_every_row_in_statements_the_backend_accepts(largest_statement):
-    # 1,000 rows × 7 columns is 7,000 values: one INSERT would pass SQLite's 999-variable limit.
+    # 1,000 rows × 8 columns is 8,000 values: one INSERT would pass SQLite's 999-variable limit.
     rows = _customer_rows(10_000, 1_000)
 
     written = copy_rows(Customer, CUSTOMER_COLUMNS, (row for row in rows))

