@@ -1,0 +1,62 @@
+"""The compliance workspace's own records. The audit trail itself lives in `riskops.core`."""
+
+from django.conf import settings
+from django.db import models
+from django.db.models import Q
+from django.utils.translation import gettext_lazy as _
+
+
+class VerificationStatus(models.TextChoices):
+    PENDING = "pending", _("Queued")
+    RUNNING = "running", _("Running")
+    OK = "ok", _("Chain intact")
+    BROKEN = "broken", _("Chain broken")
+    FAILED = "failed", _("Could not finish")
+
+
+class VerificationTrigger(models.TextChoices):
+    BEAT = "beat", _("Nightly schedule")
+    MANUAL = "manual", _("On demand")
+
+
+class AuditVerification(models.Model):
+    """One walk of the audit hash chain: who asked, when it ran, what it found.
+
+    Written by `compliance.services.verification` only. `broken_event_id` is a plain number, not
+    a foreign key: the row it names is the one that cannot be trusted, and a verification record
+    must survive whatever happened to it."""
+
+    Status = VerificationStatus
+    Trigger = VerificationTrigger
+
+    status = models.CharField(max_length=8, choices=VerificationStatus.choices, default=VerificationStatus.PENDING)
+    trigger = models.CharField(max_length=8, choices=VerificationTrigger.choices)
+    requested_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.PROTECT, related_name="+"
+    )
+    requested_at = models.DateTimeField()
+    started_at = models.DateTimeField(null=True, blank=True)
+    finished_at = models.DateTimeField(null=True, blank=True)
+    events_checked = models.PositiveBigIntegerField(default=0)
+    broken_event_id = models.PositiveBigIntegerField(null=True, blank=True)
+    broken_reason = models.TextField(blank=True)
+
+    class Meta:
+        ordering = ["-requested_at", "-id"]
+        constraints = [
+            models.CheckConstraint(condition=Q(status__in=VerificationStatus.values), name="verification_status_valid"),
+            models.CheckConstraint(condition=Q(trigger__in=VerificationTrigger.values), name="verification_trigger_valid"),
+            # A broken result always names its first broken event; no other result does.
+            models.CheckConstraint(
+                condition=Q(status=VerificationStatus.BROKEN, broken_event_id__isnull=False)
+                | (~Q(status=VerificationStatus.BROKEN) & Q(broken_event_id__isnull=True)),
+                name="verification_broken_names_event",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"verification {self.pk} {self.status}"
+
+    @property
+    def finished(self) -> bool:
+        return self.status in (VerificationStatus.OK, VerificationStatus.BROKEN, VerificationStatus.FAILED)
