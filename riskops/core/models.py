@@ -87,7 +87,12 @@ class AuditEvent(models.Model):
 
     class Meta:
         ordering = ["id"]
-        indexes = [models.Index(fields=["target_type", "target_id"], name="audit_target_idx")]
+        indexes = [
+            models.Index(fields=["target_type", "target_id"], name="audit_target_idx"),
+            # The audit page pages newest-first by id under a filter (keyset): one index range each.
+            models.Index(fields=["action", "-id"], name="audit_action_id_idx"),
+            models.Index(fields=["actor", "-id"], name="audit_actor_id_idx"),
+        ]
         permissions = [("export_auditevent", "Can export the audit trail")]
 
     def __str__(self) -> str:
