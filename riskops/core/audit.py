@@ -122,7 +122,14 @@ def register_payload_check(check: PayloadCheck) -> PayloadCheck:
     return check
 
 
-def iter_chain(batch_size: int = 2000) -> Iterator[AuditEvent]:
+# Events read per query while walking the chain: memory holds one batch, never the chain.
+CHAIN_BATCH = 2000
+
+
+def iter_chain(batch_size: int = CHAIN_BATCH) -> Iterator[AuditEvent]:
+    """Every event in chain order, read in keyset batches (`id > last ORDER BY id LIMIT n`): each
+    batch is one short indexed query, so a million events cost 500 queries and one batch of memory,
+    and no cursor or transaction stays open for the whole walk."""
     last_id = 0
     while True:
         batch = list(AuditEvent.objects.filter(id__gt=last_id).order_by("id")[:batch_size])
@@ -132,12 +139,20 @@ def iter_chain(batch_size: int = 2000) -> Iterator[AuditEvent]:
         last_id = batch[-1].id
 
 
-def verify_chain(*, payload_checks: Iterable[PayloadCheck] | None = None) -> tuple[int, BrokenLink | None]:
-    """Walk the chain in order; return (events checked, first broken link or None)."""
+def verify_chain(
+    *,
+    payload_checks: Iterable[PayloadCheck] | None = None,
+    batch_size: int = CHAIN_BATCH,
+    progress: Callable[[int], None] | None = None,
+) -> tuple[int, BrokenLink | None]:
+    """Walk the chain in order; return (events checked, first broken link or None).
+
+    Streams (see `iter_chain`); only the previous hash is carried from one event to the next.
+    `progress(checked)` is called after each full batch, for a caller that shows how far it got."""
     checks = list(PAYLOAD_CHECKS if payload_checks is None else payload_checks)
     expected_prev = GENESIS_HASH
     checked = 0
-    for event in iter_chain():
+    for event in iter_chain(batch_size):
         if event.prev_hash != expected_prev:
             return checked, BrokenLink(event.id, "prev_hash does not match the previous event's hash")
         recomputed = event_hash(event)
@@ -149,4 +164,6 @@ def verify_chain(*, payload_checks: Iterable[PayloadCheck] | None = None) -> tup
                 return checked, BrokenLink(event.id, problem)
         expected_prev = event.hash
         checked += 1
+        if progress is not None and checked % batch_size == 0:
+            progress(checked)
     return checked, None
