@@ -237,6 +237,11 @@ CELERY_BEAT_SCHEDULE = {
         "task": "decisions.tasks.refresh_book_stats",
         "schedule": crontab(minute=20),
     },
+    # Walk the audit hash chain (compliance.services.verification); its result shows on /compliance/audit/.
+    "nightly-audit-verification": {
+        "task": "compliance.tasks.nightly_audit_verification",
+        "schedule": crontab(hour=3, minute=30),
+    },
     # Every minute; a sweep not started within the minute is dropped, the next one does its work.
     "recovery-sweep": {
         "task": "decisions.tasks.recovery_sweep",
