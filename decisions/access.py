@@ -57,9 +57,12 @@ class OpenAlert:
 
 @dataclass(frozen=True)
 class ActiveOverride:
+    """An approved, unexpired override. Either half may be left to the model: a blank `access`
+    keeps the model's access, a `limit` of None keeps the model's limit (at least one is set)."""
+
     id: int
     access: str
-    limit: Decimal
+    limit: Decimal | None
     expires_at: datetime
 
 
@@ -116,11 +119,32 @@ def decide(
         open_alerts=[*open_alerts, *confirmed], line=line, policy=policy, now=now,
     )
     if override is not None:
-        out.access, out.override_id = override.access, override.id
-        out.limit = override.limit if override.access in ("open", "limited") else ZERO
-        out.suspended_until = override.expires_at if override.access == "suspended" else None
-        out.reasons.insert(0, _reason("OVERRIDE", "A manual override approved by two people is in force.", override_id=override.id, expires_at=override.expires_at))
+        apply_override(out, override)
     return out
+
+
+ACCESS_WITH_LIMIT = ("open", "limited")
+
+
+def apply_override(out: DecisionOutcome, override: ActiveOverride) -> None:
+    """Put an approved override over the model's outcome (`out.model_*` stay the model's own).
+
+    Blank access keeps the model's access (and a model suspension keeps its end); a None limit
+    keeps the model's limit; whatever the source, an access state without a limit carries 0,
+    as the database requires. An override suspension lasts until the override expires."""
+    access = override.access or out.model_access
+    if access in ACCESS_WITH_LIMIT:
+        limit = override.limit if override.limit is not None else out.model_limit
+    else:
+        limit = ZERO
+    if access != "suspended":
+        suspended_until = None
+    elif override.access == "suspended":
+        suspended_until = override.expires_at
+    else:
+        suspended_until = out.suspended_until
+    out.access, out.limit, out.suspended_until, out.override_id = access, limit, suspended_until, override.id
+    out.reasons.insert(0, _reason("OVERRIDE", "A manual override approved by two people is in force.", override_id=override.id, expires_at=override.expires_at))
 
 
 def _model_decision(*, has_scoring_consent, score, features, hits, open_alerts, line, policy, now) -> DecisionOutcome:

@@ -89,6 +89,21 @@ DEFAULT_SUPPRESSION_DAYS = 14
 DEFAULT_MAX_SUPPRESSION_DAYS = 90
 SEVERITIES = (1, 2, 3, 4, 5)
 
+# The optional `overrides` section (absent from policy v1): the reason categories a manual
+# override request picks from, and how long an override may last. A code is stored on the
+# override (`Override.reason_category`, 32 characters); the label is what staff read.
+DEFAULT_OVERRIDE_REASON_CATEGORIES = (
+    ("new_evidence", "New evidence the model has not seen"),
+    ("data_error", "Wrong or missing data"),
+    ("hardship", "Hardship arrangement"),
+    ("fraud_suspected", "Suspected fraud"),
+    ("retention", "Customer retention"),
+    ("other", "Other"),
+)
+DEFAULT_OVERRIDE_MAX_DAYS = 90
+DEFAULT_OVERRIDE_DEFAULT_DAYS = 30
+OVERRIDE_DAYS_MAX = 365  # an override is an exception: a year at most, then the model again
+
 
 def _finite(validator, enabled, instance, schema) -> Iterator[ValidationError]:
     if enabled and isinstance(instance, float) and not math.isfinite(instance):
@@ -274,6 +289,30 @@ SCHEMA: dict[str, Any] = {
                 "max_suppression_days": _DAYS,
             },
         },
+        # Optional: manual overrides (decisions/services/overrides.py). Absent → the
+        # DEFAULT_OVERRIDE_* values above.
+        "overrides": {
+            "type": "object",
+            "additionalProperties": False,
+            "properties": {
+                "reason_categories": {
+                    "type": "array",
+                    "minItems": 1,
+                    "maxItems": 50,
+                    "items": {
+                        "type": "object",
+                        "additionalProperties": False,
+                        "required": ["code", "label"],
+                        "properties": {
+                            "code": {"type": "string", "pattern": "^[a-z][a-z0-9_]{0,31}$"},
+                            "label": {"type": "string", "minLength": 1, "maxLength": 120},
+                        },
+                    },
+                },
+                "max_days": _int(1, OVERRIDE_DAYS_MAX),
+                "default_days": _int(1, OVERRIDE_DAYS_MAX),
+            },
+        },
     },
 }
 _VALIDATOR = PolicyValidator(SCHEMA)
@@ -378,6 +417,17 @@ def validate_policy(body: Any) -> None:
             f"alerts.default_suppression_days: {default_days} is more than max_suppression_days ({max_days})",
             field="alerts.default_suppression_days",
         )
+    overrides = body.get("overrides", {})
+    codes = [c["code"] for c in overrides.get("reason_categories", [])]
+    if len(codes) != len(set(codes)):
+        duplicate = next(c for c in codes if codes.count(c) > 1)
+        raise PolicyInvalid(f"overrides.reason_categories: the code {duplicate!r} is listed twice", field="overrides.reason_categories")
+    override_max = overrides.get("max_days", DEFAULT_OVERRIDE_MAX_DAYS)
+    override_default = overrides.get("default_days", min(DEFAULT_OVERRIDE_DEFAULT_DAYS, override_max))
+    if override_default > override_max:
+        raise PolicyInvalid(
+            f"overrides.default_days: {override_default} is more than max_days ({override_max})", field="overrides.default_days"
+        )
 
 
 @dataclass(frozen=True)
@@ -440,6 +490,10 @@ class Policy:
     alert_sla_hours: dict[int, int] = dataclass_field(default_factory=lambda: dict(DEFAULT_ALERT_SLA_HOURS))
     default_suppression_days: int = DEFAULT_SUPPRESSION_DAYS
     max_suppression_days: int = DEFAULT_MAX_SUPPRESSION_DAYS
+    # From the optional `overrides` section; the defaults apply when it is absent (policy v1).
+    override_reason_categories: tuple[tuple[str, str], ...] = DEFAULT_OVERRIDE_REASON_CATEGORIES
+    override_max_days: int = DEFAULT_OVERRIDE_MAX_DAYS
+    override_default_days: int = DEFAULT_OVERRIDE_DEFAULT_DAYS
 
     def band_for(self, score: int) -> str:
         for band, min_score in self.bands:
@@ -479,6 +533,8 @@ def parse_policy(body: dict, *, version_id: int | None = None) -> Policy:
     limits = body["limits"]
     alerts = body.get("alerts", {})
     sla = alerts.get("sla_hours")
+    overrides = body.get("overrides", {})
+    override_max = int(overrides.get("max_days", DEFAULT_OVERRIDE_MAX_DAYS))
     return Policy(
         version_id=version_id,
         base_score=int(card["base_score"]),
@@ -498,6 +554,10 @@ def parse_policy(body: dict, *, version_id: int | None = None) -> Policy:
         alert_sla_hours={s: int(sla[str(s)]) for s in SEVERITIES} if sla is not None else dict(DEFAULT_ALERT_SLA_HOURS),
         default_suppression_days=int(alerts.get("default_suppression_days", DEFAULT_SUPPRESSION_DAYS)),
         max_suppression_days=int(alerts.get("max_suppression_days", DEFAULT_MAX_SUPPRESSION_DAYS)),
+        override_reason_categories=tuple((c["code"], c["label"]) for c in overrides.get("reason_categories", []))
+        or DEFAULT_OVERRIDE_REASON_CATEGORIES,
+        override_max_days=override_max,
+        override_default_days=int(overrides.get("default_days", min(DEFAULT_OVERRIDE_DEFAULT_DAYS, override_max))),
     )
 
 
