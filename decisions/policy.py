@@ -315,6 +315,78 @@ SCHEMA: dict[str, Any] = {
         },
     },
 }
+# --- draws: the optional `draws` section (real-time draw checks, draws/services.py) --------------
+# Absent from policy v1 (frozen in a migration): DEFAULT_DRAWS applies. Velocity counts and sums
+# the customer's draw checks that were *allowed* in the last hour and the last day; a device or
+# channel not seen on an allowed check of the customer within N days asks for review (0 turns
+# the rule off); `limited` says what a limited line answers for a draw within its available
+# amount (review: a person looks first; allow: the reduced limit is the only brake).
+DEFAULT_DRAWS: dict[str, Any] = {
+    "velocity": {"hour": {"max_count": 5, "max_amount": "20000"}, "day": {"max_count": 20, "max_amount": "50000"}},
+    "new_device_days": 90,
+    "new_channel_days": 90,
+    "limited": "review",
+}
+_DRAW_WINDOW = {
+    "type": "object",
+    "additionalProperties": False,
+    "required": ["max_count", "max_amount"],
+    "properties": {"max_count": _int(1, COUNT_MAX), "max_amount": _MONEY},
+}
+SCHEMA["properties"]["draws"] = {
+    "type": "object",
+    "additionalProperties": False,
+    "properties": {
+        "velocity": {
+            "type": "object",
+            "additionalProperties": False,
+            "required": ["hour", "day"],
+            "properties": {"hour": _DRAW_WINDOW, "day": _DRAW_WINDOW},
+        },
+        "new_device_days": _int(0, DAYS_MAX),
+        "new_channel_days": _int(0, DAYS_MAX),
+        "limited": {"enum": ["review", "allow"]},
+    },
+}
+
+
+@dataclass(frozen=True)
+class DrawRules:
+    """The parsed `draws` section (defaults when absent)."""
+
+    hour_max_count: int = DEFAULT_DRAWS["velocity"]["hour"]["max_count"]
+    hour_max_amount: Decimal = Decimal(DEFAULT_DRAWS["velocity"]["hour"]["max_amount"])
+    day_max_count: int = DEFAULT_DRAWS["velocity"]["day"]["max_count"]
+    day_max_amount: Decimal = Decimal(DEFAULT_DRAWS["velocity"]["day"]["max_amount"])
+    new_device_days: int = DEFAULT_DRAWS["new_device_days"]
+    new_channel_days: int = DEFAULT_DRAWS["new_channel_days"]
+    limited: str = DEFAULT_DRAWS["limited"]
+
+
+def _validate_draws(draws: dict) -> None:
+    velocity = draws.get("velocity")
+    if velocity is None:
+        return
+    hour, day = velocity["hour"], velocity["day"]
+    if hour["max_count"] > day["max_count"]:
+        raise PolicyInvalid("draws.velocity.hour.max_count: more than the day's", field="draws.velocity.hour.max_count")
+    if Decimal(hour["max_amount"]) > Decimal(day["max_amount"]):
+        raise PolicyInvalid("draws.velocity.hour.max_amount: more than the day's", field="draws.velocity.hour.max_amount")
+
+
+def parse_draws(draws: dict) -> DrawRules:
+    velocity = draws.get("velocity", DEFAULT_DRAWS["velocity"])
+    return DrawRules(
+        hour_max_count=int(velocity["hour"]["max_count"]),
+        hour_max_amount=Decimal(str(velocity["hour"]["max_amount"])),
+        day_max_count=int(velocity["day"]["max_count"]),
+        day_max_amount=Decimal(str(velocity["day"]["max_amount"])),
+        new_device_days=int(draws.get("new_device_days", DEFAULT_DRAWS["new_device_days"])),
+        new_channel_days=int(draws.get("new_channel_days", DEFAULT_DRAWS["new_channel_days"])),
+        limited=draws.get("limited", DEFAULT_DRAWS["limited"]),
+    )
+# --- end of draws ---------------------------------------------------------------------------------
+
 _VALIDATOR = PolicyValidator(SCHEMA)
 
 
@@ -417,6 +489,7 @@ def validate_policy(body: Any) -> None:
             f"alerts.default_suppression_days: {default_days} is more than max_suppression_days ({max_days})",
             field="alerts.default_suppression_days",
         )
+    _validate_draws(body.get("draws", {}))
     overrides = body.get("overrides", {})
     codes = [c["code"] for c in overrides.get("reason_categories", [])]
     if len(codes) != len(set(codes)):
@@ -494,6 +567,8 @@ class Policy:
     override_reason_categories: tuple[tuple[str, str], ...] = DEFAULT_OVERRIDE_REASON_CATEGORIES
     override_max_days: int = DEFAULT_OVERRIDE_MAX_DAYS
     override_default_days: int = DEFAULT_OVERRIDE_DEFAULT_DAYS
+    # From the optional `draws` section (draw checks); the defaults apply when it is absent.
+    draws: DrawRules = dataclass_field(default_factory=DrawRules)
 
     def band_for(self, score: int) -> str:
         for band, min_score in self.bands:
@@ -557,6 +632,7 @@ def parse_policy(body: dict, *, version_id: int | None = None) -> Policy:
         override_reason_categories=tuple((c["code"], c["label"]) for c in overrides.get("reason_categories", []))
         or DEFAULT_OVERRIDE_REASON_CATEGORIES,
         override_max_days=override_max,
+        draws=parse_draws(body.get("draws", {})),
         override_default_days=int(overrides.get("default_days", min(DEFAULT_OVERRIDE_DEFAULT_DAYS, override_max))),
     )
 
