@@ -64,6 +64,8 @@ INSTALLED_APPS = [
     "decisions",
     "compliance",
     "api",
+    "draws",
+    "webhooks",
 ]
 
 MIDDLEWARE = [
@@ -232,6 +234,11 @@ CELERY_BROKER_TRANSPORT_OPTIONS = {"visibility_timeout": 600}
 # a message Redis redelivers finds the dead worker's claim already stale and takes the chunk over.
 RISKOPS_MARK_GRACE_SECONDS = int(os.environ.get("RISKOPS_MARK_GRACE_SECONDS", "120"))
 RISKOPS_CHUNK_STALE_SECONDS = int(os.environ.get("RISKOPS_CHUNK_STALE_SECONDS", "300"))
+# Draw checks (draws/services.py): the book's currency; a check in any other is refused.
+RISKOPS_CURRENCY = os.environ.get("RISKOPS_CURRENCY", "CNY")
+# Webhooks (webhooks/services): never to loopback, private, link-local or reserved addresses
+# unless this is on (tests and benchmarks with a local receiver).
+RISKOPS_WEBHOOK_ALLOW_PRIVATE = env_bool("RISKOPS_WEBHOOK_ALLOW_PRIVATE", False)
 CELERY_BEAT_SCHEDULE = {
     "nightly-full-recompute": {
         "task": "decisions.tasks.recompute_all",
@@ -255,6 +262,12 @@ CELERY_BEAT_SCHEDULE = {
     # Every minute; a sweep not started within the minute is dropped, the next one does its work.
     "recovery-sweep": {
         "task": "decisions.tasks.recovery_sweep",
+        "schedule": 60.0,
+        "options": {"expires": 55},
+    },
+    # Webhook deliveries due for a retry, or whose dispatch message was lost.
+    "webhook-sweep": {
+        "task": "webhooks.tasks.webhook_sweep",
         "schedule": 60.0,
         "options": {"expires": 55},
     },
