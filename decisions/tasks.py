@@ -66,3 +66,20 @@ def refresh_book_stats() -> int:
 
     today = utc_today()
     return book_stats_refresh(day=today - timedelta(days=1)) + book_stats_refresh(day=today)
+
+
+# --- policy simulation (decisions/services/simulation.py) ----------------------------------------
+
+
+@shared_task(bind=True, **RETRY)  # idempotent: a chunk done is never scored or counted twice
+def simulate_chunk(self, *, chunk_id: int) -> None:
+    from .services.simulation import simulation_chunk_record_failure, simulation_chunk_run
+
+    try:
+        simulation_chunk_run(chunk_id=chunk_id)
+    except OperationalError as exc:
+        simulation_chunk_record_failure(chunk_id=chunk_id, error=repr(exc), final=self.request.retries >= self.max_retries)
+        raise
+    except Exception as exc:
+        simulation_chunk_record_failure(chunk_id=chunk_id, error=repr(exc), final=True)
+        raise

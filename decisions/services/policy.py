@@ -1,8 +1,22 @@
-"""Policy versions: create a validated draft, activate it (audited), and load the active one.
+"""Policy versions: drafts, their diff and simulation, maker-checker activation, the active one.
 
-Activation also dry-runs the policy on a sample of the book: a document can be valid and still
-be unable to decide a real customer, and once active it would break every recompute.
+The workflow a person follows (admin and staff pages): copy the active version into a draft
+(`policy_draft_copy`), edit it (`policy_draft_edit`), read its diff (`policy_diff`), simulate it on
+the whole book (`policy_simulate`, services/simulation.py), ask for its activation
+(`policy_activation_request`, needs a succeeded simulation of the body as it is now) and have a
+second risk admin approve it (`policy_activation_approve`: four eyes, the simulation re-checked,
+then `policy_activate` and a full recompute) or reject it (`policy_activation_reject`).
+
+`policy_activate` is the one-step internal activation: it dry-runs the policy on a sample of the
+book (a document can be valid and still be unable to decide a real customer, and once active it
+would break every recompute). Only migrations, bootstrap, tests and the approval above call it;
+no page does.
 """
+
+import copy
+import json
+from dataclasses import dataclass
+from typing import Any
 
 from datetime import datetime
 from decimal import Decimal
@@ -10,13 +24,14 @@ from decimal import Decimal
 from django.db import transaction
 from django.db.models import Max, Min, Q
 from django.utils import timezone
+from django.utils.translation import gettext as _
 
 from accounts.models import Customer
 from riskops.core.audit import audit_record
-from riskops.core.exceptions import Conflict, NotFound, PolicyInvalid
+from riskops.core.exceptions import Conflict, FourEyesViolation, NotFound, NotPermitted, PolicyInvalid, ValidationFailed
 
-from ..models import CreditDecision, PolicyVersion, ScoreSnapshot, Trigger
-from ..policy import Policy, parse_policy, validate_policy
+from ..models import CreditDecision, PolicySimulation, PolicyVersion, RecomputeRun, ScoreSnapshot, Trigger
+from ..policy import Policy, _path, parse_policy, validate_policy
 
 # Up to 500 customers in 10 runs of consecutive ids spread over the id range: the whole book when
 # it is small, a cross-section (old and new customers) when it is large, in 10 chunk reads.
@@ -30,9 +45,10 @@ def parsed_policy(version: PolicyVersion) -> Policy:
     """Parse a stored version once per process: an active version is never edited.
 
     Keyed by more than the pk: a draft parsed before its activation is parsed again once
-    activated (its `activated_at` is part of the key), and a pk reused after a rollback (SQLite
-    reuses them) with another row cannot hit a stale entry (`created_at` differs)."""
-    key = (version.pk, version.version, version.created_at, version.activated_at)
+    activated (its `activated_at` is part of the key), a draft edited since it was parsed is
+    parsed again (`edited_at`), and a pk reused after a rollback (SQLite reuses them) with another
+    row cannot hit a stale entry (`created_at` differs)."""
+    key = (version.pk, version.version, version.created_at, version.activated_at, version.edited_at)
     if key not in _parsed:
         body = version.body if "body" in version.__dict__ else PolicyVersion.objects.values_list("body", flat=True).get(pk=version.pk)
         _parsed[key] = parse_policy(body, version_id=version.pk)
@@ -47,24 +63,29 @@ def active_policy() -> tuple[PolicyVersion, Policy]:
     return version, parsed_policy(version)
 
 
+def _next_version_number() -> int:
+    PolicyVersion.objects.select_for_update().order_by("pk").first()  # serialise version numbering
+    return (PolicyVersion.objects.aggregate(m=Max("version"))["m"] or 0) + 1
+
+
 @transaction.atomic
 def policy_create(*, name: str, body: dict, actor, notes: str = "") -> PolicyVersion:
     """Store a new draft version. A body that fails validation is refused and nothing is written."""
     validate_policy(body)
-    PolicyVersion.objects.select_for_update().order_by("pk").first()  # serialise version numbering
-    number = (PolicyVersion.objects.aggregate(m=Max("version"))["m"] or 0) + 1
+    number = _next_version_number()
     version = PolicyVersion.objects.create(version=number, name=name, body=body, notes=notes, created_by=actor)
     audit_record(actor=actor, action="policy.create", target=version, after={"version": number, "name": name})
     return version
 
 
 @transaction.atomic
-def policy_activate(*, version: PolicyVersion, actor) -> PolicyVersion:
+def policy_activate(*, version: PolicyVersion, actor, audit_extra: dict | None = None) -> PolicyVersion:
     """Make `version` the only active policy; the previous one is retired. Audited.
 
-    Refused (PolicyInvalid, nothing changed) when the body does not validate or when planning a
-    sample of the book with it fails. Invariant: exactly one active version afterwards (also a
-    partial unique constraint)."""
+    The internal, one-step activation (migrations, bootstrap, tests, and the last step of
+    `policy_activation_approve`); people go through maker-checker. Refused (PolicyInvalid,
+    nothing changed) when the body does not validate or when planning a sample of the book with
+    it fails. Invariant: exactly one active version afterwards (also a partial unique constraint)."""
     versions = list(
         PolicyVersion.objects.select_for_update().filter(Q(pk=version.pk) | Q(state=PolicyVersion.State.ACTIVE)).order_by("pk")
     )
@@ -76,17 +97,18 @@ def policy_activate(*, version: PolicyVersion, actor) -> PolicyVersion:
     policy = parse_policy(version.body, version_id=version.pk)
     policy_dry_run(policy=policy, version=version)
     previous = next((v for v in versions if v.state == PolicyVersion.State.ACTIVE), None)
+    now = timezone.now()
     if previous:
-        previous.state = PolicyVersion.State.RETIRED
-        previous.save(update_fields=["state"])
-    version.state, version.activated_at, version.activated_by = PolicyVersion.State.ACTIVE, timezone.now(), actor
+        previous.state, previous.retired_at = PolicyVersion.State.RETIRED, now
+        previous.save(update_fields=["state", "retired_at"])
+    version.state, version.activated_at, version.activated_by = PolicyVersion.State.ACTIVE, now, actor
     version.save(update_fields=["state", "activated_at", "activated_by"])
     audit_record(
         actor=actor,
         action="policy.activate",
         target=version,
         before={"active_version": previous.version if previous else None},
-        after={"active_version": version.version},
+        after={"active_version": version.version, **(audit_extra or {})},
     )
     return version
 
@@ -164,3 +186,272 @@ def policy_dry_run(*, policy: Policy, version: PolicyVersion, now: datetime | No
         finally:
             transaction.set_rollback(True)
     return planned
+
+
+# --- governance: drafts, diff, simulation, maker-checker ----------------------------------------
+
+EDIT_SUMMARY_MAX = 50  # diff lines kept in a policy.edit audit event
+
+
+def _require_perm(actor, perm: str) -> None:
+    # Enforced here, not only by the pages: a service called from anywhere keeps the rule.
+    if actor is None or not actor.has_perm(perm):
+        raise NotPermitted(_("Your role does not allow this action."))
+
+
+def _locked(version: PolicyVersion) -> PolicyVersion:
+    found = PolicyVersion.objects.select_for_update().filter(pk=version.pk).first()
+    if found is None:
+        raise NotFound(_("No such policy version."), field="version")
+    return found
+
+
+def _require_draft(version: PolicyVersion) -> None:
+    if version.state != PolicyVersion.State.DRAFT:
+        raise Conflict(
+            _("Policy v%(version)s is %(state)s: only a draft can be changed; copy it into a new draft instead.")
+            % {"version": version.version, "state": version.get_state_display().lower()},
+            field="state",
+        )
+
+
+@dataclass(frozen=True)
+class DiffLine:
+    """One difference between two policy documents, at a field path."""
+
+    path: str
+    kind: str  # "changed", "added" or "removed"
+    before: Any = None
+    after: Any = None
+
+    @staticmethod
+    def show(value: Any) -> str:
+        if isinstance(value, str):
+            return value
+        return json.dumps(value, ensure_ascii=False, separators=(", ", ": "))
+
+    def __str__(self) -> str:
+        if self.kind == "added":
+            return f"{self.path}: added {self.show(self.after)}"
+        if self.kind == "removed":
+            return f"{self.path}: removed (was {self.show(self.before)})"
+        return f"{self.path}: {self.show(self.before)} → {self.show(self.after)}"
+
+
+def _diff(a: Any, b: Any, path: list, out: list[DiffLine]) -> None:
+    if isinstance(a, dict) and isinstance(b, dict):
+        for key in sorted(set(a) | set(b)):
+            if key not in a:
+                out.append(DiffLine(_path([*path, key]), "added", after=b[key]))
+            elif key not in b:
+                out.append(DiffLine(_path([*path, key]), "removed", before=a[key]))
+            else:
+                _diff(a[key], b[key], [*path, key], out)
+    elif isinstance(a, list) and isinstance(b, list):
+        for index in range(max(len(a), len(b))):
+            if index >= len(a):
+                out.append(DiffLine(_path([*path, index]), "added", after=b[index]))
+            elif index >= len(b):
+                out.append(DiffLine(_path([*path, index]), "removed", before=a[index]))
+            else:
+                _diff(a[index], b[index], [*path, index], out)
+    elif type(a) is not type(b) or a != b:  # True == 1 in Python; not in a policy
+        out.append(DiffLine(_path(path), "changed", before=a, after=b))
+
+
+def policy_diff(a: PolicyVersion | dict, b: PolicyVersion | dict) -> list[DiffLine]:
+    """What changes from `a` to `b`, one line per field path, in document order of the keys
+    (sorted) and list positions: ``limits.max_limit: 5000.00 → 6000.00``, a rule added or
+    removed, a bin's points. Lists compare position by position (a bin inserted shows as the
+    bins after it changing and one added at the end: what the engine will actually see)."""
+    out: list[DiffLine] = []
+    _diff(a.body if isinstance(a, PolicyVersion) else a, b.body if isinstance(b, PolicyVersion) else b, [], out)
+    return out
+
+
+@transaction.atomic
+def policy_draft_copy(*, source: PolicyVersion, actor, name: str = "") -> PolicyVersion:
+    """A new draft with `source`'s body (normally the active version), remembering where it came
+    from (`copied_from`). Audited (policy.copy). The copy is validated like any new version."""
+    _require_perm(actor, "decisions.add_policyversion")
+    source = PolicyVersion.objects.filter(pk=source.pk).first()
+    if source is None:
+        raise NotFound(_("No such policy version."), field="source")
+    body = copy.deepcopy(source.body)
+    validate_policy(body)
+    number = _next_version_number()
+    draft = PolicyVersion.objects.create(
+        version=number, name=(name or f"{source.name} (draft of v{source.version})")[:120], body=body,
+        notes="", created_by=actor, copied_from=source,
+    )
+    audit_record(actor=actor, action="policy.copy", target=draft, after={"version": number, "copied_from": source.version})
+    return draft
+
+
+@transaction.atomic
+def policy_draft_edit(*, version: PolicyVersion, body: dict, actor, name: str | None = None, notes: str | None = None) -> PolicyVersion:
+    """Replace a draft's body (and optionally its name and notes). Drafts only (Conflict).
+
+    The body is validated first (PolicyInvalid naming the field; nothing written). A changed body
+    sets `edited_at`, which makes every earlier simulation stale, and withdraws a pending
+    activation request (it was for the old body). Audited (policy.edit) with the diff's lines.
+    Nothing changed → nothing written, no audit event."""
+    _require_perm(actor, "decisions.change_policyversion")
+    validate_policy(body)
+    version = _locked(version)
+    _require_draft(version)
+    changes = policy_diff(version.body, body)
+    fields: list[str] = []
+    before: dict[str, Any] = {}
+    after: dict[str, Any] = {}
+    if name is not None and name.strip() and name.strip() != version.name:
+        before["name"], after["name"] = version.name, name.strip()
+        version.name = name.strip()[:120]
+        fields.append("name")
+    if notes is not None and notes != version.notes:
+        before["notes"], after["notes"] = version.notes, notes
+        version.notes = notes
+        fields.append("notes")
+    if changes:
+        version.body = body
+        version.edited_at = timezone.now()
+        fields += ["body", "edited_at"]
+        after["changes"] = [str(c) for c in changes[:EDIT_SUMMARY_MAX]]
+        after["changed_fields"] = len(changes)
+        if version.activation_requested_by_id is not None:
+            before["activation_requested_by"] = version.activation_requested_by_id
+            after["activation_request"] = "withdrawn: the body changed"
+            version.activation_requested_by, version.activation_requested_at = None, None
+            fields += ["activation_requested_by", "activation_requested_at"]
+    if not fields:
+        return version
+    version.save(update_fields=fields)
+    audit_record(actor=actor, action="policy.edit", target=version, before=before, after=after)
+    return version
+
+
+def policy_simulate(*, version: PolicyVersion, actor, chunk_size: int | None = None, enqueue: bool = True) -> PolicySimulation:
+    """Score the whole book under a draft without writing a decision (services/simulation.py):
+    a `PolicySimulation` split into chunks, sent to the workers after commit. Audited
+    (policy.simulate)."""
+    from .simulation import DEFAULT_CHUNK_SIZE, simulation_start
+
+    _require_perm(actor, "decisions.change_policyversion")
+    return simulation_start(version=version, actor=actor, chunk_size=chunk_size or DEFAULT_CHUNK_SIZE, enqueue=enqueue)
+
+
+def body_stamp(version: PolicyVersion):
+    """When the draft's body last changed: what a simulation must have been made of."""
+    return version.edited_at or version.created_at
+
+
+def fresh_simulation(version: PolicyVersion) -> PolicySimulation | None:
+    """The newest succeeded simulation of the body as it is now, against the version active now."""
+    active_pk = PolicyVersion.objects.filter(state=PolicyVersion.State.ACTIVE).values_list("pk", flat=True).first()
+    return (
+        PolicySimulation.objects.filter(
+            policy_version_id=version.pk, status=PolicySimulation.Status.SUCCEEDED,
+            body_edited_at=body_stamp(version), baseline_version_id=active_pk,
+        )
+        .order_by("-finished_at", "-pk")
+        .first()
+    )
+
+
+def _require_fresh_simulation(version: PolicyVersion) -> PolicySimulation:
+    simulation = fresh_simulation(version)
+    if simulation is not None:
+        return simulation
+    latest = PolicySimulation.objects.filter(policy_version_id=version.pk).order_by("-created_at", "-pk").first()
+    if latest is None:
+        message = _("Simulate this draft on the book first: activation needs a simulation of it.")
+    elif latest.body_edited_at != body_stamp(version):
+        message = _("The draft was edited after its last simulation: simulate it again before activation.")
+    elif latest.status in (PolicySimulation.Status.PENDING, PolicySimulation.Status.RUNNING):
+        message = _("The simulation of this draft is still running: wait for it to finish.")
+    elif latest.status == PolicySimulation.Status.FAILED:
+        message = _("The last simulation of this draft failed: simulate it again.")
+    else:
+        message = _("Another policy version was activated since this draft was simulated: simulate it again.")
+    raise Conflict(message, field="simulation")
+
+
+@transaction.atomic
+def policy_activation_request(*, version: PolicyVersion, actor) -> PolicyVersion:
+    """Ask for a draft's activation (the maker's step). Needs a succeeded simulation newer than
+    the draft's last edit, made against the version active now (Conflict otherwise, with what to
+    do). Asking again is harmless; a draft someone else already asked for is refused. Audited."""
+    _require_perm(actor, "decisions.activate_policyversion")
+    version = _locked(version)
+    _require_draft(version)
+    simulation = _require_fresh_simulation(version)
+    if version.activation_requested_by_id is not None:
+        if version.activation_requested_by_id == actor.pk:
+            return version
+        raise Conflict(
+            _("%(user)s has already asked for this activation: approve or reject it.")
+            % {"user": version.activation_requested_by.get_username()},
+            field="activation_requested_by",
+        )
+    version.activation_requested_by, version.activation_requested_at = actor, timezone.now()
+    version.save(update_fields=["activation_requested_by", "activation_requested_at"])
+    audit_record(
+        actor=actor, action="policy.activation_request", target=version,
+        after={"version": version.version, "simulation": simulation.pk, "edited_at": body_stamp(version)},
+    )
+    return version
+
+
+def policy_activation_approve(*, version: PolicyVersion, actor) -> tuple[PolicyVersion, RecomputeRun]:
+    """Approve a requested activation (the checker's step) and start a full recompute.
+
+    A second risk admin: the requester cannot approve (FourEyesViolation; the database has the
+    same check). The simulation is re-checked (an edit or another activation since the request
+    makes it stale: Conflict). Then `policy_activate` (its dry run, the old version retired,
+    audited policy.activate with the request and the simulation) and, in the same transaction, a
+    full recompute run whose chunks go to the workers after commit."""
+    from .runs import recompute_run_start  # runs imports this module
+
+    _require_perm(actor, "decisions.activate_policyversion")
+    with transaction.atomic():
+        version = _locked(version)
+        _require_draft(version)
+        if version.activation_requested_by_id is None:
+            raise Conflict(_("Nobody has asked for this activation yet: request it first."), field="activation_requested_by")
+        if version.activation_requested_by_id == actor.pk:
+            raise FourEyesViolation(
+                _("You asked for this activation: a second risk admin must approve it."), field="activated_by", version_id=version.pk
+            )
+        simulation = _require_fresh_simulation(version)
+        version = policy_activate(
+            version=version, actor=actor,
+            audit_extra={
+                "requested_by": version.activation_requested_by.get_username(),
+                "requested_at": version.activation_requested_at,
+                "simulation": simulation.pk,
+            },
+        )
+        run = recompute_run_start(trigger=Trigger.MANUAL, actor=actor)
+    return version, run
+
+
+@transaction.atomic
+def policy_activation_reject(*, version: PolicyVersion, actor, note: str) -> PolicyVersion:
+    """Turn a requested activation down with a note; the draft stays a draft (edit it, simulate it,
+    ask again). The requester may withdraw their own request the same way. Audited."""
+    _require_perm(actor, "decisions.activate_policyversion")
+    note = (note or "").strip()
+    if not note:
+        raise ValidationFailed(_("Say why the activation is rejected."), field="note")
+    version = _locked(version)
+    _require_draft(version)
+    if version.activation_requested_by_id is None:
+        raise Conflict(_("Nobody has asked for this activation: there is nothing to reject."), field="activation_requested_by")
+    requester = version.activation_requested_by.get_username()
+    version.activation_requested_by, version.activation_requested_at = None, None
+    version.save(update_fields=["activation_requested_by", "activation_requested_at"])
+    audit_record(
+        actor=actor, action="policy.activation_reject", target=version,
+        before={"requested_by": requester}, after={"note": note[:2000]},
+    )
+    return version
