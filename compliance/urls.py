@@ -3,3 +3,17 @@ from django.urls import path
 app_name = "compliance"
 
 urlpatterns: list = []
+
+# Audit trail, verification and CSV exports (compliance/audit_views.py, compliance/export_views.py).
+from . import audit_views, export_views  # noqa: E402
+
+urlpatterns += [
+    path("audit/", audit_views.AuditTrailView.as_view(), name="audit"),
+    path("audit/verify/", audit_views.AuditVerifyView.as_view(), name="audit-verify"),
+    path("audit/<int:pk>/", audit_views.AuditEventView.as_view(), name="audit-event"),
+    path("exports/audit.csv", export_views.export_view("audit"), name="export-audit"),
+    path("exports/consents.csv", export_views.export_view("consents"), name="export-consents"),
+    path("exports/acknowledgements.csv", export_views.export_view("acknowledgements"), name="export-acknowledgements"),
+    path("exports/decisions.csv", export_views.export_view("decisions"), name="export-decisions"),
+    path("exports/notices.csv", export_views.export_view("notices"), name="export-notices"),
+]
