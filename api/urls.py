@@ -1,5 +1,9 @@
 from django.urls import path
 
+from draws.api_views import DrawCheckView
+
 app_name = "api"
 
-urlpatterns: list = []
+urlpatterns: list = [
+    path("v1/draw-checks/", DrawCheckView.as_view(), name="draw-check"),
+]
