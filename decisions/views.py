@@ -10,6 +10,7 @@ from riskops.core.roles import ANALYST, RISK_ADMIN, has_role
 from riskops.core.views import RoleRequiredMixin
 
 from .models import RecomputeRun, Trigger
+from .override_views import override_panel_context
 from .overview_selectors import book_overview
 from .profile_selectors import PROFILE_LISTS, customer_profile, more_params
 from .selectors import recompute_runs, run_progress
@@ -65,8 +66,10 @@ class CustomerProfileView(RoleRequiredMixin, TemplateView):
     def get_context_data(self, **kwargs):
         show = {k: int(v) for k in PROFILE_LISTS if (v := self.request.GET.get(k, "")).isdigit()}
         can_act = has_role(self.request.user, ANALYST, RISK_ADMIN)
+        profile = customer_profile(external_id=self.kwargs["external_id"], show=show)
         return super().get_context_data(
-            profile=customer_profile(external_id=self.kwargs["external_id"], show=show),
+            profile=profile,
+            overrides=override_panel_context(self.request, profile),  # decisions/override_views.py
             can_act=can_act,
             # The dismiss/confirm form's suppression period (one policy read, only for those who act).
             suppression=suppression_bounds() if can_act else None,
