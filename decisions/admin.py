@@ -14,7 +14,6 @@ from .models import (
     CaseNote,
     CreditDecision,
     CreditLine,
-    Override,
     PolicyVersion,
     RecomputeChunk,
     RecomputeRun,
@@ -22,6 +21,7 @@ from .models import (
     ScoreSnapshot,
 )
 from .services.policy import policy_activate
+from . import admin_overrides  # noqa: F401  (Override: four-eyes actions, requests through the service)
 
 # Snapshots and decisions grow by up to one row per customer per run, lines and alerts with the
 # book: LargeTableAdminMixin (riskops/core/admin.py) — no exact count of a large table, pages up
@@ -177,24 +177,3 @@ class CaseNoteAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
     date_hierarchy = "created_at"
     ordering = ("-created_at", "-id")
     raw_id_fields = ("customer", "alert", "author")
-
-
-@admin.register(Override)
-class OverrideAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
-    list_display = (
-        "id",
-        "customer",
-        "access",
-        "limit_amount",
-        "state",
-        "requested_by",
-        "decided_by",
-        "expires_at",
-        "created_at",
-    )
-    list_select_related = ("customer", "requested_by", "decided_by")
-    list_filter = ("state", "access", "expires_at")
-    search_fields = ("=customer__external_id", "reason")
-    date_hierarchy = "created_at"
-    ordering = ("-created_at", "-id")
-    raw_id_fields = ("customer", "requested_by", "decided_by")
