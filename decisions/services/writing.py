@@ -67,6 +67,13 @@ def write_plans(plans: list[CustomerPlan]) -> list[CreditDecision]:
         line.updated_at = p.snapshot.computed_at
         lines.append(line)
     update_objects(CreditLine, lines, LINE_FIELDS)
+
+    # --- issue 15: webhook events for changed decisions and newly raised alerts, in this same
+    # transaction (the outbox); sent by Celery after commit (webhooks/services/outbox.py).
+    from webhooks.services.outbox import webhook_events_for_plans
+
+    webhook_events_for_plans(plans, decisions)
+    # --- end issue 15
     return decisions
 
 
