@@ -1,27 +1,25 @@
 """Admin for decisions and their history: all view-only for now.
 
-Snapshots, decisions, lines and runs are written by the recompute services. Policy versions,
-overrides, alerts and notes will get their workflows (four eyes, activation) through services
-in later work; until then the admin shows them and changes nothing.
+Snapshots, decisions, lines and runs are written by the recompute services. Policy versions
+have their own module (decisions/admin_policy.py: drafts edited here, activation through
+maker-checker services).
 """
 
-from django.contrib import admin, messages
+from django.contrib import admin
 
 from riskops.core.admin import LargeTableAdminMixin, ReadOnlyAdminMixin, ReadOnlyTabularInline
-from riskops.core.exceptions import DomainError
 
 from .models import (
     CaseNote,
     CreditDecision,
     CreditLine,
-    PolicyVersion,
     RecomputeChunk,
     RecomputeRun,
     RiskAlert,
     ScoreSnapshot,
 )
-from .services.policy import policy_activate
 from . import admin_overrides  # noqa: F401  (Override: four-eyes actions, requests through the service)
+from . import admin_policy  # noqa: F401  (PolicyVersion: drafts, diff, simulation, maker-checker)
 
 # Snapshots and decisions grow by up to one row per customer per run, lines and alerts with the
 # book: LargeTableAdminMixin (riskops/core/admin.py) — no exact count of a large table, pages up
@@ -29,33 +27,6 @@ from . import admin_overrides  # noqa: F401  (Override: four-eyes actions, reque
 # date_hierarchy (its drill-down runs a DISTINCT over the whole table on every page load) and
 # primary-key order, which an index serves. Policy versions, runs, chunks, notes and overrides
 # stay small (written by people or once a night) and keep the stock admin.
-
-
-@admin.register(PolicyVersion)
-class PolicyVersionAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
-    list_display = ("version", "name", "state", "created_by", "created_at", "activated_by", "activated_at")
-    list_select_related = ("created_by", "activated_by")
-    list_filter = ("state",)
-    search_fields = ("name", "notes")
-    date_hierarchy = "created_at"
-    ordering = ("-version",)
-    raw_id_fields = ("created_by", "activated_by")
-    actions = ["activate"]
-
-    def has_activate_permission(self, request) -> bool:
-        return request.user.has_perm("decisions.activate_policyversion")
-
-    @admin.action(description="Activate the selected policy version", permissions=["activate"])
-    def activate(self, request, queryset):
-        if queryset.count() != 1:
-            self.message_user(request, "Select exactly one version to activate.", messages.ERROR)
-            return
-        try:
-            version = policy_activate(version=queryset.get(), actor=request.user)
-        except DomainError as exc:
-            self.message_user(request, exc.message, messages.ERROR)
-        else:
-            self.message_user(request, f"Policy v{version.version} is now active; the next recompute uses it.", messages.SUCCESS)
 
 
 class RecomputeChunkInline(ReadOnlyTabularInline):

@@ -1,6 +1,6 @@
 from django.urls import path
 
-from . import override_views, queue_views, views
+from . import override_views, policy_views, queue_views, views
 
 app_name = "decisions"
 urlpatterns = [
@@ -20,6 +20,9 @@ urlpatterns = [
     path("alerts/<int:pk>/confirm/", queue_views.AlertConfirmView.as_view(), name="alert-confirm"),
     path("customers/<str:external_id>/notes/", queue_views.NoteAddView.as_view(), name="note-add"),
     path("customers/<str:external_id>/recompute/", queue_views.CustomerRecomputeView.as_view(), name="customer-recompute"),
+    # Policy simulations (decisions/policy_views.py): the report of a draft scored on the book.
+    path("policies/simulations/<int:pk>/", policy_views.SimulationView.as_view(), name="simulation"),
+    path("policies/simulations/<int:pk>/progress/", policy_views.SimulationProgressView.as_view(), name="simulation-progress"),
     # Manual overrides (decisions/override_views.py): requested here, decided in the admin.
     path("customers/<str:external_id>/overrides/request/", override_views.OverrideRequestView.as_view(), name="override-request"),
 ]

@@ -230,6 +230,14 @@ class DiffLine:
             return value
         return json.dumps(value, ensure_ascii=False, separators=(", ", ": "))
 
+    @property
+    def show_before(self) -> str:
+        return self.show(self.before)
+
+    @property
+    def show_after(self) -> str:
+        return self.show(self.after)
+
     def __str__(self) -> str:
         if self.kind == "added":
             return f"{self.path}: added {self.show(self.after)}"

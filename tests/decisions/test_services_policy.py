@@ -52,7 +52,8 @@ def test_activation_retires_the_previous_version_and_is_audited(risk_admin):
         policy_activate(version=PolicyVersion.objects.get(version=1), actor=risk_admin)  # retired stays retired
 
 
-def test_risk_admin_activates_a_version_from_the_admin(client, risk_admin):
+def test_the_admin_has_no_one_step_activation(client, risk_admin):
+    # Activation goes through maker-checker (tests/decisions/test_policy_governance.py).
     draft = PolicyVersionFactory()
     client.force_login(risk_admin)
     response = client.post(
@@ -62,8 +63,8 @@ def test_risk_admin_activates_a_version_from_the_admin(client, risk_admin):
     )
     assert response.status_code == 200
     draft.refresh_from_db()
-    assert draft.state == "active"
-    assert AuditEvent.objects.filter(action="policy.activate", actor=risk_admin).exists()
+    assert draft.state == "draft"
+    assert not AuditEvent.objects.filter(action="policy.activate").exists()
 
 
 def test_an_analyst_cannot_activate(client, analyst):

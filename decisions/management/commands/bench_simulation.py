@@ -1,0 +1,103 @@
+"""`make bench`: a policy simulation of the whole book through a real Celery worker, timed.
+
+The target (issue 13): no slower than a full recompute through a real worker. `--recompute`
+times one full recompute through the same worker right after, for a comparison under the same
+conditions (it writes what any full recompute writes: snapshots, and decisions where they change).
+
+What the simulation leaves behind is removed at the end (the draft it simulated, the simulation
+and its chunks), unless `--keep`; its audit events stay (the audit trail is append-only)."""
+
+import copy
+import time
+
+from django.conf import settings
+from django.core.management.base import BaseCommand, CommandError
+from django.db import connection, transaction
+
+from accounts.models import Customer
+from decisions.models import PolicySimulation, PolicyVersion, RecomputeRun, SimulationChunk, Trigger
+from decisions.services.policy import active_policy, policy_create
+from decisions.services.runs import recompute_run_start
+from decisions.services.simulation import DEFAULT_CHUNK_SIZE, simulation_start
+from tests.support.worker import celery_worker
+
+
+def bench_draft_body(body: dict) -> dict:
+    """A draft that moves customers: band cut-offs up 10 points, a higher ceiling, a stricter rule."""
+    body = copy.deepcopy(body)
+    for band in body["bands"][:-1]:
+        band["min_score"] += 10
+    body["limits"]["max_limit"] = str(int(float(body["limits"]["max_limit"])) + 1000) + ".00"
+    body["rules"]["OVER_BORROWING"]["max_external_lenders"] = max(1, body["rules"]["OVER_BORROWING"]["max_external_lenders"] - 1)
+    return body
+
+
+class Command(BaseCommand):
+    help = "Benchmark a policy simulation of the whole book through a real Celery worker."
+
+    def add_arguments(self, parser):
+        parser.add_argument("--chunk-size", type=int, default=DEFAULT_CHUNK_SIZE)
+        parser.add_argument("--concurrency", type=int, default=2, help="worker processes")
+        parser.add_argument("--pool", default="prefork", choices=["prefork", "threads", "solo"])
+        parser.add_argument("--recompute", action="store_true", help="also time a full recompute through the same worker")
+        parser.add_argument("--keep", action="store_true", help="keep the draft and the simulation")
+
+    def handle(self, *args, chunk_size, concurrency, pool, recompute, keep, **options):
+        if connection.vendor != "postgresql" or not settings.CELERY_BROKER_URL:
+            raise CommandError("the benchmark needs DATABASE_URL=postgres://… and CELERY_BROKER_URL=redis://…")
+        total = Customer.objects.count()
+        if total == 0:
+            raise CommandError("no customers: seed a book first (make bench does)")
+        active, _ = active_policy()
+        draft = policy_create(name="bench_simulation draft", body=bench_draft_body(active.body), actor=None)
+        self.stdout.write(f"Book: {total:,} customers. Starting a Celery worker (concurrency {concurrency})…")
+        try:
+            with celery_worker(concurrency=concurrency, pool=pool):
+                seconds, simulation = self._simulate(draft, chunk_size)
+                full = self._full(chunk_size) if recompute else None
+        finally:
+            if not keep:
+                with transaction.atomic():
+                    sims = PolicySimulation.objects.filter(policy_version=draft)
+                    SimulationChunk.objects.filter(simulation__in=sims).delete()
+                    sims.delete()
+                    PolicyVersion.objects.filter(pk=draft.pk, state=PolicyVersion.State.DRAFT).delete()
+        result = simulation.result
+        rate = total / seconds
+        lines = [
+            "",
+            f"Policy simulation via Celery + Redis ({concurrency} worker processes, chunks of {chunk_size}):",
+            f"  {simulation.done_customers:,} customers in {seconds:.1f} s = {rate:,.0f} customers/s "
+            f"(simulation {simulation.pk}: {simulation.status}; {result.get('changed', 0):,} would change, "
+            f"exposure {result.get('exposure_now')} → {result.get('exposure_draft')})",
+        ]
+        if full:
+            full_s, run = full
+            lines += [
+                f"Full recompute through the same worker: {run.done_customers:,} customers in {full_s:.1f} s (run {run.pk}: {run.status})",
+                f"Target: the simulation is no slower than a full recompute ({'met' if seconds <= full_s else 'NOT met'}: "
+                f"{seconds / full_s:.2f}× its time)",
+            ]
+        self.stdout.write("\n".join(lines))
+
+    def _wait(self, obj, label: str, started: float) -> float:
+        last_report = started
+        while True:
+            obj.refresh_from_db()
+            if obj.finished_at is not None:
+                return time.perf_counter() - started
+            if time.perf_counter() - last_report >= 5:
+                last_report = time.perf_counter()
+                done = obj.done_customers
+                self.stdout.write(f"  {label}: {done:,}/{obj.total_customers:,} after {last_report - started:.0f} s")
+            time.sleep(0.25)
+
+    def _simulate(self, draft: PolicyVersion, chunk_size: int) -> tuple[float, PolicySimulation]:
+        started = time.perf_counter()
+        simulation = simulation_start(version=draft, actor=None, chunk_size=chunk_size)
+        return self._wait(simulation, "simulation", started), simulation
+
+    def _full(self, chunk_size: int) -> tuple[float, RecomputeRun]:
+        started = time.perf_counter()
+        run = recompute_run_start(trigger=Trigger.MANUAL, chunk_size=chunk_size)
+        return self._wait(run, "full recompute", started), run

@@ -1,0 +1,56 @@
+"""Staff pages for policy simulations: progress while it runs, the report when it is done.
+
+Risk admins (who simulate and activate) and compliance (read-only) see them; analysts do not.
+The actions (simulate, request, approve, reject) live in the admin (decisions/admin_policy.py).
+"""
+
+from django.shortcuts import get_object_or_404
+from django.views.generic import TemplateView
+
+from riskops.core.roles import COMPLIANCE, RISK_ADMIN, has_role
+from riskops.core.views import RoleRequiredMixin
+
+from .models import PolicySimulation
+from .services.policy import body_stamp, policy_diff
+from .services.simulation import simulation_progress
+from .simulation_charts import simulation_report
+
+
+def _simulation(pk: int) -> PolicySimulation:
+    return get_object_or_404(
+        PolicySimulation.objects.select_related("policy_version", "baseline_version", "requested_by"), pk=pk
+    )
+
+
+class SimulationView(RoleRequiredMixin, TemplateView):
+    allowed_roles = (RISK_ADMIN, COMPLIANCE)
+    template_name = "decisions/simulation.html"
+
+    def get_context_data(self, **kwargs):
+        simulation = _simulation(self.kwargs["pk"])
+        version, base = simulation.policy_version, simulation.baseline_version
+        return super().get_context_data(
+            simulation=simulation,
+            progress=simulation_progress(simulation=simulation),
+            report=simulation_report(simulation=simulation),
+            changes=policy_diff(base, version) if base else [],
+            stale=body_stamp(version) != simulation.body_edited_at,
+            can_admin=has_role(self.request.user, RISK_ADMIN) and self.request.user.is_staff,
+            **kwargs,
+        )
+
+
+class SimulationProgressView(RoleRequiredMixin, TemplateView):
+    """The progress bar, polled by htmx every second; once finished it asks for a full reload
+    (HX-Refresh) so the report and its charts appear."""
+
+    allowed_roles = (RISK_ADMIN, COMPLIANCE)
+    template_name = "decisions/simulation_progress.html"
+
+    def get(self, request, *args, **kwargs):
+        simulation = _simulation(self.kwargs["pk"])
+        progress = simulation_progress(simulation=simulation)
+        response = self.render_to_response(self.get_context_data(simulation=simulation, progress=progress))
+        if progress["finished"] and request.headers.get("HX-Request"):
+            response["HX-Refresh"] = "true"
+        return response
