@@ -17,3 +17,11 @@ urlpatterns += [
     path("exports/decisions.csv", export_views.export_view("decisions"), name="export-decisions"),
     path("exports/notices.csv", export_views.export_view("notices"), name="export-notices"),
 ]
+
+# Data-subject report (compliance/report_views.py).
+from . import report_views  # noqa: E402
+
+urlpatterns += [
+    path("customers/<str:external_id>/report", report_views.SubjectReportView.as_view(), name="subject-report"),
+    path("customers/<str:external_id>/report.json", report_views.SubjectReportJSONView.as_view(), name="subject-report-json"),
+]

@@ -1,0 +1,224 @@
+"""The data-subject report: everything held about one customer and every decision made.
+
+One list of sections, read two ways: the printable page takes each section's count and its
+newest rows (up to `PAGE_ROWS`), the JSON download streams every row of every section through
+`.iterator(chunk_size=...)`, so a customer with 100,000 transactions costs one chunk of memory.
+National id and phone are unmasked only for a viewer with `accounts.view_customer_pii`.
+Producing a report is audited (`subject.report`) by `subject_report_record`.
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass
+from decimal import Decimal
+from typing import Any, Callable, Iterator
+
+from django.core.serializers.json import DjangoJSONEncoder
+from django.db import transaction
+from django.db.models import Count, Max, Min, Prefetch, QuerySet, Sum
+from django.utils import timezone
+from django.utils.translation import gettext_lazy as _
+
+from accounts.models import Consent, ConsentEvent, Customer
+from decisions.models import CreditLine
+from riskops.core.audit import audit_record
+from riskops.core.models import AuditAction
+
+PII_PERMISSION = "accounts.view_customer_pii"
+PAGE_ROWS = 100
+CHUNK = 1000
+
+
+@dataclass(frozen=True)
+class Section:
+    key: str
+    title: Any
+    rows: Callable[[Customer], QuerySet]  # newest first
+    to_dict: Callable[[Any], dict[str, Any]]
+
+
+def _values(obj: Any, *exclude: str) -> dict[str, Any]:
+    """Every concrete field of a row, foreign keys as ids: "everything held", not a selection."""
+    out = {}
+    for f in obj._meta.concrete_fields:
+        if f.name in exclude:
+            continue
+        out[f.attname] = getattr(obj, f.attname)
+    return out
+
+
+def _consent(c: Consent) -> dict[str, Any]:
+    return {
+        **_values(c, "customer"),
+        "consent_text_version": c.disclosure.version,
+        "ledger": [_values(e, "consent") for e in c.events.all()],
+    }
+
+
+def _snapshot(s) -> dict[str, Any]:
+    return {**_values(s, "customer"), "policy_version": s.policy_version.version, "consents_used": [c.pk for c in s.consents_used.all()]}
+
+
+def _decision(d) -> dict[str, Any]:
+    return {**_values(d, "customer"), "policy_version": d.policy_version.version}
+
+
+def _notice(n) -> dict[str, Any]:
+    return {**_values(n, "customer"), "risk_disclosure_version": n.disclosure.version if n.disclosure else None}
+
+
+def _note(n) -> dict[str, Any]:
+    return {**_values(n, "customer"), "author": n.author.get_username()}
+
+
+SECTIONS: list[Section] = [
+    Section(
+        "consents", _("Consents and their ledger"),
+        lambda c: c.consents.select_related("disclosure").prefetch_related(Prefetch("events", queryset=ConsentEvent.objects.order_by("occurred_at", "id"))).order_by("-granted_at", "-id"),
+        _consent,
+    ),
+    Section(
+        "acknowledgements", _("Disclosure acknowledgements"),
+        lambda c: c.acknowledgements.select_related("disclosure").order_by("-acknowledged_at", "-id"),
+        lambda a: {**_values(a, "customer"), "document": a.disclosure.kind, "version": a.disclosure.version, "content_hash": a.disclosure.content_hash},
+    ),
+    Section("decisions", _("Decisions"), lambda c: c.decisions.select_related("policy_version").order_by("-decided_at", "-id"), _decision),
+    Section(
+        "score_snapshots", _("Score snapshots"),
+        lambda c: c.score_snapshots.select_related("policy_version").prefetch_related(Prefetch("consents_used", queryset=Consent.objects.only("id"))).order_by("-computed_at", "-id"),
+        _snapshot,
+    ),
+    Section("overrides", _("Overrides"), lambda c: c.overrides.order_by("-created_at", "-id"), lambda o: _values(o, "customer")),
+    Section("notices", _("Customer notices"), lambda c: c.notices.select_related("disclosure").order_by("-created_at", "-id"), _notice),
+    Section("alerts", _("Risk alerts"), lambda c: c.alerts.order_by("-raised_at", "-id"), lambda a: _values(a, "customer")),
+    Section("case_notes", _("Case notes"), lambda c: c.case_notes.select_related("author").order_by("-created_at", "-id"), _note),
+    Section("applications", _("Credit applications"), lambda c: c.applications.order_by("-applied_at", "-id"), lambda a: _values(a, "customer")),
+    Section("bureau_reports", _("Bureau reports"), lambda c: c.bureau_reports.order_by("-reported_at", "-id"), lambda b: _values(b, "customer")),
+    Section("installments", _("Repayment installments"), lambda c: c.installments.order_by("-due_on", "-id"), lambda i: _values(i, "customer")),
+    Section("transactions", _("Transactions"), lambda c: c.transactions.order_by("-occurred_at", "-id"), lambda t: _values(t, "customer")),
+]
+
+
+def identity(customer: Customer, *, viewer: Any) -> dict[str, Any]:
+    show_pii = viewer.has_perm(PII_PERMISSION)
+    return {
+        "external_id": customer.external_id,
+        "full_name": customer.full_name,
+        "national_id": customer.national_id if show_pii else customer.national_id_masked,
+        "phone": customer.phone if show_pii else customer.phone_masked,
+        "pii_masked": not show_pii,
+        "onboarded_at": customer.onboarded_at,
+        "language": customer.language,
+        "created_at": customer.created_at,
+    }
+
+
+def credit_line(customer: Customer) -> dict[str, Any] | None:
+    line = CreditLine.objects.filter(customer=customer).first()
+    return _values(line, "customer") if line else None
+
+
+def transaction_summary(customer: Customer) -> list[dict[str, Any]]:
+    """Per kind: how many, how much, first and last (one aggregate query)."""
+    return list(
+        customer.transactions.order_by("kind").values("kind").annotate(
+            count=Count("id"), total=Sum("amount"), first=Min("occurred_at"), last=Max("occurred_at")
+        )
+    )
+
+
+# ---------------------------------------------------------------------------------------------
+# The page
+
+
+def cell(value: Any) -> str:
+    """One value as the printed page shows it: times in the viewer's zone, JSON compact."""
+    if value is None or value == "":
+        return "—"
+    if hasattr(value, "tzinfo") and hasattr(value, "hour"):
+        return timezone.localtime(value).strftime("%Y-%m-%d %H:%M")
+    if hasattr(value, "isoformat"):
+        return value.isoformat()
+    if isinstance(value, (dict, list)):
+        return json.dumps(value, cls=DjangoJSONEncoder, ensure_ascii=False, sort_keys=True, separators=(", ", ": "))
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    return str(value)
+
+
+@dataclass
+class PageSection:
+    key: str
+    title: Any
+    total: int
+    rows: list[dict[str, Any]]
+
+    @property
+    def truncated(self) -> bool:
+        return self.total > len(self.rows)
+
+    @property
+    def columns(self) -> list[str]:
+        return list(self.rows[0]) if self.rows else []
+
+    @property
+    def cells(self) -> list[list[str]]:
+        return [[cell(row.get(col)) for col in self.columns] for row in self.rows]
+
+
+def subject_report_page(*, customer: Customer, viewer: Any, page_rows: int = PAGE_ROWS) -> dict[str, Any]:
+    """The printable page: identity, line, transaction summary, each section's count and newest rows."""
+    sections = []
+    for section in SECTIONS:
+        qs = section.rows(customer)
+        rows = [section.to_dict(obj) for obj in qs[:page_rows]]
+        total = len(rows) if len(rows) < page_rows else qs.order_by().count()
+        sections.append(PageSection(section.key, section.title, total, rows))
+    return {
+        "identity": identity(customer, viewer=viewer),
+        "credit_line": credit_line(customer),
+        "transaction_summary": transaction_summary(customer),
+        "sections": sections,
+        "generated_at": timezone.now(),
+    }
+
+
+# ---------------------------------------------------------------------------------------------
+# The JSON download, streamed
+
+
+def _dump(value: Any) -> str:
+    return json.dumps(value, cls=DjangoJSONEncoder, ensure_ascii=False)
+
+
+def subject_report_json(*, customer: Customer, viewer: Any, chunk_size: int = CHUNK) -> Iterator[str]:
+    """The whole report as one JSON object, written section by section, row by row."""
+    head = {
+        "report": "data-subject report",
+        "generated_at": timezone.now(),
+        "generated_by": viewer.get_username(),
+        "customer": identity(customer, viewer=viewer),
+        "credit_line": credit_line(customer),
+        "transaction_summary": transaction_summary(customer),
+    }
+    yield _dump(head)[:-1]  # the object stays open for the sections
+    for section in SECTIONS:
+        yield f",{_dump(section.key)}:["
+        first = True
+        for obj in section.rows(customer).iterator(chunk_size=chunk_size):
+            yield ("" if first else ",") + _dump(section.to_dict(obj))
+            first = False
+        yield "]"
+    yield "}"
+
+
+@transaction.atomic
+def subject_report_record(*, actor: Any, customer: Customer, fmt: str) -> None:
+    """Audit that a report was produced: who, about whom, which format, PII shown or masked."""
+    audit_record(
+        actor=actor,
+        action=AuditAction.SUBJECT_REPORT,
+        target=customer,
+        after={"format": fmt, "external_id": customer.external_id, "pii_unmasked": actor.has_perm(PII_PERMISSION)},
+    )
