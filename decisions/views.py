@@ -5,6 +5,7 @@ from django.shortcuts import get_object_or_404, redirect
 from django.views import View
 from django.views.generic import TemplateView
 
+from draws.selectors import draw_denials_for_customer
 from riskops.core.exceptions import DomainError
 from riskops.core.roles import ANALYST, RISK_ADMIN, has_role
 from riskops.core.views import RoleRequiredMixin
@@ -70,6 +71,7 @@ class CustomerProfileView(RoleRequiredMixin, TemplateView):
         return super().get_context_data(
             profile=profile,
             overrides=override_panel_context(self.request, profile),  # decisions/override_views.py
+            draw_denials=draw_denials_for_customer(customer_id=profile.customer.pk),  # draws/selectors.py
             can_act=can_act,
             # The dismiss/confirm form's suppression period (one policy read, only for those who act).
             suppression=suppression_bounds() if can_act else None,

@@ -4,9 +4,10 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import datetime
-from decimal import Decimal
 
 from django.utils.translation import gettext_lazy as _
+
+from decisions.overview_selectors import money
 
 from .models import DrawCheck, DrawDecision
 
@@ -30,24 +31,24 @@ DENIALS_SHOWN = 20
 @dataclass(frozen=True)
 class DrawDenialRow:
     checked_at: datetime
-    amount: Decimal
-    currency: str
+    amount: str  # ¥1,234.00, as every staff page shows money
     channel: str
     merchant_category: str
-    available: Decimal
+    available: str
     reasons: list[dict[str, str]]
 
 
-def draw_denials_for_customer(*, external_id: str, limit: int = DENIALS_SHOWN) -> list[DrawDenialRow]:
+def draw_denials_for_customer(*, customer_id: int, limit: int = DENIALS_SHOWN) -> list[DrawDenialRow]:
     """The customer's newest denied draw checks (one query, `drawcheck_customer_time_idx`)."""
     rows = (
-        DrawCheck.objects.filter(customer__external_id=external_id, decision=DrawDecision.DENY.value)
+        DrawCheck.objects.filter(customer_id=customer_id, decision=DrawDecision.DENY.value)
         .order_by("-checked_at", "-id")
-        .values("checked_at", "amount", "currency", "channel", "merchant_category", "available", "reasons")[:limit]
+        .values("checked_at", "amount", "channel", "merchant_category", "available", "reasons")[:limit]
     )
     return [
         DrawDenialRow(
-            **{k: r[k] for k in ("checked_at", "amount", "currency", "channel", "merchant_category", "available")},
+            checked_at=r["checked_at"], amount=money(r["amount"]), channel=r["channel"],
+            merchant_category=r["merchant_category"], available=money(r["available"]),
             reasons=[{"code": x.get("code", ""), "text": str(REASON_LABELS.get(x.get("code"), x.get("text", "")))} for x in r["reasons"]],
         )
         for r in rows
