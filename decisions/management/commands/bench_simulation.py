@@ -3,6 +3,9 @@
 The target (issue 13): no slower than a full recompute through a real worker. `--recompute`
 times one full recompute through the same worker right after, for a comparison under the same
 conditions (it writes what any full recompute writes: snapshots, and decisions where they change).
+Without it, `--compare-chunks N` (default 3) times N chunks spread over the book in this process,
+each one simulated and then recomputed inside a transaction that is rolled back: the same
+chunks, the same load on the machine, nothing left in the database.
 
 What the simulation leaves behind is removed at the end (the draft it simulated, the simulation
 and its chunks), unless `--keep`; its audit events stay (the audit trail is append-only)."""
@@ -41,8 +44,9 @@ class Command(BaseCommand):
         parser.add_argument("--pool", default="prefork", choices=["prefork", "threads", "solo"])
         parser.add_argument("--recompute", action="store_true", help="also time a full recompute through the same worker")
         parser.add_argument("--keep", action="store_true", help="keep the draft and the simulation")
+        parser.add_argument("--compare-chunks", type=int, default=3, help="chunks timed both ways in-process (0: none)")
 
-    def handle(self, *args, chunk_size, concurrency, pool, recompute, keep, **options):
+    def handle(self, *args, chunk_size, concurrency, pool, recompute, keep, compare_chunks, **options):
         if connection.vendor != "postgresql" or not settings.CELERY_BROKER_URL:
             raise CommandError("the benchmark needs DATABASE_URL=postgres://… and CELERY_BROKER_URL=redis://…")
         total = Customer.objects.count()
@@ -55,6 +59,7 @@ class Command(BaseCommand):
             with celery_worker(concurrency=concurrency, pool=pool):
                 seconds, simulation = self._simulate(draft, chunk_size)
                 full = self._full(chunk_size) if recompute else None
+            compared = self._compare(simulation, compare_chunks) if compare_chunks else None
         finally:
             if not keep:
                 with transaction.atomic():
@@ -78,7 +83,37 @@ class Command(BaseCommand):
                 f"Target: the simulation is no slower than a full recompute ({'met' if seconds <= full_s else 'NOT met'}: "
                 f"{seconds / full_s:.2f}× its time)",
             ]
+        if compared:
+            sim_s, rec_s, n = compared
+            lines += [
+                f"Same chunks in this process ({n} × {chunk_size} customers; the recompute rolled back): "
+                f"simulation {sim_s / n:.2f} s per chunk, full-recompute chunk {rec_s / n:.2f} s per chunk "
+                f"({sim_s / rec_s:.2f}× its time: target {'met' if sim_s <= rec_s else 'NOT met'})",
+            ]
         self.stdout.write("\n".join(lines))
+
+    def _compare(self, simulation: PolicySimulation, count: int) -> tuple[float, float, int]:
+        """Time `count` chunks spread over the book both ways, one after the other, here."""
+        from django.utils import timezone
+
+        from decisions.services.recompute import chunk_plans_write
+        from decisions.services.simulation import chunk_simulate
+
+        chunks = list(simulation.chunks.order_by("index").values_list("first_customer_id", "last_customer_id"))
+        picked = chunks[:: max(len(chunks) // count, 1)][:count]
+        active, _ = active_policy()
+        sim_s = rec_s = 0.0
+        for first_id, last_id in picked:
+            started = time.perf_counter()
+            chunk_simulate(first_id=first_id, last_id=last_id, simulation=simulation)
+            sim_s += time.perf_counter() - started
+            with transaction.atomic():
+                run = RecomputeRun.objects.create(policy_version=active, total_customers=50_000, total_chunks=1)
+                started = time.perf_counter()
+                chunk_plans_write(first_id=first_id, last_id=last_id, run=run, now=timezone.now())
+                rec_s += time.perf_counter() - started
+                transaction.set_rollback(True)
+        return sim_s, rec_s, len(picked)
 
     def _wait(self, obj, label: str, started: float) -> float:
         last_report = started
