@@ -20,7 +20,10 @@ from typing import Iterable
 from django.db.models import Count, DateField, DurationField, ExpressionWrapper, F, Max, Min, Q, Sum
 from django.db.models.functions import TruncDate
 
-from accounts.models import BureauReport, Consent, CreditApplication, Customer, RepaymentInstallment, Transaction
+from accounts.models import (
+    BureauReport, Consent, CreditApplication, Customer, Disclosure, DisclosureAcknowledgement, DisclosureKind,
+    RepaymentInstallment, Transaction,
+)
 from riskops.core.bulk import ids_param
 
 SPEND_KINDS = ("purchase", "bill", "transfer_out", "cash_out")
@@ -183,6 +186,52 @@ def consent_states(customer_ids: Iterable[int], *, as_of: datetime) -> dict[int,
     return {
         cid: ConsentState(active=dict(active[cid]), withdrawn=frozenset(withdrawn[cid] - set(active[cid])))
         for cid in set(active) | set(withdrawn)
+    }
+
+
+# --- the risk disclosure (DISCLOSURE_MISSING) --------------------------------------------------
+
+
+@dataclass(frozen=True)
+class DisclosureStatus:
+    """Where a customer stands with the risk disclosure in force (the latest published version).
+
+    Not a scoring feature: it feeds only the DISCLOSURE_MISSING rule, which judges the grace period."""
+
+    disclosure_id: int
+    version: int
+    published_at: datetime
+    onboarded_at: datetime
+    acknowledged_at: datetime | None  # of this version; None: not acknowledged (yet)
+
+
+def current_risk_disclosure(*, as_of: datetime) -> tuple[int, int, datetime] | None:
+    """(id, version, published_at) of the risk disclosure in force at `as_of`, or None."""
+    return (
+        Disclosure.objects.filter(kind=DisclosureKind.RISK_DISCLOSURE, published_at__lte=as_of)
+        .order_by("-version")
+        .values_list("id", "version", "published_at")
+        .first()
+    )
+
+
+def disclosure_states(customers: dict[int, datetime], *, as_of: datetime) -> dict[int, DisclosureStatus]:
+    """Each customer's standing with the risk disclosure in force: two queries for any number of
+    customers (the version in force, then its acknowledgements by these customers, which the
+    (customer, disclosure) unique index answers). `customers` maps id -> onboarded_at.
+    Empty when no risk disclosure is published: nothing can be missing then."""
+    current = current_risk_disclosure(as_of=as_of)
+    if current is None or not customers:
+        return {}
+    disclosure_id, version, published_at = current
+    acknowledged = dict(
+        DisclosureAcknowledgement.objects.filter(
+            customer_id__in=ids_param(list(customers)), disclosure_id=disclosure_id, acknowledged_at__lte=as_of
+        ).values_list("customer_id", "acknowledged_at")
+    )
+    return {
+        cid: DisclosureStatus(disclosure_id, version, published_at, onboarded_at, acknowledged.get(cid))
+        for cid, onboarded_at in customers.items()
     }
 
 

@@ -18,7 +18,7 @@ from typing import TYPE_CHECKING
 from riskops.core.audit import normalise
 
 from .access import ActiveOverride, DecisionOutcome, LineState, OpenAlert, decide
-from .models import CreditDecision, CreditLine, PolicyVersion, RecomputeRun, RiskAlert, ScoreSnapshot
+from .models import ACCESS_WITH_LIMIT, AlertRule, CreditDecision, CreditLine, PolicyVersion, RecomputeRun, RiskAlert, ScoreSnapshot
 from .policy import Policy
 from .rules import RuleHit, evaluate_rules
 from .scoring import score_features
@@ -50,6 +50,8 @@ class CustomerPlan:
     outcome: DecisionOutcome | None = None
     decision: CreditDecision | None = None
     line_changed: bool = False
+    # Open alerts the engine resolves because their rule stopped firing (DISCLOSURE_MISSING only).
+    cleared_alerts: list[RiskAlert] = field(default_factory=list)
 
 
 def line_state(line: CreditLine) -> LineState:
@@ -88,11 +90,20 @@ def plan_customer(
         reason_codes=normalise(score.reason_codes) if score else [],
         data_sources=result.data_sources,
     )
-    hits = _unsuppressed(evaluate_rules(features=result.features, consents=result.consents, policy=policy, now=now), context.suppressed)
+    hits = _unsuppressed(
+        evaluate_rules(features=result.features, consents=result.consents, policy=policy, now=now, disclosure=context.disclosure),
+        context.suppressed,
+    )
+    before = line_state(context.line)
+    if any(h.rule == DISCLOSURE_MISSING for h in hits) and not _holds_line(context, score, hits, before, policy, now):
+        hits = [h for h in hits if h.rule != DISCLOSURE_MISSING]
     plan = CustomerPlan(context, snapshot, hits)
     _plan_alerts(plan, now)
-    open_after = [OpenAlert(a.rule, a.action, a.effective_until) for a in [*context.open_alerts.values(), *plan.new_alerts]]
-    before = line_state(context.line)
+    cleared = {a.pk for a in plan.cleared_alerts}
+    open_after = [
+        OpenAlert(a.rule, a.action, a.effective_until)
+        for a in [*context.open_alerts.values(), *plan.new_alerts] if a.pk is None or a.pk not in cleared
+    ]
     outcome = decide(
         has_scoring_consent=result.features is not None,
         score=score,
@@ -127,8 +138,32 @@ def plan_customer(
     return plan
 
 
+DISCLOSURE_MISSING = AlertRule.DISCLOSURE_MISSING.value
+
+
+def _holds_line(context: "CustomerContext", score, hits: list[RuleHit], before, policy: Policy, now: datetime) -> bool:
+    """DISCLOSURE_MISSING concerns customers with an open or limited line: judged on the outcome
+    the other rules and alerts lead to now (a review alert can only move open to limited), not on
+    the line as the last recompute left it, so a first recompute and its rerun agree."""
+    others = [h for h in hits if h.rule != DISCLOSURE_MISSING]
+    alerts = [OpenAlert(a.rule, a.action, a.effective_until) for a in context.open_alerts.values() if a.rule != DISCLOSURE_MISSING]
+    alerts += [OpenAlert(h.rule, h.action, h.effective_until) for h in others if h.rule not in context.open_alerts]
+    trial = decide(
+        has_scoring_consent=context.features.features is not None, score=score, features=context.features.features,
+        hits=others, open_alerts=alerts, confirmed=_in_force(context.suppressed), line=before,
+        override=context.override, policy=policy, now=now,
+    )
+    return trial.access in ACCESS_WITH_LIMIT
+
+
 def _plan_alerts(plan: CustomerPlan, now: datetime) -> None:
-    """An open alert of the same rule is updated (last_seen_at: still firing as of now), never duplicated."""
+    """An open alert of the same rule is updated (last_seen_at: still firing as of now), never duplicated.
+    An open DISCLOSURE_MISSING alert whose rule no longer fires (the customer acknowledged, or holds
+    no line any more) is resolved by the engine; other rules' alerts wait for an analyst."""
+    fired = {h.rule for h in plan.hits}
+    stale = plan.context.open_alerts.get(DISCLOSURE_MISSING)
+    if stale is not None and DISCLOSURE_MISSING not in fired:
+        plan.cleared_alerts.append(stale)
     for hit in plan.hits:
         evidence = normalise(hit.evidence)
         alert = plan.context.open_alerts.get(hit.rule)

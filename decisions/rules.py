@@ -7,7 +7,7 @@ A hit says what the policy wants done: `review` (queue only), `suspend` (tempora
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
-from .features import ConsentState, Features
+from .features import ConsentState, DisclosureStatus, Features
 from .models import AlertAction, AlertRule
 from .policy import Policy, Rule
 
@@ -71,10 +71,31 @@ def _overdue(lower: int, upper: int | None):
     return check
 
 
+def disclosure_missing(status: DisclosureStatus | None, p: dict, now: datetime) -> dict | None:
+    """The risk disclosure in force is not acknowledged and its grace period is over: `grace_days`
+    after its publication, or after onboarding when the customer joined later. Whether the
+    customer holds a line (open or limited) is judged by the planner, which knows the outcome."""
+    if status is None or status.acknowledged_at is not None:
+        return None
+    due_at = max(status.published_at, status.onboarded_at) + timedelta(days=p["grace_days"])
+    if now < due_at:
+        return None
+    # No "days overdue" here: evidence that moved every day would rewrite the alert on every rerun.
+    return {
+        "disclosure_id": status.disclosure_id,
+        "version": status.version,
+        "published_at": status.published_at,
+        "due_at": due_at,
+        "grace_days": p["grace_days"],
+    }
+
+
 def evaluate_rules(
-    *, features: Features | None, consents: ConsentState, policy: Policy, now: datetime
+    *, features: Features | None, consents: ConsentState, policy: Policy, now: datetime,
+    disclosure: DisclosureStatus | None = None,
 ) -> list[RuleHit]:
-    """All rules that fire. Without scoring consent only CONSENT_WITHDRAWN can: nothing else was read."""
+    """All rules that fire. Without scoring consent only CONSENT_WITHDRAWN (and DISCLOSURE_MISSING,
+    which reads no customer data) can: nothing else was read."""
     rules = policy.rules
     overdue_30, overdue_90 = rules[AlertRule.OVERDUE_30.value], rules[AlertRule.OVERDUE_90.value]
     # With OVERDUE_90 off, OVERDUE_30 covers every arrear from its threshold up.
@@ -92,12 +113,14 @@ def evaluate_rules(
     consent_rule = rules[AlertRule.CONSENT_WITHDRAWN.value]
     if consents.scoring_withdrawn and consent_rule.enabled:
         hits.append(_hit(consent_rule, {"purpose": "credit_scoring", "withdrawn": True}, now))
-    if features is None:
-        return hits
-    for name, check in checks.items():
-        rule = rules[name]
-        if rule.enabled and (evidence := check(features, rule.params)) is not None:
-            hits.append(_hit(rule, evidence, now))
+    if features is not None:
+        for name, check in checks.items():
+            rule = rules[name]
+            if rule.enabled and (evidence := check(features, rule.params)) is not None:
+                hits.append(_hit(rule, evidence, now))
+    disclosure_rule = rules[AlertRule.DISCLOSURE_MISSING.value]
+    if disclosure_rule.enabled and (evidence := disclosure_missing(disclosure, disclosure_rule.params, now)) is not None:
+        hits.append(_hit(disclosure_rule, evidence, now))
     return hits
 
 

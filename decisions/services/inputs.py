@@ -18,7 +18,9 @@ from accounts.models import Customer
 from riskops.core.bulk import ids_param
 
 from ..exposure import exposure_for
-from ..features import ConsentState, FeatureResult, consent_states, features_for_chunk, features_for_customer
+from ..features import (
+    ConsentState, DisclosureStatus, FeatureResult, consent_states, disclosure_states, features_for_chunk, features_for_customer,
+)
 from ..models import CreditLine, Override, RiskAlert
 from ..planning import ActiveOverride, SuppressedRule
 
@@ -35,6 +37,8 @@ class CustomerContext:
     # The statement period and the limit in force when it began (utilisation's denominator).
     exposure: tuple[datetime, Decimal]
     suppressed: dict[str, SuppressedRule] = field(default_factory=dict)
+    # Standing with the risk disclosure in force (DISCLOSURE_MISSING); None when none is published.
+    disclosure: DisclosureStatus | None = None
 
 
 def _active_overrides(customer_ids: list[int], now: datetime) -> dict[int, ActiveOverride]:
@@ -98,9 +102,11 @@ def load_customer(*, customer: Customer, now: datetime) -> CustomerContext:
     exposure = _exposure(line, now)
     consents = consent_states([customer.pk], as_of=now).get(customer.pk, ConsentState())
     result = features_for_customer(customer=customer, consents=consents, limit=exposure[1], as_of=now)
+    disclosure = disclosure_states({customer.pk: customer.onboarded_at}, as_of=now).get(customer.pk)
     return CustomerContext(
         customer.pk, result, line, _open_alerts([customer.pk])[customer.pk],
         _active_overrides([customer.pk], now).get(customer.pk), exposure, _suppressed_rules([customer.pk], now)[customer.pk],
+        disclosure,
     )
 
 
@@ -135,7 +141,11 @@ def load_chunk(*, first_id: int, last_id: int, now: datetime, lock: bool = True)
     alerts = _open_alerts(ids)
     overrides = _active_overrides(ids, now)
     suppressed = _suppressed_rules(ids, now)
+    # The chunk's acknowledgements of the risk disclosure in force: one query for the whole chunk.
+    disclosures = disclosure_states(customers, as_of=now)
     return [
-        CustomerContext(cid, results[cid], lines[cid], alerts[cid], overrides.get(cid), exposures[cid], suppressed[cid])
+        CustomerContext(
+            cid, results[cid], lines[cid], alerts[cid], overrides.get(cid), exposures[cid], suppressed[cid], disclosures.get(cid)
+        )
         for cid in ids
     ]

@@ -16,6 +16,7 @@ from riskops.core.bulk import copy_rows, insert_objects, update_objects
 
 from ..models import CreditDecision, CreditLine, RiskAlert, ScoreSnapshot
 from ..planning import CustomerPlan
+from .notices import alerts_clear, notices_for_plans
 
 LINE_FIELDS = (
     "access", "limit_amount", "model_access", "model_limit", "score", "band", "suspended_until",
@@ -51,6 +52,12 @@ def write_plans(plans: list[CustomerPlan]) -> list[CreditDecision]:
         if p.decision is not None:
             p.decision.snapshot = p.snapshot
     decisions = insert_objects(CreditDecision, [p.decision for p in plans if p.decision is not None])
+
+    # --- issue 14: customer notices and cleared DISCLOSURE_MISSING alerts (decisions/services/notices.py)
+    # Before the lines below move: a first decision is known by its line having none yet.
+    notices_for_plans(plans)
+    alerts_clear(plans)
+    # --- end issue 14
 
     lines = []
     for p in plans:

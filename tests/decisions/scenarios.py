@@ -30,9 +30,18 @@ def make_customer(
     onboarded_days: int = 400,
     applications_last_week: int = 0,
     overdue_days: int | None = None,
+    acknowledge_disclosure: bool = True,
 ):
-    """A good customer by default: score 745, band A, limit 4,500.00 under the default policy."""
+    """A good customer by default: score 745, band A, limit 4,500.00 under the default policy
+    (and, when a risk disclosure is published, it is acknowledged: no DISCLOSURE_MISSING)."""
     customer = CustomerFactory(onboarded_at=days_ago(onboarded_days))
+    if acknowledge_disclosure:
+        from accounts.models import Disclosure, DisclosureAcknowledgement
+
+        for disclosure in Disclosure.objects.filter(kind="risk_disclosure"):
+            DisclosureAcknowledgement.objects.create(
+                customer=customer, disclosure=disclosure, shown_at=days_ago(2), acknowledged_at=days_ago(1)
+            )
     for purpose in consents:
         ConsentFactory(customer=customer, purpose=purpose, granted_at=days_ago(onboarded_days - 1))
     if income:

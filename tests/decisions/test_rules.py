@@ -314,13 +314,17 @@ def test_hits_are_in_a_stable_order(policy):
     assert [h.rule for h in hits] == ["CONSENT_WITHDRAWN", "OVER_BORROWING", "FREQUENT_APPLICATIONS", "SPENDING_SPIKE", "OVERDUE_30"]
 
 
-@pytest.mark.xfail(strict=True, reason="DISCLOSURE_MISSING is declared; its evaluation lands with issue 14's work")
 def test_every_alert_rule_choice_can_fire_with_an_action_from_the_choices(policy):
     # given features over every threshold, a 95-day arrear, and a withdrawn scoring consent
     from decisions.models import AlertAction, AlertRule
 
     over = Features(external_lenders=9, applications_7d=9, spend_spike_ratio=Decimal("5"), spend_7d=Decimal("1000.00"), current_dpd=40)
     hits = {**hits_for(over, policy), **hits_for(Features(current_dpd=95), policy), **hits_for(None, policy, WITHDRAWN)}
+    # and a customer who never acknowledged the risk disclosure published 90 days ago
+    from decisions.features import DisclosureStatus
+
+    unacknowledged = DisclosureStatus(1, 2, NOW - timedelta(days=90), NOW - timedelta(days=400), None)
+    hits.update({h.rule: h for h in evaluate_rules(features=None, consents=CONSENTED, policy=policy, now=NOW, disclosure=unacknowledged)})
 
     # then the rules that fired are exactly the AlertRule choices, each with an AlertAction
     assert set(hits) == set(AlertRule.values)
