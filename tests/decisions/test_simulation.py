@@ -160,3 +160,14 @@ def test_an_empty_book_simulates_to_zeros(risk_admin):
 def test_limit_change_buckets(delta, bucket):
     assert limit_change_bucket(Decimal(delta)) == bucket
     assert bucket in limit_change_buckets()
+
+
+def test_bench_simulation_refuses_without_postgres_and_a_broker():
+    from django.conf import settings
+    from django.core.management import CommandError, call_command
+    from django.db import connection
+
+    if connection.vendor == "postgresql" and settings.CELERY_BROKER_URL:
+        pytest.skip("with both it would run the benchmark")
+    with pytest.raises(CommandError, match="needs DATABASE_URL"):
+        call_command("bench_simulation")
