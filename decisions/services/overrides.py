@@ -35,6 +35,7 @@ from riskops.core.exceptions import Conflict, FourEyesViolation, NotFound, NotPe
 from riskops.core.roles import ANALYST, RISK_ADMIN, has_role
 
 from ..models import ACCESS_VALUES, ACCESS_WITH_LIMIT, CreditLine, Override, Trigger
+from ..texts import access_name
 from ..policy import (
     DEFAULT_OVERRIDE_DEFAULT_DAYS,
     DEFAULT_OVERRIDE_MAX_DAYS,
@@ -211,7 +212,7 @@ def override_request(
             raise ValidationFailed(_("At most %(max)s, the policy's largest limit.") % {"max": f"{top:,.2f}"}, field="limit_amount")
         if access and access not in ACCESS_WITH_LIMIT and limit != 0:
             raise ValidationFailed(
-                _("A %(access)s line carries no limit: leave the limit empty.") % {"access": access.replace("_", " ")},
+                _("A line that is “%(access)s” carries no limit: leave the limit empty.") % {"access": access_name(access)},
                 field="limit_amount",
             )
         limit = limit.quantize(Decimal("0.01"))
