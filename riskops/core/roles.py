@@ -57,6 +57,13 @@ ROLE_PERMISSIONS: dict[str, list[str]] = {
     + [
         "accounts.view_customer_pii",
         "core.view_auditevent",
+        # webhook endpoints, deliveries (replay) and events, in the admin (webhooks/admin.py)
+        "webhooks.view_webhookendpoint",
+        "webhooks.add_webhookendpoint",
+        "webhooks.change_webhookendpoint",
+        "webhooks.view_webhookdelivery",
+        "webhooks.change_webhookdelivery",
+        "webhooks.view_webhookevent",
         "decisions.add_policyversion",
         "decisions.change_policyversion",
         "decisions.activate_policyversion",
