@@ -215,4 +215,6 @@ def export_rows(*, filters: dict[str, Any], chunk_size: int = 2000) -> Iterator[
     qs = audit_events(filters=filters).order_by("id").values_list(
         "id", "occurred_at", "actor_label", "action", "target_type", "target_id", "before", "after", "prev_hash", "hash"
     )
-    return qs.iterator(chunk_size=chunk_size)
+    from .exports import stream_queryset
+
+    return stream_queryset(qs, chunk_size=chunk_size)

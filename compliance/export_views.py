@@ -24,7 +24,7 @@ from riskops.core.views import RoleRequiredMixin
 
 from . import filters as page_filters
 from .audit_selectors import AuditFilterForm, export_rows as audit_export_rows
-from .exports import ExportRecord, csv_response
+from .exports import ExportRecord, csv_response, stream_queryset
 
 EXPORT_ROLES = (COMPLIANCE, RISK_ADMIN)
 CHUNK = 2000
@@ -126,8 +126,12 @@ def _notice_row(n) -> list[Any]:
 
 
 def _rows(qs: QuerySet, to_row) -> Iterator[list[Any]]:
-    for item in qs.iterator(chunk_size=CHUNK):
-        yield to_row(item)
+    source = stream_queryset(qs, chunk_size=CHUNK)
+    try:
+        for item in source:
+            yield to_row(item)
+    finally:
+        source.close()  # ends the read transaction now, not when the garbage collector gets to it
 
 
 EXPORTS: dict[str, dict[str, Any]] = {

@@ -25,6 +25,7 @@ from typing import Any, Callable, Iterable, Iterator, Sequence
 
 from django.core.serializers.json import DjangoJSONEncoder
 from django.db import transaction
+from django.db.models import QuerySet
 from django.http import StreamingHttpResponse
 from django.utils import timezone
 
@@ -118,6 +119,11 @@ def csv_stream(*, header: Sequence[str], rows: Iterable[Sequence[Any]], export: 
             yield take()
         export.complete = True
     finally:
+        # Close the row source first: it may hold a read transaction (`stream_queryset`), and the
+        # export's audit event must commit in a transaction of its own, not inside that one.
+        close = getattr(rows, "close", None)
+        if close is not None:
+            close()
         _record(export)
 
 
@@ -130,6 +136,17 @@ def csv_response(
     response["Cache-Control"] = "no-store"
     response["X-Content-Type-Options"] = "nosniff"
     return response
+
+
+def stream_queryset(qs: QuerySet, *, chunk_size: int) -> Iterator[Any]:
+    """Rows of `qs`, `chunk_size` at a time, inside a read transaction.
+
+    On PostgreSQL `.iterator()` reads through a server-side cursor. Outside a transaction Django
+    declares it WITH HOLD, and PostgreSQL then materialises the whole result on the server when
+    the DECLARE commits (a million rows written to a temp file before the first one is sent); in
+    a transaction the cursor streams. The transaction is read-only work and ends with the rows."""
+    with transaction.atomic(using=qs.db):
+        yield from qs.iterator(chunk_size=chunk_size)
 
 
 def mapped(rows: Iterable[Any], to_row: Callable[[Any], Sequence[Any]]) -> Iterator[Sequence[Any]]:
