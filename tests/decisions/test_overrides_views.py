@@ -150,3 +150,14 @@ def test_panel_target_words_for_blank_access_and_null_limit(analyst):
     OverrideFactory(customer=line.customer, access="", limit_amount=Decimal("900.00"))
     panel = customer_override_panel(customer_id=line.customer_id, line=line)
     assert panel.pending[0].target == "model's access · ¥900.00"
+
+
+def test_panel_and_form_in_chinese(analyst_client):
+    customer = scored_customer()
+    analyst_client.post(reverse("set_language"), {"language": "zh-hans", "next": "/"})
+    html = analyst_client.get(profile_url(customer)).content.decode()
+    assert "人工干预" in html and "申请人工干预…" in html and "模型自身的决策" in html
+    response = analyst_client.post(request_url(customer), {**GOOD, "days": "91"})
+    html = response.content.decode()
+    assert "确保该值小于或等于90" in html  # Django's own message, in Chinese, next to the field
+    assert "1 到 90 天，自申请时起算" in html  # the help text names the policy's bound
