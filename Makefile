@@ -73,6 +73,7 @@ bench: install
 	@# The production profile (DEBUG off): DEBUG's query log costs ~40% on the event path.
 	DEBUG=false SECRET_KEY=$$($(PY) -c 'import secrets; print(secrets.token_urlsafe(50))') \
 	DATABASE_URL=$(BENCH_DB) CELERY_BROKER_URL=$(BENCH_BROKER) $(MANAGE) bench_recompute
+	DEBUG=false SECRET_KEY=bench-only-$$($(PY) -c 'import secrets; print(secrets.token_urlsafe(50))') DATABASE_URL=$(BENCH_DB) CELERY_BROKER_URL=$(BENCH_BROKER) $(MANAGE) bench_simulation
 	@# Staff pages, logged in, in the same profile (hashed static files need collectstatic first).
 	DEBUG=false SECRET_KEY=bench-only-$$($(PY) -c 'import secrets; print(secrets.token_urlsafe(50))') $(MANAGE) collectstatic --noinput -v0
 	DEBUG=false SECRET_KEY=$$($(PY) -c 'import secrets; print(secrets.token_urlsafe(50))') \
