@@ -18,6 +18,7 @@ RULE_NAMES = {
     "OVERDUE_30": _("Overdue 30+ days"),
     "OVERDUE_90": _("Overdue 90+ days"),
     "CONSENT_WITHDRAWN": _("Consent withdrawn"),
+    "DISCLOSURE_MISSING": _("Risk disclosure not acknowledged"),
 }
 
 ACCESS_NAMES = {
@@ -109,6 +110,10 @@ def alert_evidence_lines(rule: str, evidence: dict[str, Any], *, threshold_days:
         lines.append(text)
     elif rule == "CONSENT_WITHDRAWN":
         lines.append(gettext("The customer withdrew the %(purpose)s consent.") % {"purpose": e.get("purpose", "credit_scoring")})
+    elif rule == "DISCLOSURE_MISSING":
+        lines.append(gettext("Risk disclosure version %(version)s is not acknowledged; it was due by %(due)s (%(days)s days' grace).") % {
+            "version": e.get("version", "?"), "due": str(e.get("due_at", "?"))[:10], "days": e.get("grace_days", "?"),
+        })
     if not lines and e:
         lines = [f"{k}: {v}" for k, v in sorted(e.items())]
     return lines
