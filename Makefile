@@ -78,6 +78,7 @@ bench: install
 	DEBUG=false SECRET_KEY=bench-only-$$($(PY) -c 'import secrets; print(secrets.token_urlsafe(50))') $(MANAGE) collectstatic --noinput -v0
 	DEBUG=false SECRET_KEY=$$($(PY) -c 'import secrets; print(secrets.token_urlsafe(50))') \
 	DATABASE_URL=$(BENCH_DB) $(MANAGE) bench_pages
+	DEBUG=false SECRET_KEY=$$($(PY) -c 'import secrets; print(secrets.token_urlsafe(50))') DATABASE_URL=$(BENCH_DB) $(MANAGE) bench_audit_export
 
 # Full-page PNGs of staff pages from the demo book, as the demo analyst, into docs/screenshots/.
 # Needs Chromium (/usr/bin/chromium). A page that is not built yet is skipped with a message.
