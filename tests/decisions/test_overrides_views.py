@@ -161,3 +161,10 @@ def test_panel_and_form_in_chinese(analyst_client):
     html = response.content.decode()
     assert "确保该值小于或等于90" in html  # Django's own message, in Chinese, next to the field
     assert "1 到 90 天，自申请时起算" in html  # the help text names the policy's bound
+
+
+def test_access_card_names_the_models_access_for_a_limit_only_override(analyst_client):
+    customer = scored_customer()
+    OverrideFactory(customer=customer, approved=True, access="", limit_amount=Decimal("900.00"))
+    html = analyst_client.get(profile_url(customer)).content.decode()
+    assert "In force: model&#x27;s access until" in html or "In force: model's access until" in html
