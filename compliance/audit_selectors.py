@@ -35,7 +35,7 @@ class AuditFilterForm(forms.Form):
     """The page's GET parameters (the URL is the state); the export takes the same ones."""
 
     actor = forms.CharField(
-        label=_("Actor"), required=False, max_length=150, help_text=_("A username, or “system” for jobs.")
+        label=_("Actor"), required=False, max_length=150, help_text=_("A username, or \"system\" for jobs.")
     )
     action = forms.ChoiceField(label=_("Action"), required=False, choices=[("", _("Any action"))] + list(AuditAction.choices))
     target_type = forms.CharField(label=_("Object type"), required=False, max_length=64, help_text=_("e.g. decisions.override"))
