@@ -25,3 +25,15 @@ urlpatterns += [
     path("customers/<str:external_id>/report", report_views.SubjectReportView.as_view(), name="subject-report"),
     path("customers/<str:external_id>/report.json", report_views.SubjectReportJSONView.as_view(), name="subject-report-json"),
 ]
+
+# Landing page, consents, disclosures and customer notices (consent_views, disclosure_views, notice_views).
+from . import consent_views, disclosure_views, notice_views  # noqa: E402
+
+urlpatterns += [
+    path("", consent_views.IndexView.as_view(), name="index"),
+    path("consents/", consent_views.ConsentListView.as_view(), name="consents"),
+    path("consents/<int:pk>/", consent_views.ConsentDetailView.as_view(), name="consent"),
+    path("customers/<str:external_id>/consents/", consent_views.CustomerConsentsView.as_view(), name="customer-consents"),
+    path("disclosures/", disclosure_views.DisclosureListView.as_view(), name="disclosures"),
+    path("notices/", notice_views.NoticeListView.as_view(), name="notices"),
+]

@@ -12,6 +12,7 @@ from riskops.core.views import RoleRequiredMixin
 
 from .models import RecomputeRun, Trigger
 from .override_views import override_panel_context
+from .notice_selectors import customer_notices
 from .overview_selectors import book_overview
 from .profile_selectors import PROFILE_LISTS, customer_profile, more_params
 from .selectors import recompute_runs, run_progress
@@ -72,6 +73,7 @@ class CustomerProfileView(RoleRequiredMixin, TemplateView):
             profile=profile,
             overrides=override_panel_context(self.request, profile),  # decisions/override_views.py
             draw_denials=draw_denials_for_customer(customer_id=profile.customer.pk),  # draws/selectors.py
+            notices=customer_notices(external_id=profile.customer.external_id),  # decisions/notice_selectors.py
             can_act=can_act,
             # The dismiss/confirm form's suppression period (one policy read, only for those who act).
             suppression=suppression_bounds() if can_act else None,
