@@ -388,3 +388,47 @@ def test_simulation_page_query_budget(client, risk_admin, django_assert_max_num_
     # requester, the chunks done (progress)
     with django_assert_max_num_queries(6):
         assert client.get(reverse("decisions:simulation", args=[simulation.pk])).status_code == 200
+
+
+# --- concurrency (PostgreSQL) -------------------------------------------------------------------
+
+
+@pytest.mark.postgres
+@pytest.mark.django_db(transaction=True)
+def test_concurrent_approvals_activate_once(make_user):
+    import threading
+
+    from django.db import connection
+
+    maker = make_user("maker", "risk_admin")
+    checkers = [make_user(f"checker{i}", "risk_admin") for i in range(2)]
+    make_customer()
+    draft = edited_draft(actor=maker)
+    _simulated(draft, maker)
+    policy_activation_request(version=draft, actor=maker)
+    barrier = threading.Barrier(len(checkers))
+    won, refused, errors = [], [], []
+
+    def approve(user):
+        try:
+            barrier.wait(timeout=10)
+            policy_activation_approve(version=PolicyVersion(pk=draft.pk), actor=user)
+            won.append(user.pk)
+        except Conflict as exc:
+            refused.append(exc)
+        except BaseException as exc:  # noqa: BLE001 - reported below
+            errors.append(exc)
+        finally:
+            connection.close()
+
+    threads = [threading.Thread(target=approve, args=(u,)) for u in checkers]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join(timeout=60)
+
+    assert not errors
+    assert len(won) == 1 and len(refused) == 1
+    assert PolicyVersion.objects.get(pk=draft.pk).activated_by_id == won[0]
+    assert AuditEvent.objects.filter(action="policy.activate").count() == 1
+    assert RecomputeRun.objects.count() == 1
