@@ -179,3 +179,19 @@ def test_flatten_and_diff_edge_cases():
     assert [r.kind for r in field_diff({"x": 1, "y": 1}, {"x": "1", "y": True})] == ["changed", "changed"]
     assert field_diff({"x": None}, {"x": None})[0].kind == "unchanged"
     assert field_diff({"x": None}, {})[0].kind == "removed"
+
+
+def test_audit_pages_are_translated(client, compliance_officer, events):
+    client.force_login(compliance_officer)
+    client.cookies["django_language"] = "zh-hans"
+    page = client.get(reverse("compliance:audit"), HTTP_ACCEPT_LANGUAGE="zh-hans").content.decode()
+    assert "审计日志" in page and "立即校验审计链" in page and "将这些导出为 CSV" in page
+    event = client.get(reverse("compliance:audit-event", args=[events[1].pk]), HTTP_ACCEPT_LANGUAGE="zh-hans").content.decode()
+    assert "变更内容" in event and "修改" in event
+
+
+def test_event_page_query_budget(client, compliance_officer, events, django_assert_max_num_queries):
+    client.force_login(compliance_officer)
+    # session, user, groups, the event, verification status (recent rows), previous id, next id
+    with django_assert_max_num_queries(8):
+        assert client.get(reverse("compliance:audit-event", args=[events[5].pk])).status_code == 200
