@@ -14,7 +14,7 @@ from django.db import migrations
 PG_CREATE = """
 CREATE OR REPLACE FUNCTION riskops_disclosure_immutable() RETURNS trigger AS $$
 BEGIN
-    RAISE EXCEPTION 'accounts_disclosure is immutable: % is not allowed (publish a new version)', TG_OP
+    RAISE EXCEPTION 'accounts_disclosure is immutable: %% is not allowed (publish a new version)', TG_OP
         USING ERRCODE = 'insufficient_privilege';
 END;
 $$ LANGUAGE plpgsql;
