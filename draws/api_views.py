@@ -12,7 +12,7 @@ from .models import DrawDecision
 from .services import draw_check
 
 
-class ErrorSerializer(serializers.Serializer):
+class DrawCheckErrorSerializer(serializers.Serializer):
     code = serializers.CharField()
     message = serializers.CharField()
     field = serializers.CharField(required=False)
@@ -26,7 +26,7 @@ class DrawCheckView(APIView):
     required_scopes = ("draws:check",)
     permission_classes = [HasScope]
 
-    class InputSerializer(serializers.Serializer):
+    class DrawCheckInSerializer(serializers.Serializer):
         # For the schema: the service checks the body itself, so every error names its field
         # the same way on every path (accounts/validation.py rules: exact decimals, no floats).
         customer = serializers.CharField(max_length=40, help_text="The customer's external id.")
@@ -36,26 +36,28 @@ class DrawCheckView(APIView):
         merchant_category = serializers.CharField(max_length=40, required=False, allow_null=True)
         device_id = serializers.CharField(max_length=64, required=False, allow_null=True)
 
-    class OutputSerializer(serializers.Serializer):
-        class ReasonSerializer(serializers.Serializer):
+    class DrawCheckOutSerializer(serializers.Serializer):
+        class DrawReasonSerializer(serializers.Serializer):
             code = serializers.CharField()
             text = serializers.CharField()
 
         decision = serializers.ChoiceField(choices=DrawDecision.values)
-        reasons = ReasonSerializer(many=True)
+        reasons = DrawReasonSerializer(many=True)
         available = serializers.DecimalField(max_digits=14, decimal_places=2)
         check_id = serializers.IntegerField(source="pk")
 
     @extend_schema(
         operation_id="draw_check",
-        request=InputSerializer,
+        tags=["draw-checks"],
+        summary="May this customer draw this amount now? (allow / deny / review)",
+        request=DrawCheckInSerializer,
         responses={
-            200: OutputSerializer,
-            400: OpenApiResponse(ErrorSerializer, description="A field is missing or invalid (named in `field`)."),
-            404: OpenApiResponse(ErrorSerializer, description="Unknown customer."),
+            200: DrawCheckOutSerializer,
+            400: OpenApiResponse(DrawCheckErrorSerializer, description="A field is missing or invalid (named in `field`)."),
+            404: OpenApiResponse(DrawCheckErrorSerializer, description="Unknown customer."),
         },
     )
     def post(self, request: Request) -> Response:
         client = getattr(request.user, "client", None)  # an ApiPrincipal (only clients may write)
         check = draw_check(data=request.data, client_ref=client.name if client is not None else str(request.user))
-        return Response(self.OutputSerializer(check).data, status=status.HTTP_200_OK)
+        return Response(self.DrawCheckOutSerializer(check).data, status=status.HTTP_200_OK)
