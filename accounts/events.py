@@ -20,7 +20,9 @@ from riskops.core.audit import audit_record
 from riskops.core.exceptions import Conflict, NotFound, ValidationFailed
 
 from .changes import customer_data_changed
-from .models import BureauReport, Consent, ConsentEvent, CreditApplication, Customer, Disclosure, RepaymentInstallment, Transaction
+from .models import (
+    BureauReport, Consent, ConsentEvent, CreditApplication, Customer, Disclosure, DisclosureAcknowledgement, RepaymentInstallment, Transaction,
+)
 from .validation import (
     choice, column, first_difference, future_moment, integer, json_object, moment, money, not_before_onboarding, saved, text,
 )
@@ -251,3 +253,48 @@ def consent_withdraw(*, consent: Consent, channel: str = "app", evidence: dict[s
         audit_record(actor=actor, action="consent.withdraw", target=consent, before={"state": "active"}, after={"state": "withdrawn"})
         customer_data_changed(customer_id=consent.customer_id, trigger="consent")
     return consent
+
+
+def disclosure_acknowledge(
+    *, customer: Customer, disclosure: Disclosure, shown_at: datetime, acknowledged_at: datetime, channel: str = "app", actor=None,
+) -> DisclosureAcknowledgement:
+    """Record that the customer acknowledged a published disclosure version (the engine's
+    DISCLOSURE_MISSING rule reads these, so a recompute is asked for on commit).
+
+    Both times are aware, not in the future, not before onboarding, and acknowledged_at >=
+    shown_at. Idempotent: one acknowledgement per customer and version; the identical one again
+    returns the stored row and writes nothing, the same version with another time or channel is a
+    Conflict naming that field."""
+    now = timezone.now()
+    channel = choice(channel, field="channel", choices=DisclosureAcknowledgement.Channel.values)
+    shown_at = moment(shown_at, field="shown_at", now=now)
+    acknowledged_at = moment(acknowledged_at, field="acknowledged_at", now=now)
+    if acknowledged_at < shown_at:
+        raise ValidationFailed("must not be before shown_at", field="acknowledged_at")
+    saved(disclosure, Disclosure, field="disclosure")
+    with transaction.atomic():
+        onboarded_at = _onboarded_at(customer)
+        not_before_onboarding(shown_at, field="shown_at", onboarded_at=onboarded_at)
+        if not Disclosure.objects.filter(pk=disclosure.pk).exists():
+            raise NotFound("no such disclosure", field="disclosure")
+        # Serialise acknowledgements per customer, like consents: the unique (customer,
+        # disclosure) constraint then never surfaces as an IntegrityError.
+        Customer.objects.select_for_update().filter(pk=customer.pk).first()
+        existing = DisclosureAcknowledgement.objects.filter(customer_id=customer.pk, disclosure_id=disclosure.pk).first()
+        if existing is not None:
+            differs = first_difference(
+                existing, [("shown_at", "shown_at", shown_at), ("acknowledged_at", "acknowledged_at", acknowledged_at), ("channel", "channel", channel)]
+            )
+            if differs is not None:
+                raise Conflict(f"this disclosure was already acknowledged with a different {differs}", field=differs)
+            return existing
+        ack = DisclosureAcknowledgement.objects.create(
+            customer_id=customer.pk, disclosure_id=disclosure.pk, channel=channel, shown_at=shown_at, acknowledged_at=acknowledged_at
+        )
+        audit_record(
+            actor=actor, action="disclosure.acknowledge", target=ack,
+            after={"customer": customer.external_id, "disclosure": disclosure.pk, "kind": disclosure.kind, "version": disclosure.version, "channel": channel},
+        )
+        # Trigger "consent": the standing the customer gave us changed (no trigger of its own).
+        customer_data_changed(customer_id=customer.pk, trigger="consent")
+    return ack

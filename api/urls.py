@@ -1,9 +1,32 @@
 from django.urls import path
+from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerSplitView
 
 from draws.api_views import DrawCheckView
+
+from . import views
 
 app_name = "api"
 
 urlpatterns: list = [
     path("v1/draw-checks/", DrawCheckView.as_view(), name="draw-check"),
+    # ingestion: single events and batches of up to 1,000 (all or nothing)
+    path("v1/transactions/", views.TransactionCreate.as_view(), name="transactions"),
+    path("v1/transactions/batch/", views.TransactionBatchCreate.as_view(), name="transactions-batch"),
+    path("v1/repayments/", views.RepaymentCreate.as_view(), name="repayments"),
+    path("v1/repayments/batch/", views.RepaymentBatchCreate.as_view(), name="repayments-batch"),
+    path("v1/credit-applications/", views.CreditApplicationCreate.as_view(), name="credit-applications"),
+    path("v1/credit-applications/batch/", views.CreditApplicationBatchCreate.as_view(), name="credit-applications-batch"),
+    path("v1/bureau-reports/", views.BureauReportCreate.as_view(), name="bureau-reports"),
+    path("v1/bureau-reports/batch/", views.BureauReportBatchCreate.as_view(), name="bureau-reports-batch"),
+    # consents and acknowledgements
+    path("v1/consents/", views.ConsentGrant.as_view(), name="consent-grant"),
+    path("v1/consents/withdraw/", views.ConsentWithdraw.as_view(), name="consent-withdraw"),
+    path("v1/disclosure-acknowledgements/", views.AcknowledgementCreate.as_view(), name="acknowledgements"),
+    # reads
+    path("v1/customers/<str:external_id>/decision", views.CustomerDecision.as_view(), name="customer-decision"),
+    path("v1/customers/<str:external_id>/decisions/", views.CustomerDecisionHistory.as_view(), name="customer-decisions"),
+    path("v1/alerts/", views.OpenAlerts.as_view(), name="alerts"),
+    # OpenAPI 3 schema and Swagger UI (assets from drf-spectacular-sidecar, served locally)
+    path("schema/", SpectacularAPIView.as_view(), name="schema"),
+    path("docs/", SpectacularSwaggerSplitView.as_view(url_name="api:schema"), name="docs"),
 ]

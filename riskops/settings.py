@@ -11,6 +11,7 @@ from pathlib import Path
 
 import dj_database_url
 import plotly
+import drf_spectacular_sidecar
 from celery.schedules import crontab
 from csp.constants import NONE, SELF, UNSAFE_INLINE
 from django.core.exceptions import ImproperlyConfigured
@@ -58,7 +59,6 @@ INSTALLED_APPS = [
     "rest_framework",
     "rest_framework.authtoken",
     "drf_spectacular",
-    "drf_spectacular_sidecar",  # Swagger UI's assets, served locally (no CDN under the CSP)
     "riskops.core",
     "accounts",
     "decisions",
@@ -150,7 +150,13 @@ USE_TZ = True
 
 STATIC_URL = "static/"
 # Plotly's JS comes from the installed plotly package (same version as the Python side), never a CDN.
-STATICFILES_DIRS = [BASE_DIR / "static", ("plotly", Path(plotly.__file__).resolve().parent / "package_data")]
+STATICFILES_DIRS = [
+    BASE_DIR / "static",
+    ("plotly", Path(plotly.__file__).resolve().parent / "package_data"),
+    # Swagger UI for /api/docs/, from drf-spectacular-sidecar: only its swagger-ui-dist folder
+    # (the app would also bring Redoc's 5 MB, which collectstatic would hash and compress for nothing).
+    ("drf_spectacular_sidecar/swagger-ui-dist", Path(drf_spectacular_sidecar.__file__).resolve().parent / "static" / "drf_spectacular_sidecar" / "swagger-ui-dist"),
+]
 STATIC_ROOT = Path(os.environ.get("STATIC_ROOT", BASE_DIR / "staticfiles"))
 STORAGES = {
     "default": {"BACKEND": "django.core.files.storage.FileSystemStorage"},
@@ -203,6 +209,41 @@ REST_FRAMEWORK = {
     "PAGE_SIZE": 100,
     "DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema",
     "EXCEPTION_HANDLER": "riskops.core.api.exception_handler",
+}
+
+# The service API's OpenAPI schema (/api/schema/) and Swagger UI (/api/docs/). The UI's assets
+# come from drf-spectacular-sidecar via staticfiles and its start-up script is a separate file
+# (SpectacularSwaggerSplitView), so the page runs under the CSP above with no inline script.
+SPECTACULAR_SETTINGS = {
+    "TITLE": "RiskOps service API",
+    "DESCRIPTION": "Event ingestion, consents, decisions, alerts and draw checks. See the README's Service API section.",
+    "VERSION": "1.0.0",
+    "SERVE_INCLUDE_SCHEMA": False,
+    "SCHEMA_PATH_PREFIX": "/api/v1",
+    "SWAGGER_UI_DIST": "SIDECAR",
+    "SWAGGER_UI_FAVICON_HREF": "SIDECAR",
+    "COMPONENT_SPLIT_REQUEST": True,
+    "ENUM_NAME_OVERRIDES": {
+        "ConsentChannelEnum": "accounts.models.ConsentChannel",
+        "ApplicationChannelEnum": "accounts.models.CreditApplicationChannel",
+    },
+}
+# Idempotency-Key records are kept this long (api/idempotency.py), then purged hourly.
+API_IDEMPOTENCY_TTL = int(os.environ.get("API_IDEMPOTENCY_TTL", str(24 * 3600)))
+# Largest API request body (a 413 beyond it); a batch of 1,000 events is about 250 KB.
+API_MAX_BODY_BYTES = int(os.environ.get("API_MAX_BODY_BYTES", str(2_621_440)))
+# Rate for staff sessions reading through the API (service clients have their own, per client).
+API_STAFF_THROTTLE_RATE = os.environ.get("API_STAFF_THROTTLE_RATE", "300/min")
+
+# Django's cache holds the API's per-client throttle counters: locmem (one process) unless
+# CACHE_URL names a Redis database, which every gunicorn worker then shares.
+CACHE_URL = os.environ.get("CACHE_URL", "")
+CACHES = {
+    "default": (
+        {"BACKEND": "django.core.cache.backends.redis.RedisCache", "LOCATION": CACHE_URL, "KEY_PREFIX": "riskops"}
+        if CACHE_URL.startswith(("redis://", "rediss://"))
+        else {"BACKEND": "django.core.cache.backends.locmem.LocMemCache"}
+    )
 }
 
 # Celery: without a broker the tasks run in-process, so the demo and the unit tests need no Redis.
@@ -270,6 +311,11 @@ CELERY_BEAT_SCHEDULE = {
         "task": "webhooks.tasks.webhook_sweep",
         "schedule": 60.0,
         "options": {"expires": 55},
+    },
+    # Idempotency-Key records past API_IDEMPOTENCY_TTL.
+    "hourly-idempotency-purge": {
+        "task": "api.tasks.idempotency_purge",
+        "schedule": crontab(minute=40),
     },
 }
 

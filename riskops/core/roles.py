@@ -71,6 +71,13 @@ ROLE_PERMISSIONS: dict[str, list[str]] = {
         "decisions.approve_override",
         "decisions.start_recomputerun",
         "decisions.assign_riskalert",  # hand a case to someone else (decisions/services/triage.py)
+        # service API clients and their tokens, managed in the admin (api/admin.py)
+        "api.view_apiclient",
+        "api.add_apiclient",
+        "api.change_apiclient",
+        "api.view_apitoken",
+        "api.add_apitoken",
+        "api.change_apitoken",
     ],
 }
 

@@ -26,3 +26,9 @@ def token_for(client: ApiClient) -> str:
 
 def bearer(token: str) -> dict[str, str]:
     return {"HTTP_AUTHORIZATION": f"Bearer {token}"}
+
+
+def api_client_with(scopes=None, **kw):
+    """(ApiClient, Authorization header kwargs) for a client with these scopes (all by default)."""
+    client = ApiClientFactory(**({"scopes": scopes} if scopes is not None else {}), **kw)
+    return client, bearer(token_for(client))

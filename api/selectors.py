@@ -1,0 +1,118 @@
+"""Reads for the API: a customer's effective decision, its history, open alerts."""
+
+from dataclasses import dataclass
+from datetime import datetime
+from decimal import Decimal
+from typing import Any
+
+from django.db.models import F, QuerySet, Sum
+from django.utils import timezone
+
+from accounts.models import Customer, RepaymentInstallment
+from decisions.models import ACCESS_WITH_LIMIT, Access, CreditDecision, CreditLine, CustomerNotice, Override, RiskAlert
+from decisions.texts import reason_text
+from riskops.core.exceptions import NotFound
+
+ZERO = Decimal("0.00")
+
+
+def customer_by_external_id(external_id: Any, *, field: str = "customer", lock: bool = False) -> Customer:
+    if not isinstance(external_id, str) or not external_id:
+        from riskops.core.exceptions import ValidationFailed
+
+        raise ValidationFailed("must be a customer id (a string)", field=field)
+    customer = Customer.objects.filter(external_id=external_id).first()
+    if customer is None:
+        raise NotFound(f"no customer {external_id[:40]!r}", field=field)
+    return customer
+
+
+def reasons_with_text(stored: list | None) -> list[dict[str, str]]:
+    out = []
+    for r in stored or []:
+        r = {"code": r} if isinstance(r, str) else r
+        out.append({"code": str(r.get("code", "")), "text": reason_text(r)})
+    return out
+
+
+def drawn_balance(*, customer_id: int) -> Decimal:
+    """What the customer still owes on unpaid installments (as decisions/features.py measures
+    outstanding): one aggregate on the installment index."""
+    owed = RepaymentInstallment.objects.filter(customer_id=customer_id, paid_at__isnull=True).aggregate(
+        owed=Sum(F("amount_due") - F("amount_paid"))
+    )["owed"]
+    return Decimal(owed or 0).quantize(ZERO)
+
+
+@dataclass(frozen=True)
+class EffectiveDecision:
+    customer: str
+    access: str
+    limit: Decimal
+    drawn: Decimal
+    available: Decimal
+    band: str | None
+    score: int | None
+    suspended_until: datetime | None
+    decided_at: datetime | None
+    reasons: list[dict[str, str]]
+    score_reasons: list[dict[str, str]]
+    model: dict[str, Any]
+    override: dict[str, Any] | None
+    notice: dict[str, Any] | None
+
+
+def effective_decision(*, external_id: str, now: datetime | None = None) -> EffectiveDecision:
+    """The customer's decision in force: the credit line (the head of the decision ledger), what
+    is drawn and still available, the override in force and the latest customer notice."""
+    now = now or timezone.now()
+    customer = customer_by_external_id(external_id)
+    line = (
+        CreditLine.objects.select_related("last_decision", "last_snapshot").filter(customer=customer).first()
+    )
+    drawn = drawn_balance(customer_id=customer.pk)
+    if line is None:  # never computed: no line is offered yet
+        return EffectiveDecision(
+            customer=customer.external_id, access=Access.NOT_OFFERED.value, limit=ZERO, drawn=drawn, available=ZERO, band=None,
+            score=None, suspended_until=None, decided_at=None, reasons=[], score_reasons=[],
+            model={"access": Access.NOT_OFFERED.value, "limit": ZERO}, override=None, notice=None,
+        )
+    override = (
+        Override.objects.filter(customer=customer, state=Override.State.APPROVED, expires_at__gt=now)
+        .order_by("-decided_at", "-id").first()
+    )
+    notice = CustomerNotice.objects.filter(customer=customer).order_by("-created_at", "-id").first()
+    limit = line.limit_amount
+    available = max(limit - drawn, ZERO) if line.access in ACCESS_WITH_LIMIT else ZERO
+    decision = line.last_decision
+    return EffectiveDecision(
+        customer=customer.external_id, access=line.access, limit=limit, drawn=drawn, available=available.quantize(ZERO),
+        band=line.band or None, score=line.score, suspended_until=line.suspended_until,
+        decided_at=decision.decided_at if decision else None,
+        reasons=reasons_with_text(decision.reasons if decision else []),
+        score_reasons=reasons_with_text(line.last_snapshot.reason_codes if line.last_snapshot else []),
+        model={"access": line.model_access, "limit": line.model_limit},
+        override=(
+            {"id": override.pk, "access": override.access or None, "limit": override.limit_amount, "until": override.expires_at}
+            if override else None
+        ),
+        notice=(
+            {
+                "id": notice.pk, "kind": notice.kind, "language": notice.language, "reasons": notice.reasons,
+                "review_text": notice.review_text, "created_at": notice.created_at,
+            }
+            if notice else None
+        ),
+    )
+
+
+def decision_history(*, external_id: str) -> QuerySet[CreditDecision]:
+    customer = customer_by_external_id(external_id)
+    return CreditDecision.objects.filter(customer=customer).select_related("customer")
+
+
+def open_alerts(*, customer_external_id: str | None = None) -> QuerySet[RiskAlert]:
+    alerts = RiskAlert.objects.filter(status__in=RiskAlert.OPEN_STATUSES).select_related("customer")
+    if customer_external_id is not None:
+        alerts = alerts.filter(customer=customer_by_external_id(customer_external_id))
+    return alerts

@@ -1,0 +1,392 @@
+"""The service API, version 1: one view per operation. Each parses the request, calls one service
+or selector, and shapes the answer; services validate and raise domain errors naming the field,
+which riskops/core/api.py turns into JSON (see the README's "Service API")."""
+
+from datetime import datetime
+from typing import Any, Callable
+
+from django.conf import settings
+from django.http import QueryDict
+from django.utils.dateparse import parse_datetime
+from drf_spectacular.utils import OpenApiParameter, OpenApiResponse, extend_schema
+from rest_framework import status
+from rest_framework.generics import ListAPIView
+from rest_framework.request import Request
+from rest_framework.response import Response
+from rest_framework.views import APIView
+
+from accounts import events
+from accounts.events_bulk import BULK_SERVICES, MAX_BATCH, BatchTooLarge
+from accounts.models import Consent, Disclosure, RepaymentInstallment, Transaction
+from riskops.core.exceptions import NotFound, ValidationFailed
+
+from . import serializers as s
+from .authentication import ApiPrincipal
+from .idempotency import HEADER, idempotent
+from .models import Scope
+from .selectors import customer_by_external_id, decision_history, effective_decision, open_alerts
+
+ERRORS = {
+    code: OpenApiResponse(s.ApiErrorSerializer, description=text)
+    for code, text in {
+        400: "invalid input (malformed JSON, a bad field: `field` names it)",
+        401: "no token, an invalid one, or a revoked one",
+        403: "the client lacks the scope",
+        404: "unknown customer, draw, installment or disclosure",
+        409: "the external id or Idempotency-Key was used with different content",
+        413: "body over the size limit, or a batch over 1,000 events",
+        415: "not application/json",
+        429: "over the client's rate",
+    }.items()
+}
+READ_ERRORS = {code: ERRORS[code] for code in (400, 401, 403, 404, 429)}
+IDEMPOTENCY_PARAM = OpenApiParameter(
+    HEADER, str, OpenApiParameter.HEADER, required=False,
+    description="Makes the write safe to retry: the same key and body return the stored answer (24 h).",
+)
+
+
+def _body(request: Request) -> dict:
+    data = request.data
+    if isinstance(data, QueryDict) or (not data and request.META.get("CONTENT_LENGTH") in (None, "", "0")):
+        raise ValidationFailed("the body is empty; send a JSON object", field="body")
+    if not isinstance(data, dict):
+        raise ValidationFailed("the body must be a JSON object", field="body")
+    return data
+
+
+def _allowed(data: dict, allowed: set[str]) -> None:
+    unknown = sorted(set(data) - allowed)
+    if unknown:
+        raise ValidationFailed("is not a field of this request", field=str(unknown[0])[:100])
+
+
+def _moment(value: Any, *, field: str, required: bool = True) -> datetime | None:
+    """An ISO 8601 string → datetime; a naive one passes through, for the service to refuse."""
+    if value is None and not required:
+        return None
+    if not isinstance(value, str):
+        raise ValidationFailed("must be an ISO 8601 date-time string with a timezone", field=field)
+    try:
+        parsed = parse_datetime(value)
+    except ValueError:
+        parsed = None
+    if parsed is None:
+        raise ValidationFailed(f"{value[:40]!r} is not an ISO 8601 date-time", field=field)
+    return parsed
+
+
+def _currency(data: dict, *, field: str = "currency") -> None:
+    value = data.get("currency")
+    if value is None:
+        raise ValidationFailed("is required", field=field)
+    if value != settings.RISKOPS_CURRENCY:
+        raise ValidationFailed(f"must be {settings.RISKOPS_CURRENCY}, the book's currency", field=field)
+
+
+def _client(request: Request):
+    return request.user.client if isinstance(request.user, ApiPrincipal) else None
+
+
+def _required(data: dict, *names: str) -> None:
+    for name in names:
+        if name not in data:
+            raise ValidationFailed("is required", field=name)
+
+
+class WriteView(APIView):
+    """A write: runs under the request's Idempotency-Key."""
+
+    def post(self, request: Request, *args, **kwargs) -> Response:
+        return idempotent(request, _client(request), lambda: self.write(request, *args, **kwargs))
+
+    def write(self, request: Request, *args, **kwargs) -> Response:  # pragma: no cover - abstract
+        raise NotImplementedError
+
+
+# --- single events -------------------------------------------------------------------------
+
+_TIME_FIELDS = {"transactions": "occurred_at", "repayments": "paid_at", "applications": "applied_at", "bureau_reports": "reported_at"}
+
+
+def _event_args(kind: str, data: dict) -> dict:
+    """The item's service arguments: currency checked and dropped, its time parsed."""
+    allowed = {
+        "transactions": set(s.TransactionIn().fields), "repayments": set(s.RepaymentIn().fields),
+        "applications": set(s.CreditApplicationIn().fields), "bureau_reports": set(s.BureauReportIn().fields),
+    }[kind]
+    _allowed(data, allowed)
+    _currency(data)
+    args = {k: v for k, v in data.items() if k != "currency"}
+    time_field = _TIME_FIELDS[kind]
+    args[time_field] = _moment(data.get(time_field), field=time_field)
+    return args
+
+
+class TransactionCreate(WriteView):
+    required_scopes = (Scope.EVENTS_WRITE.value,)
+
+    @extend_schema(request=s.TransactionIn, responses={201: s.EventOut, **ERRORS}, parameters=[IDEMPOTENCY_PARAM], tags=["events"],
+                   summary="Record one wallet transaction (not a repayment)")
+    def post(self, request, *args, **kwargs):
+        return super().post(request, *args, **kwargs)
+
+    def write(self, request):
+        args = _event_args("transactions", _body(request))
+        _required(args, "customer")
+        customer = customer_by_external_id(args.pop("customer"))
+        _required(args, "external_id", "kind", "amount")
+        row = events.transaction_record(customer=customer, **args)
+        return Response({"id": row.pk, "external_id": row.external_id, "customer": customer.external_id}, status=201)
+
+
+class RepaymentCreate(WriteView):
+    required_scopes = (Scope.EVENTS_WRITE.value,)
+
+    @extend_schema(request=s.RepaymentIn, responses={201: s.RepaymentOut, **ERRORS}, parameters=[IDEMPOTENCY_PARAM], tags=["events"],
+                   summary="Apply one repayment to an installment of a credit-line draw")
+    def post(self, request, *args, **kwargs):
+        return super().post(request, *args, **kwargs)
+
+    def write(self, request):
+        args = _event_args("repayments", _body(request))
+        _required(args, "draw", "sequence", "external_id", "amount")
+        draw, sequence = args.pop("draw"), args.pop("sequence")
+        if not isinstance(draw, str) or isinstance(sequence, bool) or not isinstance(sequence, int):
+            raise ValidationFailed("draw must be a string and sequence an integer", field="draw" if not isinstance(draw, str) else "sequence")
+        installment = (
+            RepaymentInstallment.objects.select_related("draw", "customer")
+            .filter(draw__external_id=draw, draw__kind=Transaction.Kind.CREDIT_DRAW, sequence=sequence).first()
+        )
+        if installment is None:
+            raise NotFound(f"no installment {sequence} of draw {draw[:40]!r}", field="draw")
+        customer = installment.customer.external_id
+        installment = events.repayment_record(installment=installment, **args)
+        out = {
+            "external_id": args["external_id"], "customer": customer, "draw": draw, "sequence": installment.sequence,
+            "amount_due": installment.amount_due, "amount_paid": installment.amount_paid, "paid_at": installment.paid_at,
+        }
+        return Response(s.RepaymentOut(out).data, status=201)
+
+
+class CreditApplicationCreate(WriteView):
+    required_scopes = (Scope.EVENTS_WRITE.value,)
+
+    @extend_schema(request=s.CreditApplicationIn, responses={201: s.EventOut, **ERRORS}, parameters=[IDEMPOTENCY_PARAM],
+                   tags=["events"], summary="Record one credit application")
+    def post(self, request, *args, **kwargs):
+        return super().post(request, *args, **kwargs)
+
+    def write(self, request):
+        args = _event_args("applications", _body(request))
+        _required(args, "customer")
+        customer = customer_by_external_id(args.pop("customer"))
+        _required(args, "external_id", "requested_amount")
+        row = events.application_record(customer=customer, **args)
+        return Response({"id": row.pk, "external_id": row.external_id, "customer": customer.external_id}, status=201)
+
+
+class BureauReportCreate(WriteView):
+    required_scopes = (Scope.EVENTS_WRITE.value,)
+
+    @extend_schema(request=s.BureauReportIn, responses={201: s.EventOut, **ERRORS}, parameters=[IDEMPOTENCY_PARAM], tags=["events"],
+                   summary="Record one credit-bureau report")
+    def post(self, request, *args, **kwargs):
+        return super().post(request, *args, **kwargs)
+
+    def write(self, request):
+        args = _event_args("bureau_reports", _body(request))
+        _required(args, "customer")
+        customer = customer_by_external_id(args.pop("customer"))
+        _required(args, "external_id", "score", "external_lenders", "external_debt")
+        row = events.bureau_report_record(customer=customer, **args)
+        return Response({"id": row.pk, "external_id": row.external_id, "customer": customer.external_id}, status=201)
+
+
+# --- batches -------------------------------------------------------------------------------
+
+
+def _batch_items(kind: str, data: dict) -> list[dict]:
+    _allowed(data, {"items"})
+    items = data.get("items")
+    if not isinstance(items, list):
+        raise ValidationFailed("must be a list of events", field="items")
+    if len(items) > MAX_BATCH:
+        raise BatchTooLarge(f"holds {len(items)} events; the limit is {MAX_BATCH}", field="items")
+    parsed = []
+    time_field = _TIME_FIELDS[kind]
+    for index, item in enumerate(items):
+        if not isinstance(item, dict):
+            raise ValidationFailed("must be an object", field=f"items[{index}]", index=index)
+        value = item.get("currency")
+        if value != settings.RISKOPS_CURRENCY:
+            message = "is required" if value is None else f"must be {settings.RISKOPS_CURRENCY}, the book's currency"
+            raise ValidationFailed(message, field=f"items[{index}].currency", index=index)
+        item = {k: v for k, v in item.items() if k != "currency"}
+        try:
+            item[time_field] = _moment(item.get(time_field), field=time_field)
+        except ValidationFailed as exc:
+            raise ValidationFailed(exc.message, field=f"items[{index}].{time_field}", index=index) from None
+        parsed.append(item)
+    return parsed
+
+
+def _batch_view(kind: str, request_serializer, summary: str) -> type[WriteView]:
+    class BatchCreate(WriteView):
+        required_scopes = (Scope.EVENTS_WRITE.value,)
+
+        @extend_schema(request=request_serializer, responses={200: s.BatchOut, **ERRORS}, parameters=[IDEMPOTENCY_PARAM],
+                       tags=["events"], summary=summary)
+        def post(self, request, *args, **kwargs):
+            return super().post(request, *args, **kwargs)
+
+        def write(self, request):
+            result = BULK_SERVICES[kind](items=_batch_items(kind, _body(request)))
+            return Response({"created": result.created, "existing": result.existing, "customers": len(result.customers)})
+
+    BatchCreate.__name__ = BatchCreate.__qualname__ = f"{request_serializer.__name__.removesuffix('In')}Create"
+    return BatchCreate
+
+
+TransactionBatchCreate = _batch_view("transactions", s.TransactionBatchIn, "Record up to 1,000 transactions, all or nothing")
+RepaymentBatchCreate = _batch_view("repayments", s.RepaymentBatchIn, "Apply up to 1,000 repayments, all or nothing")
+CreditApplicationBatchCreate = _batch_view("applications", s.CreditApplicationBatchIn, "Record up to 1,000 applications, all or nothing")
+BureauReportBatchCreate = _batch_view("bureau_reports", s.BureauReportBatchIn, "Record up to 1,000 bureau reports, all or nothing")
+
+
+# --- consents and acknowledgements --------------------------------------------------------
+
+
+def _consent_out(consent: Consent, customer: str) -> dict:
+    return {
+        "id": consent.pk, "customer": customer, "purpose": consent.purpose, "state": consent.state,
+        "disclosure_version": consent.disclosure.version, "granted_at": consent.granted_at, "expires_at": consent.expires_at,
+        "withdrawn_at": consent.withdrawn_at,
+    }
+
+
+def _int(value: Any, *, field: str) -> int:
+    if isinstance(value, bool) or not isinstance(value, int):
+        raise ValidationFailed("must be an integer", field=field)
+    return value
+
+
+class ConsentGrant(WriteView):
+    required_scopes = (Scope.CONSENTS_WRITE.value,)
+
+    @extend_schema(request=s.ConsentGrantIn, responses={201: s.ConsentOut, **ERRORS}, parameters=[IDEMPOTENCY_PARAM],
+                   tags=["consents"], summary="Record a purpose-specific consent")
+    def post(self, request, *args, **kwargs):
+        return super().post(request, *args, **kwargs)
+
+    def write(self, request):
+        data = _body(request)
+        _allowed(data, set(s.ConsentGrantIn().fields))
+        _required(data, "customer", "purpose", "disclosure_version", "channel", "evidence")
+        customer = customer_by_external_id(data["customer"])
+        version = _int(data["disclosure_version"], field="disclosure_version")
+        disclosure = Disclosure.objects.filter(kind=Disclosure.Kind.CONSENT_TEXT, version=version).first()
+        if disclosure is None:
+            raise NotFound(f"no consent_text disclosure version {version}", field="disclosure_version")
+        consent = events.consent_grant(
+            customer=customer, purpose=data["purpose"], disclosure=disclosure, channel=data["channel"], evidence=data["evidence"],
+            expires_at=_moment(data.get("expires_at"), field="expires_at", required=False),
+        )
+        return Response(s.ConsentOut(_consent_out(consent, customer.external_id)).data, status=201)
+
+
+class ConsentWithdraw(WriteView):
+    required_scopes = (Scope.CONSENTS_WRITE.value,)
+
+    @extend_schema(request=s.ConsentWithdrawIn, responses={200: s.ConsentOut, **ERRORS}, parameters=[IDEMPOTENCY_PARAM],
+                   tags=["consents"], summary="Withdraw the customer's active consent for a purpose")
+    def post(self, request, *args, **kwargs):
+        return super().post(request, *args, **kwargs)
+
+    def write(self, request):
+        data = _body(request)
+        _allowed(data, set(s.ConsentWithdrawIn().fields))
+        _required(data, "customer", "purpose")
+        customer = customer_by_external_id(data["customer"])
+        purpose = data["purpose"]
+        if not isinstance(purpose, str) or purpose not in Consent.Purpose.values:
+            raise ValidationFailed(f"unknown purpose {str(purpose)[:40]!r}", field="purpose")
+        consents = Consent.objects.filter(customer=customer, purpose=purpose).select_related("disclosure")
+        consent = consents.filter(state=Consent.State.ACTIVE).first() or consents.order_by("-withdrawn_at", "-id").first()
+        if consent is None:
+            raise NotFound("the customer never gave this consent", field="purpose")
+        # A consent withdrawn already is returned unchanged (a retry is harmless).
+        consent = events.consent_withdraw(consent=consent, channel=data.get("channel", "app"), evidence=data.get("evidence"))
+        return Response(s.ConsentOut(_consent_out(consent, customer.external_id)).data)
+
+
+class AcknowledgementCreate(WriteView):
+    required_scopes = (Scope.CONSENTS_WRITE.value,)
+
+    @extend_schema(request=s.AcknowledgementIn, responses={201: s.AcknowledgementOut, **ERRORS}, parameters=[IDEMPOTENCY_PARAM],
+                   tags=["consents"], summary="Record that the customer acknowledged a disclosure version")
+    def post(self, request, *args, **kwargs):
+        return super().post(request, *args, **kwargs)
+
+    def write(self, request):
+        data = _body(request)
+        _allowed(data, set(s.AcknowledgementIn().fields))
+        _required(data, "customer", "disclosure_kind", "disclosure_version", "shown_at", "acknowledged_at")
+        customer = customer_by_external_id(data["customer"])
+        kind = data["disclosure_kind"]
+        if not isinstance(kind, str) or kind not in Disclosure.Kind.values:
+            raise ValidationFailed(f"unknown disclosure kind {str(kind)[:40]!r}", field="disclosure_kind")
+        version = _int(data["disclosure_version"], field="disclosure_version")
+        disclosure = Disclosure.objects.filter(kind=kind, version=version).first()
+        if disclosure is None:
+            raise NotFound(f"no {kind} disclosure version {version}", field="disclosure_version")
+        ack = events.disclosure_acknowledge(
+            customer=customer, disclosure=disclosure, channel=data.get("channel", "app"),
+            shown_at=_moment(data["shown_at"], field="shown_at"), acknowledged_at=_moment(data["acknowledged_at"], field="acknowledged_at"),
+        )
+        out = {
+            "id": ack.pk, "customer": customer.external_id, "disclosure_kind": disclosure.kind, "disclosure_version": disclosure.version,
+            "channel": ack.channel, "shown_at": ack.shown_at, "acknowledged_at": ack.acknowledged_at,
+        }
+        return Response(s.AcknowledgementOut(out).data, status=201)
+
+
+# --- reads ----------------------------------------------------------------------------------
+
+
+class CustomerDecision(APIView):
+    required_scopes = (Scope.DECISIONS_READ.value,)
+
+    @extend_schema(responses={200: s.DecisionOut, **READ_ERRORS}, tags=["decisions"], summary="The customer's effective decision")
+    def get(self, request, external_id: str):
+        decision = effective_decision(external_id=external_id)
+        return Response(s.DecisionOut(decision).data)
+
+
+class CustomerDecisionHistory(ListAPIView):
+    required_scopes = (Scope.DECISIONS_READ.value,)
+    serializer_class = s.DecisionHistoryOut
+
+    def get_queryset(self):
+        return decision_history(external_id=self.kwargs["external_id"])
+
+    @extend_schema(responses={200: s.DecisionHistoryOut(many=True), **READ_ERRORS}, tags=["decisions"],
+                   summary="The customer's decisions, newest first (cursor-paginated)")
+    def get(self, request, *args, **kwargs):
+        return super().get(request, *args, **kwargs)
+
+
+class OpenAlerts(ListAPIView):
+    required_scopes = (Scope.ALERTS_READ.value,)
+    serializer_class = s.AlertOut
+
+    def get_queryset(self):
+        customer = self.request.query_params.get("customer")
+        return open_alerts(customer_external_id=customer)
+
+    @extend_schema(
+        parameters=[OpenApiParameter("customer", str, OpenApiParameter.QUERY, required=False, description="only this customer's")],
+        responses={200: s.AlertOut(many=True), **READ_ERRORS}, tags=["alerts"], summary="Open alerts, newest first (cursor-paginated)",
+    )
+    def get(self, request, *args, **kwargs):
+        return super().get(request, *args, **kwargs)
