@@ -4,15 +4,20 @@ Risk admins (who simulate and activate) and compliance (read-only) see them; ana
 The actions (simulate, request, approve, reject) live in the admin (decisions/admin_policy.py).
 """
 
-from django.shortcuts import get_object_or_404
+from django.contrib import messages
+from django.shortcuts import get_object_or_404, redirect
+from django.utils.translation import gettext as _
+from django.views import View
 from django.views.generic import TemplateView
+
+from riskops.core.exceptions import DomainError
 
 from riskops.core.roles import COMPLIANCE, RISK_ADMIN, has_role
 from riskops.core.views import RoleRequiredMixin
 
 from .models import PolicySimulation
 from .services.policy import body_stamp, policy_diff
-from .services.simulation import simulation_progress
+from .services.simulation import simulation_progress, simulation_resume
 from .simulation_charts import simulation_report
 
 
@@ -35,6 +40,7 @@ class SimulationView(RoleRequiredMixin, TemplateView):
             report=simulation_report(simulation=simulation),
             changes=policy_diff(base, version) if base else [],
             stale=body_stamp(version) != simulation.body_edited_at,
+            can_resume=has_role(self.request.user, RISK_ADMIN),
             can_admin=has_role(self.request.user, RISK_ADMIN) and self.request.user.is_staff,
             **kwargs,
         )
@@ -54,3 +60,19 @@ class SimulationProgressView(RoleRequiredMixin, TemplateView):
         if progress["finished"] and request.headers.get("HX-Request"):
             response["HX-Refresh"] = "true"
         return response
+
+
+class SimulationResumeView(RoleRequiredMixin, View):
+    """POST: send a stalled or failed simulation's unfinished chunks back to the workers."""
+
+    allowed_roles = (RISK_ADMIN,)
+
+    def post(self, request, pk: int):
+        simulation = _simulation(pk)
+        try:
+            simulation_resume(simulation=simulation, actor=request.user)
+        except DomainError as exc:
+            messages.error(request, exc.message)
+        else:
+            messages.success(request, _("Simulation %(pk)s resumed: its unfinished chunks went back to the workers.") % {"pk": simulation.pk})
+        return redirect("decisions:simulation", pk=simulation.pk)

@@ -32,11 +32,14 @@ def transition_figure(result: dict) -> dict:
     z = [[result["transitions"].get(a, {}).get(b, 0) for b in states] for a in states]
     names = [access_name(s) for s in states]
     data = [{
-        "type": "heatmap", "z": z, "x": names, "y": names, "colorscale": "Blues", "texttemplate": "%{z:,}",
+        # White (nobody) to the accent (most): the eye goes to where the customers are.
+        "type": "heatmap", "z": z, "x": names, "y": names, "colorscale": [[0, "#ffffff"], [1, ACCENT]], "texttemplate": "%{z:,}",
+        "xgap": 1, "ygap": 1,
         "hovertemplate": _("%{y} → %{x}: %{z:,} customers") + "<extra></extra>", "showscale": False,
     }]
     layout = _layout(x_title=_("Access under the draft"), y_title=_("Access now"), height=340)
     layout["yaxis"] = {**layout["yaxis"], "autorange": "reversed", "rangemode": "normal"}
+    layout["plot_bgcolor"] = "#d0d5dd"  # shows through the gaps: a grid between white cells
     return figure(data, layout)
 
 

@@ -23,6 +23,7 @@ urlpatterns = [
     # Policy simulations (decisions/policy_views.py): the report of a draft scored on the book.
     path("policies/simulations/<int:pk>/", policy_views.SimulationView.as_view(), name="simulation"),
     path("policies/simulations/<int:pk>/progress/", policy_views.SimulationProgressView.as_view(), name="simulation-progress"),
+    path("policies/simulations/<int:pk>/resume/", policy_views.SimulationResumeView.as_view(), name="simulation-resume"),
     # Manual overrides (decisions/override_views.py): requested here, decided in the admin.
     path("customers/<str:external_id>/overrides/request/", override_views.OverrideRequestView.as_view(), name="override-request"),
 ]

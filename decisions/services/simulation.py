@@ -223,18 +223,24 @@ def simulation_process_inline(*, simulation: PolicySimulation) -> PolicySimulati
     return simulation
 
 
-def simulation_resume(*, simulation: PolicySimulation, enqueue: bool = True) -> PolicySimulation:
+def simulation_resume(*, simulation: PolicySimulation, actor=None, enqueue: bool = True) -> PolicySimulation:
     """Send every chunk not done back to the workers: pending ones whose message was lost,
     running ones whose worker died (they are claimed again only once their claim is stale) and
-    failed ones (back to pending). A simulation that failed runs again."""
+    failed ones (back to pending). A simulation that failed runs again. Audited (policy.simulate,
+    `resumed`)."""
     with transaction.atomic():
-        simulation = PolicySimulation.objects.select_for_update().get(pk=simulation.pk)
+        simulation = PolicySimulation.objects.select_for_update().select_related("policy_version").get(pk=simulation.pk)
         if simulation.status == PolicySimulation.Status.SUCCEEDED:
             raise Conflict(_("This simulation has finished: there is nothing to resume."), field="simulation")
         chunks = simulation.chunks.exclude(status="done")
         chunks.filter(status="failed").update(status="pending")
+        before = {"status": simulation.status}
         simulation.status, simulation.finished_at, simulation.error = PolicySimulation.Status.RUNNING, None, ""
         simulation.save(update_fields=["status", "finished_at", "error"])
+        audit_record(
+            actor=actor, action="policy.simulate", target=simulation.policy_version, before=before,
+            after={"simulation": simulation.pk, "resumed": True, "chunks": chunks.count()},
+        )
         if enqueue:
             simulation_chunks_dispatch(chunk_ids=list(chunks.order_by("index").values_list("pk", flat=True)))
     return simulation
@@ -370,9 +376,20 @@ def _total(partials: list[dict], *, simulation_meta: PolicySimulation | None) ->
     return total
 
 
-def simulation_progress(*, simulation: PolicySimulation) -> dict:
-    """Progress for the simulation page's live bar."""
+def simulation_progress(*, simulation: PolicySimulation, now: datetime | None = None) -> dict:
+    """Progress for the simulation page's live bar (one query). A running simulation with no chunk
+    claimed or finished for longer than RISKOPS_CHUNK_STALE_SECONDS is `stalled`: its messages or
+    its worker were lost, and a risk admin can resume it."""
+    from django.db.models import Count, Max
+
+    now = now or timezone.now()
     total = simulation.total_customers or 0
+    chunks = simulation.chunks.aggregate(
+        done=Count("pk", filter=Q(status="done")), claimed=Max("claimed_at"), finished=Max("finished_at")
+    )
+    last = max([t for t in (chunks["claimed"], chunks["finished"], simulation.started_at) if t is not None], default=None)
+    running = simulation.status in (PolicySimulation.Status.PENDING, PolicySimulation.Status.RUNNING)
+    stalled = running and last is not None and last < chunk_stale_before(now)
     return {
         "id": simulation.pk,
         "status": simulation.status,
@@ -381,6 +398,8 @@ def simulation_progress(*, simulation: PolicySimulation) -> dict:
         "done": simulation.done_customers,
         "percent": round(100 * simulation.done_customers / total, 1) if total else 100.0,
         "finished": simulation.finished_at is not None,
-        "chunks_done": simulation.chunks.filter(status="done").count(),
+        "chunks_done": chunks["done"],
         "chunks": simulation.total_chunks,
+        "stalled": stalled,
+        "resumable": stalled or simulation.status == PolicySimulation.Status.FAILED,
     }

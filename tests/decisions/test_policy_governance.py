@@ -432,3 +432,41 @@ def test_concurrent_approvals_activate_once(make_user):
     assert PolicyVersion.objects.get(pk=draft.pk).activated_by_id == won[0]
     assert AuditEvent.objects.filter(action="policy.activate").count() == 1
     assert RecomputeRun.objects.count() == 1
+
+
+def test_a_failed_simulation_is_resumed_from_its_page_by_a_risk_admin(client, risk_admin, compliance_officer, monkeypatch):
+    make_customer()
+    draft = edited_draft(actor=risk_admin)
+    simulation = policy_simulate(version=draft, actor=risk_admin, enqueue=False)
+    from decisions.services import simulation as module
+
+    real = module.plan_customer
+    monkeypatch.setattr(module, "plan_customer", lambda **kw: (_ for _ in ()).throw(ZeroDivisionError("boom")))
+    simulation = simulation_process_inline(simulation=simulation)
+    assert simulation.status == "failed"
+    url = reverse("decisions:simulation", args=[simulation.pk])
+    resume = reverse("decisions:simulation-resume", args=[simulation.pk])
+
+    client.force_login(compliance_officer)
+    assert resume not in client.get(url).content.decode()
+    assert client.post(resume).status_code == 403
+
+    monkeypatch.setattr(module, "plan_customer", real)
+    client.force_login(risk_admin)
+    assert resume in client.get(url).content.decode()
+    response = client.post(resume)  # eager tasks run on commit; this test's transaction never commits
+    assert response.status_code == 302
+    simulation.refresh_from_db()
+    assert simulation.status == "running" and simulation.chunks.filter(status="pending").count() == 1
+    assert AuditEvent.objects.filter(action="policy.simulate", after__resumed=True).count() == 1
+
+
+def test_a_simulation_without_progress_for_too_long_says_it_is_stalled(client, risk_admin, settings):
+    make_customer()
+    simulation = policy_simulate(version=edited_draft(actor=risk_admin), actor=risk_admin, enqueue=False)
+    client.force_login(risk_admin)
+    url = reverse("decisions:simulation", args=[simulation.pk])
+    assert "Stalled" not in client.get(url).content.decode()
+    settings.RISKOPS_CHUNK_STALE_SECONDS = -1
+    body = client.get(url).content.decode()
+    assert "Stalled" in body and reverse("decisions:simulation-resume", args=[simulation.pk]) in body
