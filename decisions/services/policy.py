@@ -422,6 +422,11 @@ def policy_activation_approve(*, version: PolicyVersion, actor) -> tuple[PolicyV
 
     _require_perm(actor, "decisions.activate_policyversion")
     with transaction.atomic():
+        # The draft and the active version, locked in pk order (as `policy_activate` does) before
+        # anything is checked: of two drafts approved at once, the second waits here, then finds
+        # its simulation made against a version that is no longer active (Conflict), instead of
+        # racing the first into the one-active constraint.
+        list(PolicyVersion.objects.select_for_update().filter(Q(pk=version.pk) | Q(state=PolicyVersion.State.ACTIVE)).order_by("pk"))
         version = _locked(version)
         _require_draft(version)
         if version.activation_requested_by_id is None:

@@ -470,3 +470,43 @@ def test_a_simulation_without_progress_for_too_long_says_it_is_stalled(client, r
     settings.RISKOPS_CHUNK_STALE_SECONDS = -1
     body = client.get(url).content.decode()
     assert "Stalled" in body and reverse("decisions:simulation-resume", args=[simulation.pk]) in body
+
+
+@pytest.mark.postgres
+@pytest.mark.django_db(transaction=True)
+def test_two_drafts_approved_at_once_one_wins_the_other_must_simulate_again(make_user):
+    import threading
+
+    from django.db import connection
+
+    maker = make_user("maker", "risk_admin")
+    checkers = [make_user(f"checker{i}", "risk_admin") for i in range(2)]
+    make_customer()
+    drafts = [edited_draft(actor=maker) for _ in range(2)]
+    for draft in drafts:
+        _simulated(draft, maker)
+        policy_activation_request(version=draft, actor=maker)
+    barrier = threading.Barrier(2)
+    won, refused, errors = [], [], []
+
+    def approve(draft, user):
+        try:
+            barrier.wait(timeout=10)
+            policy_activation_approve(version=PolicyVersion(pk=draft.pk), actor=user)
+            won.append(draft.pk)
+        except Conflict as exc:
+            refused.append(exc.message)
+        except BaseException as exc:  # noqa: BLE001 - reported below
+            errors.append(exc)
+        finally:
+            connection.close()
+
+    threads = [threading.Thread(target=approve, args=(d, u)) for d, u in zip(drafts, checkers)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join(timeout=60)
+
+    assert not errors
+    assert len(won) == 1 and len(refused) == 1 and "Another policy version was activated" in refused[0]
+    assert list(PolicyVersion.objects.filter(state="active").values_list("pk", flat=True)) == won
