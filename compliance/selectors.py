@@ -269,10 +269,10 @@ def _coverage(disclosure_id: int) -> tuple[int, int]:
     found = cache.get(key)
     if found is None:
         acked = DisclosureAcknowledgement.objects.filter(customer_id=OuterRef("customer_id"), disclosure_id=disclosure_id)
-        result = (
-            CreditLine.objects.filter(access__in=ACCESS_WITH_LIMIT)
-            .annotate(acked=Exists(acked))
-            .aggregate(total=Count("id"), acked=Count("id", filter=Q(acked=True)))
+        # The EXISTS goes straight into the FILTER clause: an annotation referenced there is lost
+        # when Django wraps the aggregate in a subquery (it compared the string "acked").
+        result = CreditLine.objects.filter(access__in=ACCESS_WITH_LIMIT).aggregate(
+            total=Count("id"), acked=Count("id", filter=Exists(acked))
         )
         found = (result["total"], result["acked"])
         cache.set(key, found, FIGURES_TTL)
