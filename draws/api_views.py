@@ -6,7 +6,9 @@ from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
+from api.idempotency import idempotent
 from api.permissions import HasScope
+from api.views import IDEMPOTENCY_PARAM
 
 from .models import DrawDecision
 from .services import draw_check
@@ -49,6 +51,7 @@ class DrawCheckView(APIView):
     @extend_schema(
         operation_id="draw_check",
         tags=["draw-checks"],
+        parameters=[IDEMPOTENCY_PARAM],
         summary="May this customer draw this amount now? (allow / deny / review)",
         request=DrawCheckInSerializer,
         responses={
@@ -59,5 +62,10 @@ class DrawCheckView(APIView):
     )
     def post(self, request: Request) -> Response:
         client = getattr(request.user, "client", None)  # an ApiPrincipal (only clients may write)
+        # A retried check under the same Idempotency-Key returns the first answer and is neither
+        # recorded nor counted again (velocity); without the header every POST is a new check.
+        return idempotent(request, client, lambda: self._check(request, client))
+
+    def _check(self, request: Request, client) -> Response:
         check = draw_check(data=request.data, client_ref=client.name if client is not None else str(request.user))
         return Response(self.DrawCheckOutSerializer(check).data, status=status.HTTP_200_OK)

@@ -101,3 +101,17 @@ def test_no_token_is_401_and_staff_sessions_cannot_check(client, analyst):
     client.force_login(analyst)
     assert client.post(URL, data=payload, content_type="application/json").status_code == 403
     assert not DrawCheck.objects.exists()
+
+
+def test_a_retry_with_the_same_idempotency_key_is_answered_once_and_recorded_once(client, token):
+    line = CreditLineFactory(limit_amount=Decimal("500.00"))
+    payload = {"customer": line.customer.external_id, "amount": "100.00", "currency": "CNY", "channel": "app"}
+    first = client.post(URL, data=json.dumps(payload), content_type="application/json", HTTP_IDEMPOTENCY_KEY="chk-1", **bearer(token))
+    again = client.post(URL, data=json.dumps(payload), content_type="application/json", HTTP_IDEMPOTENCY_KEY="chk-1", **bearer(token))
+    assert first.status_code == again.status_code == 200 and first.json() == again.json()
+    assert again["Idempotent-Replayed"] == "true"
+    assert DrawCheck.objects.count() == 1  # not counted twice towards velocity
+    other = dict(payload, amount="101.00")
+    conflict = client.post(URL, data=json.dumps(other), content_type="application/json", HTTP_IDEMPOTENCY_KEY="chk-1", **bearer(token))
+    assert conflict.status_code == 409 and conflict.json()["field"] == "Idempotency-Key"
+    assert DrawCheck.objects.count() == 1
