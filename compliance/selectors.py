@@ -66,6 +66,11 @@ class Page(Generic[T]):
         return "?" + urlencode({**self.params, "page": number})
 
     @property
+    def filter_query(self) -> str:
+        """The list's filters as a query string (no paging): what an export link carries."""
+        return urlencode({k: v for k, v in self.params.items() if k != "page_size"})
+
+    @property
     def next_url(self) -> str:
         return self._url(self.number + 1) if self.has_next else ""
 

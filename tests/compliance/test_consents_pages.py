@@ -253,3 +253,13 @@ def test_book_figures_count_coverage_and_weekly_events(client, compliance_office
     assert coverage["credit_scoring"] == (2, 1.0)
     assert coverage["bureau_query"] == (1, 0.5)
     assert coverage["marketing"] == (0, 0.0)
+
+
+@pytest.mark.django_db
+def test_export_links_carry_the_filters(client, compliance_officer, scored):
+    consent = Consent.objects.filter(customer=scored).first()
+    client.force_login(compliance_officer)
+    html = client.get(reverse("compliance:consents"), {"purpose": "bureau_query", "page": "1", "page_size": "25"}).content.decode()
+    assert reverse("compliance:export-consents") + "?purpose=bureau_query\"" in html
+    html = client.get(reverse("compliance:consent", args=[consent.pk])).content.decode()
+    assert f'{reverse("compliance:export-decisions")}?consent={consent.pk}"' in html
