@@ -77,7 +77,8 @@ class Command(BaseCommand):
             for mark in marks:
                 if marks[mark] is None and lines >= mark:
                     marks[mark] = now
-        response.close()
+        # No response.close() here: the test client's wrapper closed it when the stream ended
+        # (a second close fires request_finished again, which closes the database connection).
         seconds = time.perf_counter() - started
         rows_out = lines - 1  # the header
         recorded = AuditEvent.objects.filter(action=AuditAction.EXPORT_CSV, actor=user).order_by("-id").first()
