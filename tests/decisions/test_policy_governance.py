@@ -510,3 +510,9 @@ def test_two_drafts_approved_at_once_one_wins_the_other_must_simulate_again(make
     assert not errors
     assert len(won) == 1 and len(refused) == 1 and "Another policy version was activated" in refused[0]
     assert list(PolicyVersion.objects.filter(state="active").values_list("pk", flat=True)) == won
+
+
+def test_the_simulation_page_speaks_chinese(client, risk_admin, finished_simulation):
+    client.force_login(risk_admin)
+    body = client.get(reverse("decisions:simulation", args=[finished_simulation.pk]), HTTP_ACCEPT_LANGUAGE="zh-hans").content.decode()
+    assert "将发生的变化" in body and "状态：当前 → 草稿下" in body
