@@ -166,3 +166,12 @@ def test_a_walk_that_fails_is_recorded_as_failed(compliance_officer, chain, monk
         verification_run(verification_id=run.pk)
     run.refresh_from_db()
     assert run.status == "failed" and "disk on fire" in run.broken_reason and run.broken_event_id is None
+
+
+def test_page_says_a_verification_is_running_and_disables_the_button(client, compliance_officer, chain):
+    run = verification_request(actor=compliance_officer)  # queued: the task waits for the commit
+    client.force_login(compliance_officer)
+    body = client.get(reverse("compliance:audit")).content.decode()
+    assert f"Verification #{run.pk} is running" in body
+    assert "The chain has not been verified yet." in body
+    assert 'class="primary" disabled' in body

@@ -250,3 +250,17 @@ def test_export_streams_through_an_iterator_not_a_list(officer_client, monkeypat
     monkeypatch.setattr(QuerySet, "_fetch_all", guarded)
     rows = read_csv(response)
     assert len(rows) == 30 and calls == [2000]
+
+
+def test_a_disconnect_through_the_view_still_records_the_export(officer_client, compliance_officer):
+    # given 1,100 audit rows / when the client reads the header and the first 500 rows and goes
+    # away (the WSGI server calls response.close()) / then the export is on record as partial
+    for i in range(1_100):
+        audit_record(actor=None, action="note.add", target=("t", i))
+    response = officer_client.get(reverse("compliance:export-audit"))
+    chunks = iter(response.streaming_content)
+    next(chunks), next(chunks)
+    response.close()
+    (event,) = export_events()
+    assert event.actor_id == compliance_officer.pk
+    assert event.after["rows"] == 500 and event.after["complete"] is False
