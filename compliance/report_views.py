@@ -42,3 +42,29 @@ class SubjectReportJSONView(RoleRequiredMixin, View):
         response["Content-Disposition"] = f'attachment; filename="subject-report-{customer.pk}-{stamp}.json"'
         response["Cache-Control"] = "no-store"
         return response
+
+
+class SubjectReportLookupView(RoleRequiredMixin, View):
+    """GET ?customer=<external id> (the compliance landing page's form) → that customer's report."""
+
+    allowed_roles = REPORT_ROLES
+
+    def get(self, request: HttpRequest) -> HttpResponse:
+        from django import forms
+        from django.shortcuts import redirect
+        from django.urls import reverse
+        from django.utils.translation import gettext_lazy as _
+
+        class LookupForm(forms.Form):
+            customer = forms.CharField(label=_("Customer id"), max_length=40, strip=True)
+
+            def clean_customer(self) -> str:
+                value = self.cleaned_data["customer"]
+                if not Customer.objects.filter(external_id=value).exists():
+                    raise forms.ValidationError(_("No customer with this id."))
+                return value
+
+        form = LookupForm(request.GET)
+        if form.is_valid():
+            return redirect(reverse("compliance:subject-report", args=[form.cleaned_data["customer"]]))
+        return render(request, "compliance/report_lookup.html", {"form": form}, status=400)

@@ -24,6 +24,7 @@ from . import report_views  # noqa: E402
 urlpatterns += [
     path("customers/<str:external_id>/report", report_views.SubjectReportView.as_view(), name="subject-report"),
     path("customers/<str:external_id>/report.json", report_views.SubjectReportJSONView.as_view(), name="subject-report-json"),
+    path("reports/subject/", report_views.SubjectReportLookupView.as_view(), name="subject-report-lookup"),
 ]
 
 # Landing page, consents, disclosures and customer notices (consent_views, disclosure_views, notice_views).

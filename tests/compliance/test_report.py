@@ -139,3 +139,16 @@ def test_json_streams_transactions_in_chunks(client, compliance_officer, subject
     tx_reads = [q["sql"] for q in ctx.captured_queries if 'FROM "accounts_transaction"' in q["sql"] and "COUNT" not in q["sql"] and "SUM" not in q["sql"]]
     # SQLite has no server-side cursor: Django reads the same query in chunk_size fetches
     assert len(tx_reads) == 1
+
+
+def test_lookup_from_the_landing_page(client, make_user, subject):
+    client.force_login(make_user("c", "compliance"))
+    index = client.get(reverse("compliance:index")).content.decode()
+    assert reverse("compliance:subject-report-lookup") in index and reverse("compliance:audit") in index
+    response = client.get(reverse("compliance:subject-report-lookup"), {"customer": f"  {subject.external_id} "})
+    assert response.status_code == 302 and response.url == reverse("compliance:subject-report", args=[subject.external_id])
+    response = client.get(reverse("compliance:subject-report-lookup"), {"customer": "C-NOPE"})
+    assert response.status_code == 400 and "No customer with this id." in response.content.decode()
+    assert not AuditEvent.objects.filter(action="subject.report").exists()  # a lookup is not a report
+    client.force_login(make_user("a", "analyst"))
+    assert client.get(reverse("compliance:subject-report-lookup"), {"customer": subject.external_id}).status_code == 403
