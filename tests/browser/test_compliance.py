@@ -59,3 +59,21 @@ def test_consent_to_decisions_to_csv_to_audit_trail(page, live_server, login, co
     assert page.locator("[data-path='rows'] td").last.inner_text() == "2"
     assert page.locator("[data-path='complete'] td").last.inner_text() == "true"
     assert_no_serious_axe_violations(page)
+
+
+def test_report_lookup_from_the_index_and_the_report_pass_axe(page, live_server, login, compliance_officer):
+    # Given a customer with a consent and a decision
+    consent = ConsentFactory()
+    CreditDecisionFactory(customer=consent.customer)
+    login(page, live_server, compliance_officer)
+    # when the officer asks for the customer's report from the compliance landing page
+    page.goto(live_server.url + reverse("compliance:index"))
+    assert_no_serious_axe_violations(page)
+    page.fill("#report-customer", consent.customer.external_id)
+    with page.expect_navigation():
+        page.click("form[action$='/reports/subject/'] button[type=submit]")
+    # then the printable report opens, masked, with its sections
+    assert page.url.endswith(reverse("compliance:subject-report", args=[consent.customer.external_id]))
+    assert page.locator("[data-section='decisions']").get_attribute("data-total") == "1"
+    assert page.locator("[data-pii='national_id']").inner_text().startswith("•")
+    assert_no_serious_axe_violations(page)
