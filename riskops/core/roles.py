@@ -57,6 +57,7 @@ ROLE_PERMISSIONS: dict[str, list[str]] = {
     + [
         "accounts.view_customer_pii",
         "core.view_auditevent",
+        "core.export_auditevent",  # risk admins see everything compliance sees, exports included
         # webhook endpoints, deliveries (replay) and events, in the admin (webhooks/admin.py)
         "webhooks.view_webhookendpoint",
         "webhooks.add_webhookendpoint",
