@@ -21,7 +21,7 @@ import csv
 import io
 import json
 from dataclasses import dataclass, field
-from typing import Any, Callable, Iterable, Iterator, Sequence
+from typing import Any, Iterable, Iterator, Sequence
 
 from django.core.serializers.json import DjangoJSONEncoder
 from django.db import transaction
@@ -148,7 +148,3 @@ def stream_queryset(qs: QuerySet, *, chunk_size: int) -> Iterator[Any]:
     with transaction.atomic(using=qs.db):
         yield from qs.iterator(chunk_size=chunk_size)
 
-
-def mapped(rows: Iterable[Any], to_row: Callable[[Any], Sequence[Any]]) -> Iterator[Sequence[Any]]:
-    for item in rows:
-        yield to_row(item)

@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import json
 from dataclasses import dataclass
-from decimal import Decimal
 from typing import Any, Callable, Iterator
 
 from django.core.serializers.json import DjangoJSONEncoder

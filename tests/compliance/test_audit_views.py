@@ -1,12 +1,10 @@
 """The audit trail page, one event's diff, and who may see them."""
 
 import pytest
-from django.db import connection
 from django.urls import reverse
 
-from compliance.audit_selectors import COUNT_CAP, audit_page, field_diff, flatten
+from compliance.audit_selectors import audit_page, field_diff, flatten
 from riskops.core.audit import audit_record
-from riskops.core.models import AuditEvent
 
 pytestmark = pytest.mark.django_db
 

@@ -18,7 +18,6 @@ from tests.factories import (
     ConsentEventFactory,
     ConsentFactory,
     CreditDecisionFactory,
-    CustomerFactory,
     DisclosureAcknowledgementFactory,
     ScoreSnapshotFactory,
 )
