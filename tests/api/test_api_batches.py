@@ -1,0 +1,182 @@
+"""Batch ingestion: all or nothing, the first bad item named by index and field, idempotent by
+external id, one change mark and one recompute per distinct customer."""
+
+from datetime import timedelta
+from decimal import Decimal
+
+import pytest
+from django.utils import timezone
+from hypothesis import HealthCheck, given, settings as hsettings, strategies as st
+
+from accounts.events_bulk import MAX_BATCH, transactions_record_bulk
+from accounts.models import BureauReport, CreditApplication, CustomerChangeMark, RepaymentInstallment, Transaction
+from riskops.core.exceptions import Conflict, NotFound, ValidationFailed
+from tests.factories import CustomerFactory, RepaymentInstallmentFactory, TransactionFactory
+
+pytestmark = pytest.mark.django_db
+
+AT = timezone.now() - timedelta(minutes=2)
+
+
+def item(n, customer="C-1", **over):
+    body = {"customer": customer, "external_id": f"bt-{n}", "kind": "purchase", "amount": "5.00", "currency": "CNY",
+            "occurred_at": AT.isoformat()}
+    body.update(over)
+    return body
+
+
+@pytest.fixture
+def customers():
+    return [CustomerFactory(external_id=f"C-{i}") for i in (1, 2, 3)]
+
+
+def test_batch_stores_all_and_marks_each_customer_once(post, customers, django_capture_on_commit_callbacks):
+    items = [item(n, customer=f"C-{1 + n % 3}") for n in range(30)]
+    with django_capture_on_commit_callbacks() as callbacks:
+        response = post("/api/v1/transactions/batch/", {"items": items})
+    assert response.status_code == 200, response.content
+    assert response.json() == {"created": 30, "existing": 0, "customers": 3}
+    assert Transaction.objects.count() == 30
+    assert sorted(CustomerChangeMark.objects.values_list("customer__external_id", flat=True)) == ["C-1", "C-2", "C-3"]
+    assert len(callbacks) == 3  # one recompute per distinct customer
+
+
+def test_first_bad_item_is_named_and_nothing_is_written(post, customers):
+    items = [item(n) for n in range(10)]
+    items[4]["amount"] = "-3"
+    items[7]["amount"] = "x"
+    response = post("/api/v1/transactions/batch/", {"items": items})
+    assert response.status_code == 400
+    assert response.json()["field"] == "items[4].amount" and response.json()["index"] == 4
+    assert Transaction.objects.count() == 0 and CustomerChangeMark.objects.count() == 0
+
+
+@pytest.mark.parametrize(
+    "change,status,field",
+    [
+        ({"customer": "nobody"}, 404, "items[2].customer"),
+        ({"currency": "EUR"}, 400, "items[2].currency"),
+        ({"occurred_at": "not a time"}, 400, "items[2].occurred_at"),
+        ({"occurred_at": (timezone.now() + timedelta(hours=1)).isoformat()}, 400, "items[2].occurred_at"),
+        ({"kind": "repayment"}, 400, "items[2].kind"),
+        ({"extra": 1}, 400, "items[2].extra"),
+    ],
+)
+def test_each_item_error(post, customers, change, status, field):
+    items = [item(n) for n in range(5)]
+    items[2].update(change)
+    response = post("/api/v1/transactions/batch/", {"items": items})
+    assert response.status_code == status, response.content
+    assert response.json()["field"] == field
+    assert Transaction.objects.count() == 0
+
+
+def test_item_not_an_object(post, customers):
+    response = post("/api/v1/transactions/batch/", {"items": [item(0), 3]})
+    assert response.status_code == 400 and response.json()["field"] == "items[1]"
+
+
+def test_batch_over_limit_is_413(post, customers):
+    response = post("/api/v1/transactions/batch/", {"items": [item(n) for n in range(MAX_BATCH + 1)]})
+    assert response.status_code == 413
+    assert response.json()["field"] == "items"
+    assert Transaction.objects.count() == 0
+
+
+def test_full_batch_of_1000_is_accepted(post, customers):
+    response = post("/api/v1/transactions/batch/", {"items": [item(n, customer=f"C-{1 + n % 3}") for n in range(MAX_BATCH)]})
+    assert response.status_code == 200 and response.json()["created"] == MAX_BATCH
+
+
+def test_empty_or_missing_items(post, customers):
+    assert post("/api/v1/transactions/batch/", {"items": []}).json()["field"] == "items"
+    assert post("/api/v1/transactions/batch/", {}).json()["field"] == "items"
+    assert post("/api/v1/transactions/batch/", {"items": {}}).status_code == 400
+
+
+def test_resent_batch_is_idempotent_and_changed_item_conflicts(post, customers):
+    items = [item(n) for n in range(5)]
+    assert post("/api/v1/transactions/batch/", {"items": items}).json()["created"] == 5
+    again = post("/api/v1/transactions/batch/", {"items": items + [item(9)]})
+    assert again.json() == {"created": 1, "existing": 5, "customers": 1}
+    items[3]["amount"] = "6.00"
+    conflict = post("/api/v1/transactions/batch/", {"items": items + [item(10)]})
+    assert conflict.status_code == 409 and conflict.json()["field"] == "items[3].amount"
+    assert not Transaction.objects.filter(external_id="bt-10").exists()
+
+
+def test_same_id_twice_in_one_batch(post, customers):
+    same = post("/api/v1/transactions/batch/", {"items": [item(1), item(1)]})
+    assert same.json() == {"created": 1, "existing": 1, "customers": 1}
+    differs = post("/api/v1/transactions/batch/", {"items": [item(2), item(2, amount="9.00")]})
+    assert differs.status_code == 409 and differs.json()["field"] == "items[1].amount"
+
+
+def test_bulk_service_matches_single_service_checks(customers):
+    """The bulk path refuses what transaction_record refuses, naming the same field."""
+    with pytest.raises(ValidationFailed) as exc:
+        transactions_record_bulk(items=[{"customer": "C-1", "external_id": "x", "kind": "purchase", "amount": Decimal("1.001"),
+                                          "occurred_at": AT}])
+    assert exc.value.field == "items[0].amount" and exc.value.context["index"] == 0
+    with pytest.raises(NotFound):
+        transactions_record_bulk(items=[{"customer": "zz", "external_id": "x", "kind": "purchase", "amount": "1", "occurred_at": AT}])
+    old = customers[0].onboarded_at - timedelta(days=400)
+    with pytest.raises(ValidationFailed) as exc:
+        transactions_record_bulk(items=[{"customer": "C-1", "external_id": "x", "kind": "purchase", "amount": "1", "occurred_at": old}])
+    assert exc.value.field == "items[0].occurred_at"
+
+
+def test_single_then_bulk_share_idempotency(post, customers):
+    assert post("/api/v1/transactions/", item(1)).status_code == 201
+    again = post("/api/v1/transactions/batch/", {"items": [item(1)]})
+    assert again.json()["existing"] == 1
+    assert post("/api/v1/transactions/batch/", {"items": [item(1, kind="bill")]}).status_code == 409
+
+
+def test_application_and_bureau_batches(post, customers):
+    apps = [{"customer": "C-1", "external_id": f"a-{n}", "requested_amount": "100", "currency": "CNY",
+             "applied_at": AT.isoformat()} for n in range(3)]
+    assert post("/api/v1/credit-applications/batch/", {"items": apps}).json()["created"] == 3
+    reports = [{"customer": "C-2", "external_id": f"b-{n}", "score": 650, "external_lenders": 1, "external_debt": "10.00",
+                "currency": "CNY", "reported_at": AT.isoformat(), "raw": {"n": n}} for n in range(3)]
+    assert post("/api/v1/bureau-reports/batch/", {"items": reports}).json()["created"] == 3
+    assert CreditApplication.objects.count() == 3 and BureauReport.objects.get(external_id="b-2").raw == {"n": 2}
+    reports[1]["score"] = 200
+    bad = post("/api/v1/bureau-reports/batch/", {"items": [{**r, "external_id": r["external_id"] + "x"} for r in reports]})
+    assert bad.status_code == 400 and bad.json()["field"] == "items[1].score"
+    assert BureauReport.objects.count() == 3
+
+
+def test_repayment_batch_applies_in_order_and_refuses_overpayment(post, customers):
+    draw = TransactionFactory(credit_draw=True, external_id="d-1", customer=customers[0], occurred_at=timezone.now() - timedelta(days=5))
+    inst = RepaymentInstallmentFactory(draw=draw, sequence=1, amount_due=Decimal("100.00"))
+    pay = lambda n, amount: {"draw": "d-1", "sequence": 1, "external_id": f"r-{n}", "amount": amount, "currency": "CNY",  # noqa: E731
+                             "paid_at": AT.isoformat()}
+    ok = post("/api/v1/repayments/batch/", {"items": [pay(1, "60.00"), pay(2, "40.00")]})
+    assert ok.status_code == 200 and ok.json()["created"] == 2
+    inst.refresh_from_db()
+    assert inst.amount_paid == Decimal("100.00") and inst.paid_at is not None
+    resend = post("/api/v1/repayments/batch/", {"items": [pay(1, "60.00")]})
+    assert resend.json() == {"created": 0, "existing": 1, "customers": 0}
+    inst2 = RepaymentInstallmentFactory(draw=draw, sequence=2, amount_due=Decimal("50.00"))
+    over = post("/api/v1/repayments/batch/", {"items": [{**pay(3, "30.00"), "sequence": 2}, {**pay(4, "30.00"), "sequence": 2}]})
+    assert over.status_code == 400 and over.json()["field"] == "items[1].amount"
+    inst2.refresh_from_db()
+    assert inst2.amount_paid == 0
+    assert not Transaction.objects.filter(external_id__in=["r-3", "r-4"]).exists()
+    missing = post("/api/v1/repayments/batch/", {"items": [{**pay(5, "1.00"), "draw": "nope"}]})
+    assert missing.status_code == 404 and missing.json()["field"] == "items[0].draw"
+
+
+@hsettings(max_examples=25, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(bad_at=st.integers(min_value=0, max_value=19), amounts=st.lists(st.sampled_from(["1.00", "2.50", "99.99"]), min_size=20, max_size=20))
+def test_any_bad_item_rolls_back_the_whole_batch(customers, bad_at, amounts):
+    """Invariant: whichever item is bad, nothing of the batch is stored and the error names it."""
+    Transaction.objects.all().delete()
+    items = [{"customer": "C-1", "external_id": f"h-{n}", "kind": "purchase", "amount": a, "occurred_at": AT} for n, a in enumerate(amounts)]
+    items[bad_at]["amount"] = "-1"
+    with pytest.raises(ValidationFailed) as exc:
+        transactions_record_bulk(items=items)
+    assert exc.value.context["index"] == bad_at
+    assert Transaction.objects.count() == 0
+    assert transactions_record_bulk(items=items[:bad_at] + items[bad_at + 1:]).created == 19
