@@ -70,9 +70,6 @@ class ApiClientAdmin(admin.ModelAdmin):
         obj.pk = saved.pk
         obj.refresh_from_db()
 
-    def save_related(self, request, form, formsets, change) -> None:
-        pass  # the inline is read-only; tokens are created from their own page
-
 
 class ApiTokenForm(forms.ModelForm):
     class Meta:
