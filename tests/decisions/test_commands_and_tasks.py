@@ -36,6 +36,7 @@ def test_beat_schedules_the_nightly_run_and_the_hourly_expiry():
     schedule = settings.CELERY_BEAT_SCHEDULE
     assert schedule["nightly-full-recompute"]["task"] == "decisions.tasks.recompute_all"
     assert schedule["hourly-expiry"]["task"] == "decisions.tasks.expire_overrides_and_suspensions"
+    app.loader.import_default_modules()  # what a worker does at start: every app's tasks module
     for entry in schedule.values():
         assert entry["task"] in app.tasks  # a typo in a task name would silently never run
 
