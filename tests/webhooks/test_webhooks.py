@@ -276,3 +276,17 @@ def test_disabling_needs_a_reason(endpoint):
     with pytest.raises(ValidationFailed) as err:
         webhook_endpoint_disable(endpoint=endpoint, actor=None, reason=" ")
     assert err.value.field == "reason"
+
+
+def test_risk_admins_manage_webhooks_in_the_admin_and_analysts_do_not(client, risk_admin, analyst, endpoint):
+    risk_admin.is_staff = True
+    risk_admin.save()
+    client.force_login(risk_admin)
+    for name in ("webhookendpoint", "webhookdelivery", "webhookevent"):
+        assert client.get(reverse(f"admin:webhooks_{name}_changelist")).status_code == 200
+    page = client.get(reverse("admin:webhooks_webhookendpoint_change", args=[endpoint.pk])).content.decode()
+    assert endpoint.secret in page  # the receiver's operator copies it from here
+    analyst.is_staff = True
+    analyst.save()
+    client.force_login(analyst)
+    assert client.get(reverse("admin:webhooks_webhookdelivery_changelist")).status_code == 403
