@@ -25,6 +25,7 @@ from .authentication import ApiPrincipal
 from .idempotency import HEADER, idempotent
 from .models import Scope
 from .selectors import customer_by_external_id, decision_history, effective_decision, open_alerts
+from .tasks import recompute_customers_on_commit
 
 ERRORS = {
     code: OpenApiResponse(s.ApiErrorSerializer, description=text)
@@ -241,7 +242,7 @@ def _batch_view(kind: str, request_serializer, summary: str) -> type[WriteView]:
             return super().post(request, *args, **kwargs)
 
         def write(self, request):
-            result = BULK_SERVICES[kind](items=_batch_items(kind, _body(request)))
+            result = BULK_SERVICES[kind](items=_batch_items(kind, _body(request)), enqueue=recompute_customers_on_commit)
             return Response({"created": result.created, "existing": result.existing, "customers": len(result.customers)})
 
     BatchCreate.__name__ = BatchCreate.__qualname__ = f"{request_serializer.__name__.removesuffix('In')}Create"

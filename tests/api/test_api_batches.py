@@ -10,6 +10,7 @@ from hypothesis import HealthCheck, given, settings as hsettings, strategies as 
 
 from accounts.events_bulk import MAX_BATCH, transactions_record_bulk
 from accounts.models import BureauReport, CreditApplication, CustomerChangeMark, RepaymentInstallment, Transaction
+from decisions.models import ScoreSnapshot
 from riskops.core.exceptions import Conflict, NotFound, ValidationFailed
 from tests.factories import CustomerFactory, RepaymentInstallmentFactory, TransactionFactory
 
@@ -38,7 +39,28 @@ def test_batch_stores_all_and_marks_each_customer_once(post, customers, django_c
     assert response.json() == {"created": 30, "existing": 0, "customers": 3}
     assert Transaction.objects.count() == 30
     assert sorted(CustomerChangeMark.objects.values_list("customer__external_id", flat=True)) == ["C-1", "C-2", "C-3"]
-    assert len(callbacks) == 3  # one recompute per distinct customer
+    assert len(callbacks) == 1  # one message for the three customers (up to 100 per message)
+    callbacks[0]()  # eager Celery: the recompute runs here
+    assert CustomerChangeMark.objects.count() == 0  # each customer recomputed (the recompute clears its marks)
+    assert ScoreSnapshot.objects.filter(trigger="transaction").values("customer").distinct().count() == 3
+
+
+def test_recompute_messages_hold_at_most_a_hundred_customers(post, django_capture_on_commit_callbacks):
+    for n in range(250):
+        CustomerFactory(external_id=f"M-{n}")
+    items = [item(n, customer=f"M-{n}") for n in range(250)]
+    with django_capture_on_commit_callbacks() as callbacks:
+        assert post("/api/v1/transactions/batch/", {"items": items}).json()["customers"] == 250
+    assert len(callbacks) == 3
+
+
+def test_recompute_skips_customers_already_recomputed(customers):
+    from api.tasks import recompute_customers
+
+    transactions_record_bulk(items=[{"customer": "C-1", "external_id": "s-1", "kind": "purchase", "amount": "1", "occurred_at": AT}],
+                             enqueue=lambda ids, trigger: None)
+    assert recompute_customers(customer_ids=[customers[0].pk, customers[1].pk], trigger="transaction") == 1  # C-2 has no mark
+    assert recompute_customers(customer_ids=[customers[0].pk], trigger="transaction") == 0  # done already
 
 
 def test_first_bad_item_is_named_and_nothing_is_written(post, customers):
