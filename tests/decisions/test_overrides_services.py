@@ -409,3 +409,23 @@ def test_concurrent_approvals_exactly_one_succeeds(make_user):
     override.refresh_from_db()
     assert (override.state, override.decided_by_id) == ("approved", won[0])
     assert audit_actions(override).count("override.approve") == 1
+
+
+def test_a_full_run_applies_blank_access_and_null_limit_like_the_single_path(analyst, risk_admin, django_capture_on_commit_callbacks):
+    from decisions.services.runs import recompute_run_process_inline, recompute_run_start
+
+    # Given three customers: a limit-only override, an access-only override, and none
+    limit_only, access_only, untouched = scored_customer(), scored_customer(), scored_customer()
+    with django_capture_on_commit_callbacks(execute=True):
+        svc.override_approve(override=request(limit_only, analyst, limit_amount="1200"), actor=risk_admin)
+        svc.override_approve(override=request(access_only, analyst, access="limited"), actor=risk_admin)
+    single = {c.pk: (line_of(c).access, line_of(c).limit_amount) for c in (limit_only, access_only, untouched)}
+    # When the nightly path (set-based chunk reads) recomputes the book
+    recompute_run_process_inline(run=recompute_run_start(chunk_size=2, enqueue=False))
+    # Then it gives the same answer as the single-customer path
+    assert single == {
+        limit_only.pk: ("open", Decimal("1200.00")),
+        access_only.pk: ("limited", Decimal("4500.00")),
+        untouched.pk: ("open", Decimal("4500.00")),
+    }
+    assert {c.pk: (line_of(c).access, line_of(c).limit_amount) for c in (limit_only, access_only, untouched)} == single
