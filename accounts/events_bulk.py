@@ -42,6 +42,13 @@ from .validation import choice, column, integer, json_object, moment, money, not
 
 MAX_BATCH = 1000
 
+try:  # COPY runs on psycopg's own cursor, so its errors arrive unwrapped by Django
+    from psycopg.errors import IntegrityError as _PsycopgIntegrityError
+
+    _UNIQUE_ERRORS: tuple[type[Exception], ...] = (IntegrityError, _PsycopgIntegrityError)
+except ImportError:  # pragma: no cover - SQLite-only installs
+    _UNIQUE_ERRORS = (IntegrityError,)
+
 
 @cache
 def _col(model: type[models.Model], name: str) -> models.Field:
@@ -218,7 +225,7 @@ def _record(
                 with transaction.atomic():
                     new, existing = _store_new(model, rows, columns=columns, now=now)
                 break
-            except IntegrityError:
+            except _UNIQUE_ERRORS:
                 if attempt == 2:
                     raise  # not a concurrent duplicate: a bug in the checks above
         result = BulkResult(created=len(new), existing=existing)

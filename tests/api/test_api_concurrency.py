@@ -10,6 +10,7 @@ from django.utils import timezone
 
 from accounts.models import CustomerChangeMark, Transaction
 from api.models import IdempotencyRecord
+from decisions.models import ScoreSnapshot
 from tests.factories import CustomerFactory
 
 from .factories import api_client_with
@@ -54,7 +55,9 @@ def test_identical_requests_with_one_key_write_once():
     assert {str(body) for _, body, _ in results} == {str({"created": 200, "existing": 0, "customers": 1})}
     assert sum(1 for _, _, replayed in results if replayed == "true") == 3
     assert Transaction.objects.filter(external_id__startswith="cc-").count() == 200
-    assert CustomerChangeMark.objects.count() == 1
+    # one commit wrote, so one recompute ran (eager Celery here: at that commit)
+    assert ScoreSnapshot.objects.filter(customer__external_id="C-1", trigger="transaction").count() == 1
+    assert CustomerChangeMark.objects.count() == 0
     assert IdempotencyRecord.objects.count() == 1
 
 

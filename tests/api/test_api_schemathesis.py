@@ -26,6 +26,21 @@ EXAMPLES = 12
 pytestmark = pytest.mark.django_db
 
 
+@pytest.fixture(autouse=True)
+def _keep_the_test_connection():
+    """Django closes the database connection at the end of every request it serves through WSGI;
+    inside a test's transaction that would close the test's own connection (PostgreSQL). The
+    test client disconnects the same handler for the same reason."""
+    from django.core.signals import request_finished, request_started
+    from django.db import close_old_connections
+
+    request_started.disconnect(close_old_connections)
+    request_finished.disconnect(close_old_connections)
+    yield
+    request_started.connect(close_old_connections)
+    request_finished.connect(close_old_connections)
+
+
 @pytest.fixture
 def auth_headers():
     for n in range(3):
