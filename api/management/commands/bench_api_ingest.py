@@ -35,7 +35,7 @@ class Command(BaseCommand):
     def add_arguments(self, parser):
         parser.add_argument("--batches", type=int, default=20)
         parser.add_argument("--batch-size", type=int, default=1000)
-        parser.add_argument("--customers", type=int, default=5000, help="distinct customers the events are spread over")
+        parser.add_argument("--customers", type=int, default=2000, help="distinct customers the events are spread over")
         parser.add_argument("--concurrency", type=int, default=2, help="worker processes")
         parser.add_argument("--timeout", type=float, default=300, help="seconds to wait for the recomputes")
         parser.add_argument("--keep", action="store_true", help="leave the bench's transactions in place")
