@@ -513,6 +513,9 @@ def test_two_drafts_approved_at_once_one_wins_the_other_must_simulate_again(make
 
 
 def test_the_simulation_page_speaks_chinese(client, risk_admin, finished_simulation):
+    from django.utils import translation
+
     client.force_login(risk_admin)
-    body = client.get(reverse("decisions:simulation", args=[finished_simulation.pk]), HTTP_ACCEPT_LANGUAGE="zh-hans").content.decode()
+    with translation.override("zh-hans"):  # the request activates Chinese; leave the thread as it was
+        body = client.get(reverse("decisions:simulation", args=[finished_simulation.pk]), HTTP_ACCEPT_LANGUAGE="zh-hans").content.decode()
     assert "将发生的变化" in body and "状态：当前 → 草稿下" in body
