@@ -218,15 +218,20 @@ def current_risk_disclosure(*, as_of: datetime) -> tuple[int, int, datetime] | N
 def disclosure_states(customers: dict[int, datetime], *, as_of: datetime) -> dict[int, DisclosureStatus]:
     """Each customer's standing with the risk disclosure in force: two queries for any number of
     customers (the version in force, then its acknowledgements by these customers, which the
-    (customer, disclosure) unique index answers). `customers` maps id -> onboarded_at.
+    (customer, disclosure) unique index answers). `customers` maps id -> onboarded_at: one customer
+    or a chunk's contiguous id range (the read covers min..max).
     Empty when no risk disclosure is published: nothing can be missing then."""
     current = current_risk_disclosure(as_of=as_of)
     if current is None or not customers:
         return {}
     disclosure_id, version, published_at = current
+    # An id range, not an IN list: a chunk is a contiguous range of customers, and the range reads
+    # the (customer, disclosure) unique index in one sweep (~1 ms for 2,000 customers on the 100k
+    # book); a 2,000-id IN list let the planner of a never-analysed table scan every
+    # acknowledgement of the version instead (70 ms). Ids outside `customers` are dropped below.
     acknowledged = dict(
         DisclosureAcknowledgement.objects.filter(
-            customer_id__in=ids_param(list(customers)), disclosure_id=disclosure_id, acknowledged_at__lte=as_of
+            customer_id__gte=min(customers), customer_id__lte=max(customers), disclosure_id=disclosure_id, acknowledged_at__lte=as_of
         ).values_list("customer_id", "acknowledged_at")
     )
     return {
