@@ -39,18 +39,18 @@ def test_batch_stores_all_and_marks_each_customer_once(post, customers, django_c
     assert response.json() == {"created": 30, "existing": 0, "customers": 3}
     assert Transaction.objects.count() == 30
     assert sorted(CustomerChangeMark.objects.values_list("customer__external_id", flat=True)) == ["C-1", "C-2", "C-3"]
-    assert len(callbacks) == 1  # one message for the three customers (up to 100 per message)
+    assert len(callbacks) == 1  # one message for the three customers (up to 250 per message)
     callbacks[0]()  # eager Celery: the recompute runs here
     assert CustomerChangeMark.objects.count() == 0  # each customer recomputed (the recompute clears its marks)
     assert ScoreSnapshot.objects.filter(trigger="transaction").values("customer").distinct().count() == 3
 
 
-def test_recompute_messages_hold_at_most_a_hundred_customers(post, django_capture_on_commit_callbacks):
-    for n in range(250):
+def test_recompute_messages_hold_at_most_250_customers(post, django_capture_on_commit_callbacks):
+    for n in range(600):
         CustomerFactory(external_id=f"M-{n}")
-    items = [item(n, customer=f"M-{n}") for n in range(250)]
+    items = [item(n, customer=f"M-{n}") for n in range(600)]
     with django_capture_on_commit_callbacks() as callbacks:
-        assert post("/api/v1/transactions/batch/", {"items": items}).json()["customers"] == 250
+        assert post("/api/v1/transactions/batch/", {"items": items}).json()["customers"] == 600
     assert len(callbacks) == 3
 
 
