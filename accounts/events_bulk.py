@@ -221,7 +221,10 @@ def _record(
     now = timezone.now()
     items = _items(items)
     with transaction.atomic():
-        customers = _customers(item.get("customer") for item in items if isinstance(item.get("customer"), str))
+        # Only strings that could be an id reach the query (PostgreSQL refuses a NUL outright).
+        customers = _customers(
+            c for item in items if isinstance(c := item.get("customer"), str) and len(c) <= 40 and "\x00" not in c
+        )
         rows = []
         for index, item in enumerate(items):
             with _At(index):

@@ -21,6 +21,8 @@ def customer_by_external_id(external_id: Any, *, field: str = "customer", lock: 
         from riskops.core.exceptions import ValidationFailed
 
         raise ValidationFailed("must be a customer id (a string)", field=field)
+    if "\x00" in external_id or len(external_id) > Customer._meta.get_field("external_id").max_length:
+        raise NotFound(f"no customer {external_id[:40]!r}", field=field)  # PostgreSQL cannot even compare a NUL
     customer = Customer.objects.filter(external_id=external_id).first()
     if customer is None:
         raise NotFound(f"no customer {external_id[:40]!r}", field=field)

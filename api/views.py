@@ -18,6 +18,7 @@ from rest_framework.views import APIView
 from accounts import events
 from accounts.events_bulk import BULK_SERVICES, MAX_BATCH, BatchTooLarge
 from accounts.models import Consent, Disclosure, RepaymentInstallment, Transaction
+from accounts.validation import column, integer, text
 from riskops.core.exceptions import NotFound, ValidationFailed
 
 from . import serializers as s
@@ -153,8 +154,8 @@ class RepaymentCreate(WriteView):
         args = _event_args("repayments", _body(request))
         _required(args, "draw", "sequence", "external_id", "amount")
         draw, sequence = args.pop("draw"), args.pop("sequence")
-        if not isinstance(draw, str) or isinstance(sequence, bool) or not isinstance(sequence, int):
-            raise ValidationFailed("draw must be a string and sequence an integer", field="draw" if not isinstance(draw, str) else "sequence")
+        draw = text(draw, field="draw", column=column(Transaction, "external_id"))
+        sequence = integer(sequence, field="sequence", minimum=1, maximum=32767)
         installment = (
             RepaymentInstallment.objects.select_related("draw", "customer")
             .filter(draw__external_id=draw, draw__kind=Transaction.Kind.CREDIT_DRAW, sequence=sequence).first()

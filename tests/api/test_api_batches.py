@@ -77,6 +77,7 @@ def test_first_bad_item_is_named_and_nothing_is_written(post, customers):
     "change,status,field",
     [
         ({"customer": "nobody"}, 404, "items[2].customer"),
+        ({"customer": "C-\u0000"}, 404, "items[2].customer"),
         ({"currency": "EUR"}, 400, "items[2].currency"),
         ({"occurred_at": "not a time"}, 400, "items[2].occurred_at"),
         ({"occurred_at": (timezone.now() + timedelta(hours=1)).isoformat()}, 400, "items[2].occurred_at"),

@@ -91,6 +91,8 @@ ERRORS = [
     ({"surprise": 1}, 400, "surprise"),
     ({"customer": "nobody"}, 404, "customer"),
     ({"customer": 17}, 400, "customer"),
+    ({"customer": "C-\u0000"}, 404, "customer"),
+    ({"customer": "C" * 500}, 404, "customer"),
 ]
 
 
@@ -160,6 +162,9 @@ def test_repayment_applies_to_the_installment(post):
     assert response.json()["amount_paid"] == "40.00" and response.json()["customer"] == "C-2"
     over = post("/api/v1/repayments/", {**body, "external_id": "r-2", "amount": "70.00"})
     assert over.status_code == 400 and over.json()["field"] == "amount"
+    for change, field in [({"draw": "d\u0000"}, "draw"), ({"sequence": "1"}, "sequence"), ({"sequence": 0}, "sequence")]:
+        bad = post("/api/v1/repayments/", {**body, "external_id": "r-4", **change})
+        assert bad.status_code == 400 and bad.json()["field"] == field, change
     missing = post("/api/v1/repayments/", {**body, "external_id": "r-3", "sequence": 2})
     assert missing.status_code == 404 and missing.json()["field"] == "draw"
     assert Transaction.objects.filter(kind="repayment").count() == 1
