@@ -20,6 +20,7 @@ from __future__ import annotations
 import csv
 import io
 import json
+import logging
 from dataclasses import dataclass, field
 from typing import Any, Iterable, Iterator, Sequence
 
@@ -31,6 +32,8 @@ from django.utils import timezone
 
 from riskops.core.audit import audit_record
 from riskops.core.models import AuditAction
+
+logger = logging.getLogger(__name__)
 
 # Characters a spreadsheet reads as the start of a formula (OWASP "CSV injection"): = + - @,
 # and tab / carriage return, which some spreadsheets strip before looking for those.
@@ -124,7 +127,13 @@ def csv_stream(*, header: Sequence[str], rows: Iterable[Sequence[Any]], export: 
         close = getattr(rows, "close", None)
         if close is not None:
             close()
-        _record(export)
+        try:
+            _record(export)
+        except Exception:
+            # On a disconnect this runs inside Django's response.close(), which swallows errors:
+            # say it loudly, an export missing from the trail must not go unnoticed.
+            logger.exception("export.csv audit event NOT recorded: %s by %s, %s rows", export.name, export.actor, export.rows)
+            raise
 
 
 def csv_response(
