@@ -175,3 +175,14 @@ def test_page_says_a_verification_is_running_and_disables_the_button(client, com
     assert f"Verification #{run.pk} is running" in body
     assert "The chain has not been verified yet." in body
     assert 'class="primary" disabled' in body
+
+
+def test_a_request_stuck_for_hours_does_not_block_a_new_one(compliance_officer, chain):
+    from datetime import timedelta
+
+    from django.utils import timezone
+
+    stuck = verification_request(actor=compliance_officer)
+    AuditVerification.objects.filter(pk=stuck.pk).update(status="running", requested_at=timezone.now() - timedelta(hours=7))
+    fresh = verification_request(actor=compliance_officer)
+    assert fresh.pk != stuck.pk and fresh.status == "pending"
