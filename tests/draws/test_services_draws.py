@@ -9,7 +9,6 @@ from django.db import connection, transaction
 from django.utils import timezone
 from hypothesis import given, settings as hsettings, strategies as st
 
-from decisions.models import PolicyVersion
 from decisions.policy import DrawRules, default_policy_body
 from decisions.services.policy import policy_activate, policy_create
 from draws.models import DrawCheck

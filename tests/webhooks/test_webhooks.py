@@ -16,8 +16,7 @@ from decisions.services.recompute import decision_recompute
 from riskops.core.exceptions import ValidationFailed
 from riskops.core.models import AuditEvent
 from tests.decisions.scenarios import make_customer
-from tests.factories import RiskAlertFactory
-from webhooks.models import DeliveryStatus, WebhookAttempt, WebhookDelivery, WebhookEndpoint, WebhookEvent
+from webhooks.models import WebhookAttempt, WebhookDelivery, WebhookEndpoint, WebhookEvent
 from webhooks.services.delivery import MAX_ATTEMPTS, RETRY_DELAYS, deliveries_send, next_attempt_after, webhook_sweep
 from webhooks.services.endpoints import webhook_endpoint_create, webhook_endpoint_disable
 from webhooks.services.outbox import webhook_events_write
