@@ -29,6 +29,7 @@ from django.db.models import Count
 from api.models import ApiClient
 from api.services import api_client_create, api_token_create, api_token_revoke
 from draws.models import DrawCheck
+from tests.support.worker import database_url
 
 ROOT = Path(settings.BASE_DIR)
 BIN = Path(sys.executable).parent
@@ -80,7 +81,8 @@ class Command(BaseCommand):
         port = free_port()
         tmp = Path(tempfile.mkdtemp(prefix="bench-draws-"))
         (tmp / "customers.txt").write_text("\n".join(sample))
-        env = {**os.environ, "SECURE_SSL_REDIRECT": "false", "ALLOWED_HOSTS": "127.0.0.1,localhost", "CONN_MAX_AGE": "600",
+        # The database this process uses (under pytest, the test database), not the environment's.
+        env = {**os.environ, "DATABASE_URL": database_url(), "SECURE_SSL_REDIRECT": "false", "ALLOWED_HOSTS": "127.0.0.1,localhost", "CONN_MAX_AGE": "600",
                "LOG_LEVEL": "WARNING"}
         gunicorn_cmd = [str(BIN / "gunicorn"), "riskops.wsgi", "-b", f"127.0.0.1:{port}", "-w", str(workers),
                         "--log-level", "warning"]
@@ -96,9 +98,11 @@ class Command(BaseCommand):
             if warmup:
                 self._locust(lenv, host, users, warmup, tmp / "warmup")
                 first_id = DrawCheck.objects.order_by("-pk").values_list("pk", flat=True).first() or first_id
+            cpu_before = self._server_cpu(server.pid)
             started = time.time()
             self._locust(lenv, host, users, duration, tmp / "run")
             elapsed = time.time() - started
+            server_cpu = self._server_cpu(server.pid) - cpu_before
         finally:
             os.killpg(server.pid, signal.SIGTERM)
             server.wait(timeout=30)
@@ -116,10 +120,25 @@ class Command(BaseCommand):
             f"  client-side latency (locust): p50 {stats['p50']} ms / p95 {stats['p95']} ms / p99 {stats['p99']} ms / max {stats['max']:.0f} ms"
             f"  (target p99 ≤ {TARGET_P99_MS} ms: {'met' if stats['p99'] <= TARGET_P99_MS else 'NOT met'})\n"
             f"  service time (DrawCheck.latency_ms, {len(service)} checks): p50 {percentile(service, 50):.2f} / "
-            f"p99 {percentile(service, 99):.2f} ms; decisions {decisions}"
+            f"p99 {percentile(service, 99):.2f} ms; decisions {decisions}\n"
+            f"  gunicorn CPU per request: {server_cpu / max(1, stats['count']) * 1000:.2f} ms "
+            f"({server_cpu:.1f} CPU-seconds over the run, {server_cpu / elapsed:.2f} cores)"
         )
         if elapsed > duration * 1.5:
             self.stdout.write(f"  (locust took {elapsed:.0f} s in all)")
+
+    def _server_cpu(self, pid: int) -> float:
+        """CPU seconds (user + system) used so far by gunicorn's workers."""
+        import psutil  # installed with locust
+
+        total = 0.0
+        for child in psutil.Process(pid).children(recursive=True):
+            try:
+                times = child.cpu_times()
+                total += times.user + times.system
+            except psutil.NoSuchProcess:
+                pass
+        return total
 
     def _customers(self, n: int) -> list[str]:
         # An even spread over the book: every k-th customer with a credit line.
