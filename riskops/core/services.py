@@ -4,7 +4,6 @@ from dataclasses import dataclass
 
 from django.contrib.auth.models import Group, User
 from django.db import transaction
-from rest_framework.authtoken.models import Token
 
 from .audit import audit_record
 from .roles import ANALYST, COMPLIANCE, RISK_ADMIN
@@ -28,9 +27,24 @@ DEMO_USERS = (
 SERVICE_USER = "svc-payments"
 
 
+def _demo_api_token() -> str:
+    """The demo service client (every scope) with a fresh token: a token's secret is stored only
+    as a hash, so each run makes a new one to print and revokes the earlier ones."""
+    from api.models import ApiClient, Scope  # the api app's client and token services (api/services.py)
+    from api.services import api_client_create, api_token_create, api_token_revoke
+
+    client = ApiClient.objects.filter(name=SERVICE_USER).first()
+    if client is None:
+        client = api_client_create(name=SERVICE_USER, scopes=list(Scope.values), actor=None)
+    for old in client.tokens.filter(revoked_at__isnull=True):
+        api_token_revoke(token=old, actor=None)
+    _, secret = api_token_create(client=client, actor=None)
+    return secret
+
+
 @transaction.atomic
 def demo_users_bootstrap() -> list[DemoCredential]:
-    """Create (or reset) one demo user per role and an API service account with a token.
+    """Create (or reset) one demo user per role and an API service client with a new token.
 
     Idempotent: running it again resets the demo passwords and roles, nothing else.
     """
@@ -43,11 +57,7 @@ def demo_users_bootstrap() -> list[DemoCredential]:
         user.save()
         user.groups.set([Group.objects.get(name=role)])
         credentials.append(DemoCredential(username, password, role))
-    service, _ = User.objects.get_or_create(username=SERVICE_USER)
-    service.set_unusable_password()
-    service.save()
-    token, _ = Token.objects.get_or_create(user=service)
-    credentials.append(DemoCredential(SERVICE_USER, "(token only)", "service client", token.key))
+    credentials.append(DemoCredential(SERVICE_USER, "(token only)", "service client", _demo_api_token()))
     audit_record(
         actor=None,
         action="bootstrap.demo_users",
