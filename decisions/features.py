@@ -225,15 +225,18 @@ def disclosure_states(customers: dict[int, datetime], *, as_of: datetime) -> dic
     if current is None or not customers:
         return {}
     disclosure_id, version, published_at = current
-    # An id range, not an IN list: a chunk is a contiguous range of customers, and the range reads
-    # the (customer, disclosure) unique index in one sweep (~1 ms for 2,000 customers on the 100k
-    # book); a 2,000-id IN list let the planner of a never-analysed table scan every
-    # acknowledgement of the version instead (70 ms). Ids outside `customers` are dropped below.
-    acknowledged = dict(
-        DisclosureAcknowledgement.objects.filter(
-            customer_id__gte=min(customers), customer_id__lte=max(customers), disclosure_id=disclosure_id, acknowledged_at__lte=as_of
-        ).values_list("customer_id", "acknowledged_at")
-    )
+    # The chunk's acknowledgements of every document, read by customer id range and narrowed to the
+    # version here: the (customer, disclosure) unique index in one sweep, ~6 ms for 2,000 customers
+    # on the 100k book whatever the planner knows. With `disclosure_id = X` (or a 2,000-id IN list)
+    # in SQL, the planner of a never-analysed table walked every acknowledgement of the version
+    # instead (70-100 ms a chunk, ~10% of a full recompute).
+    acknowledged = {
+        cid: at
+        for cid, did, at in DisclosureAcknowledgement.objects.filter(
+            customer_id__gte=min(customers), customer_id__lte=max(customers)
+        ).values_list("customer_id", "disclosure_id", "acknowledged_at")
+        if did == disclosure_id and at <= as_of
+    }
     return {
         cid: DisclosureStatus(disclosure_id, version, published_at, onboarded_at, acknowledged.get(cid))
         for cid, onboarded_at in customers.items()
