@@ -23,6 +23,7 @@ import logging
 from collections import Counter
 from datetime import datetime
 from decimal import Decimal
+from functools import lru_cache
 from typing import Any
 
 from django.db import transaction
@@ -52,11 +53,12 @@ LIMIT_CHANGE_EDGES = (100, 500, 1000, 2000)
 logger = logging.getLogger(__name__)
 
 
-def limit_change_buckets() -> list[str]:
+@lru_cache(maxsize=1)
+def limit_change_buckets() -> tuple[str, ...]:
     e = LIMIT_CHANGE_EDGES
     down = [f"< -{e[-1]:,}"] + [f"-{e[i]:,} … -{e[i - 1]:,}" for i in range(len(e) - 1, 0, -1)] + [f"-{e[0]:,} … 0"]
     up = [f"0 … +{e[0]:,}"] + [f"+{e[i - 1]:,} … +{e[i]:,}" for i in range(1, len(e))] + [f"> +{e[-1]:,}"]
-    return [*down, "0", *up]
+    return (*down, "0", *up)
 
 
 def limit_change_bucket(delta: Decimal) -> str:
