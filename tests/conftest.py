@@ -88,12 +88,29 @@ def _fast_password_hashing(settings):
 @pytest.fixture(autouse=True)
 def _celery_eager_unless_integration(request):
     """Unit tests run tasks in-process even when CI sets a broker; `redis` tests use a real worker."""
+    from celery._state import _set_task_join_will_block
+
     from riskops.celery import app
 
+    # Celery keeps "inside a task, joining would block" in one process-wide flag that every eager
+    # task sets and restores; two threads running eager tasks at once (the concurrency tests)
+    # can restore it in the wrong order and leave it set, so a later test's result.get() would
+    # refuse to wait. Each test starts outside any task.
+    _set_task_join_will_block(False)
     previous = app.conf.task_always_eager
     app.conf.task_always_eager = "redis" not in request.keywords
     yield
     app.conf.task_always_eager = previous
+
+
+@pytest.fixture(autouse=True)
+def _empty_cache():
+    """Pages cache book-wide figures (FIGURES_TTL); a figure cached by one test must not be what
+    the next test's page shows."""
+    from django.core.cache import cache
+
+    cache.clear()
+    yield
 
 
 @pytest.fixture(autouse=True)

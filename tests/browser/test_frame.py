@@ -41,7 +41,7 @@ def test_risk_admin_also_gets_the_admin_link_and_the_action_that_compliance_does
 
     other = browser.new_context().new_page()
     login(other, live_server, compliance_officer, next_url=reverse("decisions:runs"))
-    assert _nav_labels(other) == ["Overview", "Queue", "Runs"]
+    assert _nav_labels(other) == ["Overview", "Queue", "Runs", "Compliance"]
     assert other.get_by_role("button", name="Start a full recompute").count() == 0
     other.context.close()
 
