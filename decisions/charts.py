@@ -76,6 +76,16 @@ def _count_axis(values: Iterable[float | int | None]) -> dict:
     return {"tickformat": ",d", **({"dtick": 1} if top <= 5 else {})}
 
 
+def _time_axis(moments: list[datetime]) -> dict:
+    """A date x axis. When every point falls within an hour (one decision so far, or a burst on
+    one day), Plotly would zoom to milliseconds ("19:42:59.999"); show the day around them."""
+    axis: dict = {"type": "date"}
+    if moments and max(moments) - min(moments) < timedelta(hours=1):
+        middle = min(moments)
+        axis.update(range=[_local(middle - timedelta(days=1)), _local(middle + timedelta(days=1))])
+    return axis
+
+
 def figure(data: list[dict], layout: dict) -> dict:
     return {"data": data, "layout": layout, "config": PLOTLY_CONFIG}
 
@@ -161,7 +171,10 @@ def score_history_figure(points: Iterable[dict]) -> dict:
         "marker": {"color": [BAND_COLOURS.get(p["band"], ACCENT) for p in points], "size": 8, "line": {"color": "#1d2330", "width": 0.5}},
         "hovertemplate": _("Score %{y} · band %{customdata[0]}") + "<br>%{customdata[1]}<extra></extra>",
     }]
-    return figure(data, _layout(x_title=_("Computed at"), y_title=_("Score (points)"), yaxis={"rangemode": "normal"}))
+    return figure(data, _layout(
+        x_title=_("Computed at"), y_title=_("Score (points)"), yaxis={"rangemode": "normal"},
+        xaxis=_time_axis([p["computed_at"] for p in points]),
+    ))
 
 
 def cash_flow_figure(months: list[date], income: list[Decimal], spend: list[Decimal], repayments: list[Decimal], currency: str) -> dict:
@@ -232,4 +245,7 @@ def limit_history_figure(decisions: Iterable[dict], currency: str, *, alerts: It
             "customdata": [[e["rule"], e["severity"], _utc(e["raised_at"])] for e in events],
             "hovertemplate": _("Alert: %{customdata[0]} (severity %{customdata[1]})") + "<br>%{customdata[2]}<extra></extra>",
         })
-    return figure(data, _layout(x_title=_("Decided at"), y_title=_("Limit (%(currency)s)") % {"currency": currency}))
+    return figure(data, _layout(
+        x_title=_("Decided at"), y_title=_("Limit (%(currency)s)") % {"currency": currency},
+        xaxis=_time_axis([r["decided_at"] for r in rows] + [e["raised_at"] for e in events]),
+    ))
