@@ -53,6 +53,16 @@ def customer_data_changed(*, customer_id: int, trigger: str) -> None:
         subscriber(customer_id=customer_id, trigger=trigger)
 
 
+def change_marks_write(*, customer_ids: list[int], trigger: str) -> None:
+    """Mark customers for a recompute that the caller enqueues itself after its commit (a sweep
+    that sends its own messages): the marks are the record if those messages are lost; no
+    subscriber is told, so nothing is enqueued twice."""
+    now = timezone.now()
+    CustomerChangeMark.objects.bulk_create(
+        [CustomerChangeMark(customer_id=c, trigger=trigger, marked_at=now) for c in customer_ids], batch_size=500
+    )
+
+
 def change_marks_clear(*, customer_ids: list[int]) -> int:
     """Delete the marks of these customers (their recompute is under way in this transaction)."""
     if not customer_ids:

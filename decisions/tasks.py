@@ -50,6 +50,7 @@ def recovery_sweep() -> dict:
 
 @shared_task(acks_late=True)
 def expire_overrides_and_suspensions() -> int:
+    # Sent after the sweep's commit; the customers whose override expired also have an outbox mark.
     customer_ids = expiry_sweep()
     for customer_id in customer_ids:
         recompute_customer.delay(customer_id=customer_id, trigger=Trigger.EXPIRY)

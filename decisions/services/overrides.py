@@ -243,6 +243,7 @@ def override_request(
             raise ValidationFailed(
                 _("The model gives this line no limit now, so name the limit to grant."), field="limit_amount"
             )
+    pending_lapsed_expire(now=now, customer_id=customer.pk)  # a lapsed request blocks nobody
     waiting = Override.objects.filter(customer_id=customer.pk, state=PENDING).select_related("requested_by").first()
     if waiting is not None:
         raise Conflict(_pending_message(waiting, locked), override_id=waiting.pk)
@@ -273,6 +274,26 @@ def override_request(
         after={**_state(override), "reason_category": reason_category, "reason": reason, "days": days},
     )
     return override
+
+
+def pending_lapsed_expire(*, now, customer_id: int | None = None) -> list[Override]:
+    """Expire requests still pending at their `expires_at` (nobody decided in time; approval is
+    refused past it anyway). Called by the hourly sweep for the book, and by `override_request`
+    for its customer so a lapsed request never blocks a new one. Audited (override.expire) as
+    system events. A pending request was never in force: nothing to recompute. Locks the rows in
+    pk order; runs inside the caller's transaction."""
+    rows = Override.objects.select_for_update().filter(state=PENDING, expires_at__lte=now)
+    if customer_id is not None:
+        rows = rows.filter(customer_id=customer_id)
+    lapsed = list(rows.order_by("pk"))
+    for override in lapsed:
+        override.state = Override.State.EXPIRED
+        override.save(update_fields=["state", "updated_at"])
+        audit_record(
+            actor=None, action="override.expire", target=override,
+            before={"state": "pending"}, after={"state": "expired", "undecided": True},
+        )
+    return lapsed
 
 
 def _pending_message(waiting: Override, customer: Customer) -> str:

@@ -27,7 +27,8 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from accounts.models import Customer
-from riskops.core.audit import audit_record
+from riskops.core.audit import audit_record, target_label
+from riskops.core.models import AuditAction, AuditEvent
 from riskops.core.exceptions import Conflict, FourEyesViolation, NotFound, NotPermitted, PolicyInvalid, ValidationFailed
 
 from ..models import CreditDecision, PolicySimulation, PolicyVersion, RecomputeRun, ScoreSnapshot, Trigger
@@ -410,6 +411,17 @@ def policy_activation_request(*, version: PolicyVersion, actor) -> PolicyVersion
     return version
 
 
+def _had_a_hand_in(version: PolicyVersion, actor) -> bool:
+    """Whether `actor` made this draft or edited it at any time (every edit is a policy.edit event
+    on the draft: the append-only trail is the record of who touched it, one indexed lookup)."""
+    if version.created_by_id == actor.pk:
+        return True
+    target_type, target_id = target_label(version)
+    return AuditEvent.objects.filter(
+        target_type=target_type, target_id=target_id, action=AuditAction.POLICY_EDIT, actor_id=actor.pk
+    ).exists()
+
+
 def policy_activation_approve(*, version: PolicyVersion, actor) -> tuple[PolicyVersion, RecomputeRun]:
     """Approve a requested activation (the checker's step) and start a full recompute.
 
@@ -434,6 +446,13 @@ def policy_activation_approve(*, version: PolicyVersion, actor) -> tuple[PolicyV
         if version.activation_requested_by_id == actor.pk:
             raise FourEyesViolation(
                 _("You asked for this activation: a second risk admin must approve it."), field="activated_by", version_id=version.pk
+            )
+        if _had_a_hand_in(version, actor):
+            # Maker-checker covers the draft's body, not only the request: otherwise the author of
+            # a change could have a colleague press "request" and then approve their own work.
+            raise FourEyesViolation(
+                _("You wrote or edited this draft: a risk admin who had no hand in it must approve it."),
+                field="activated_by", version_id=version.pk,
             )
         simulation = _require_fresh_simulation(version)
         version = policy_activate(

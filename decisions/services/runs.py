@@ -18,11 +18,13 @@ from django.db import IntegrityError, transaction
 from django.db.models import F, Q, Sum
 from django.utils import timezone
 
+from accounts.changes import change_marks_write
 from accounts.models import Customer, RepaymentInstallment
 from riskops.core.audit import audit_record
 from riskops.core.exceptions import Conflict, NotFound, ValidationFailed
 
 from ..models import CreditLine, Override, RecomputeChunk, RecomputeRun, Trigger
+from .overrides import pending_lapsed_expire
 from .policy import active_policy
 from .recompute import chunk_plans_write, decisions_digest
 
@@ -299,6 +301,11 @@ def expiry_sweep(*, now: datetime | None = None) -> list[int]:
             override.state = Override.State.EXPIRED
             override.save(update_fields=["state", "updated_at"])
             audit_record(actor=None, action="override.expire", target=override, before={"state": "approved"}, after={"state": "expired"})
+        # Once expired the override no longer says its customer needs a recompute: the outbox
+        # mark does, if the task's message is lost (the sweep re-enqueues it).
+        change_marks_write(customer_ids=sorted({o.customer_id for o in expired}), trigger=Trigger.EXPIRY)
+        # A request nobody decided before its end would block the customer's next request.
+        pending_lapsed_expire(now=now)
         lapsed = list(
             CreditLine.objects.filter(access="suspended", suspended_until__lte=now).values_list("customer_id", flat=True)
         )

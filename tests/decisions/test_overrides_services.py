@@ -11,6 +11,7 @@ from django.db import IntegrityError, connection, transaction
 from django.utils import timezone
 from hypothesis import HealthCheck, given, settings as hsettings, strategies as st
 
+from accounts.models import CustomerChangeMark
 from decisions.access import ActiveOverride, DecisionOutcome, apply_override
 from decisions.models import CreditDecision, Override, PolicyVersion
 from decisions.policy import default_policy_body, parse_policy
@@ -168,6 +169,29 @@ def test_after_a_decision_a_new_request_may_follow(analyst, risk_admin):
     assert request(customer, analyst, access="closed").state == "pending"
 
 
+def test_a_request_nobody_decided_before_its_end_no_longer_blocks_a_new_one(analyst, risk_admin):
+    customer = CustomerFactory()
+    lapsed = request(customer, analyst, access="suspended", days=1)
+    Override.objects.filter(pk=lapsed.pk).update(created_at=timezone.now() - timedelta(days=2), expires_at=timezone.now() - timedelta(minutes=1))
+
+    fresh = request(customer, risk_admin, access="closed")
+
+    lapsed.refresh_from_db()
+    assert (lapsed.state, fresh.state) == ("expired", "pending")
+    assert audit_actions(lapsed) == ["override.request", "override.expire"]
+
+
+def test_the_hourly_sweep_expires_lapsed_requests_and_leaves_waiting_ones(analyst):
+    lapsed, waiting = request(CustomerFactory(), analyst, access="suspended"), request(CustomerFactory(), analyst, access="closed")
+    Override.objects.filter(pk=lapsed.pk).update(created_at=timezone.now() - timedelta(days=40), expires_at=timezone.now() - timedelta(days=10))
+
+    due = expiry_sweep()
+
+    lapsed.refresh_from_db(), waiting.refresh_from_db()
+    assert (lapsed.state, waiting.state) == ("expired", "pending")
+    assert lapsed.customer_id not in due  # it was never in force: nothing to recompute
+
+
 # --- four eyes ----------------------------------------------------------------------------------
 
 
@@ -242,9 +266,15 @@ def test_expiry_sweep_expires_the_override_and_the_model_comes_back(analyst, ris
 
     # an hour before the end: nothing expires
     assert customer.pk not in expiry_sweep(now=override.expires_at - timedelta(hours=1))
-    # at the end: the sweep expires it (audited) and the task recomputes the customer
+    # at the end: the sweep expires it (audited), leaves an outbox mark in case the task's message
+    # is lost, and the task recomputes the customer (which clears the mark)
     Override.objects.filter(pk=override.pk).update(expires_at=timezone.now() - timedelta(seconds=1), created_at=timezone.now() - timedelta(days=3))
+    with transaction.atomic():
+        assert customer.pk in expiry_sweep()
+        assert CustomerChangeMark.objects.filter(customer=customer, trigger="expiry").exists()
+        transaction.set_rollback(True)
     assert expire_overrides_and_suspensions() >= 1
+    assert not CustomerChangeMark.objects.filter(customer=customer).exists()
     override.refresh_from_db()
     assert override.state == "expired"
     assert audit_actions(override)[-1] == "override.expire"

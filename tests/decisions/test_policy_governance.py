@@ -165,6 +165,31 @@ def test_the_requester_cannot_approve_and_a_second_admin_activates_and_starts_a_
     assert event.after["requested_by"] == risk_admin.username and event.after["simulation"] == simulation.pk
 
 
+@pytest.mark.parametrize("hand", ["wrote", "edited"])
+def test_whoever_wrote_or_edited_the_draft_cannot_approve_it_even_when_another_admin_asked(
+    hand, risk_admin, second_admin, make_user
+):
+    third_admin = make_user("tara", "risk_admin", is_staff=True)
+    make_customer()
+    # The author copies (and edits) the draft, or a colleague copies it and the author edits it;
+    # then a second admin presses "request" and the author tries to approve.
+    draft = edited_draft(actor=risk_admin if hand == "wrote" else third_admin)
+    if hand == "edited":
+        body = copy.deepcopy(draft.body)
+        body["limits"]["max_limit"] = "6400.00"
+        policy_draft_edit(version=draft, body=body, actor=risk_admin)
+    _simulated(draft, second_admin)
+    policy_activation_request(version=draft, actor=second_admin)
+
+    with pytest.raises(FourEyesViolation, match="wrote or edited"):
+        policy_activation_approve(version=draft, actor=risk_admin)
+    assert PolicyVersion.objects.get(pk=draft.pk).state == "draft" and not RecomputeRun.objects.exists()
+
+    outsider = third_admin if hand == "wrote" else make_user("otto", "risk_admin", is_staff=True)
+    version, _run = policy_activation_approve(version=draft, actor=outsider)
+    assert version.state == "active" and version.activated_by == outsider
+
+
 def test_an_edit_after_the_request_withdraws_it_and_approval_is_refused(risk_admin, second_admin):
     draft = edited_draft(actor=risk_admin)
     _simulated(draft, risk_admin)

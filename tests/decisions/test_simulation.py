@@ -94,6 +94,44 @@ def test_the_simulation_matches_what_the_activation_then_does(risk_admin, second
     assert AuditEvent.objects.filter(action="policy.simulate", actor=risk_admin).count() == 1
 
 
+def test_the_rules_it_counts_are_the_rules_that_fire_now_and_after_the_activation(
+    risk_admin, second_admin, frozen_clock, monkeypatch, django_capture_on_commit_callbacks
+):
+    from datetime import timedelta
+
+    from django.utils import timezone
+
+    # Given a freshly decided book and no triage: every rule that fires now is one open alert.
+    _book(200, seed=64)
+    before = _lines()
+    firing_now = Counter(RiskAlert.objects.filter(status="open").values_list("rule", flat=True))
+    draft = edited_draft(actor=risk_admin)  # over-borrowing one lender stricter: more hits
+
+    report = simulation_process_inline(simulation=policy_simulate(version=draft, actor=risk_admin, chunk_size=70, enqueue=False)).result
+
+    # The "now" side is the book as it stands.
+    assert {r: n for r, n in report["rules_now"].items() if n} == dict(firing_now)
+    assert {b: n for b, n in report["bands_now"].items() if n} == dict(Counter(v[2] for v in before.values()))
+    by_band_now: dict[str, Decimal] = {}
+    for _access, limit, band in before.values():
+        by_band_now[band] = by_band_now.get(band, Decimal("0")) + limit
+    assert {b: Decimal(v) for b, v in report["exposure_by_band_now"].items() if Decimal(v)} == {b: v for b, v in by_band_now.items() if v}
+    assert Decimal(report["exposure_change"]) == Decimal(report["exposure_draft"]) - Decimal(report["exposure_now"])
+    assert report["rules_draft"]["OVER_BORROWING"] > report["rules_now"].get("OVER_BORROWING", 0)
+
+    # When the draft is activated a microsecond later (whole-day features: the same inputs),
+    # every alert the activation's recompute sees firing is stamped with that instant.
+    later = frozen_clock + timedelta(microseconds=1)
+    monkeypatch.setattr(timezone, "now", lambda: later)
+    policy_activation_request(version=draft, actor=risk_admin)
+    with django_capture_on_commit_callbacks(execute=True):
+        policy_activation_approve(version=draft, actor=second_admin)
+
+    # Then the "draft" side is what fired.
+    fired = Counter(RiskAlert.objects.filter(status="open", last_seen_at=later).values_list("rule", flat=True))
+    assert {r: n for r, n in report["rules_draft"].items() if n} == dict(fired)
+
+
 def test_a_lost_chunk_is_reclaimed_once_its_claim_is_stale(risk_admin, settings):
     _book(40, seed=62)
     draft = edited_draft(actor=risk_admin)
