@@ -4,9 +4,11 @@ Memory stays flat whatever the row count: rows come from a queryset `.iterator(c
 (a server-side cursor on PostgreSQL), are written a few hundred at a time into a small buffer
 and handed to `StreamingHttpResponse`; nothing holds the list of rows or counts them first.
 
-Every export is an `export.csv` audit event (who, which export, which filters, how many rows).
-The row count is known only at the end, so the event is recorded by the generator's last step,
-in its own transaction (the request's is long gone when a streamed body is sent).
+Every export is recorded twice in the audit trail, each in its own transaction (the request's is
+long gone when a streamed body is sent): `export.start` (who, which export, which filters) before
+the first byte leaves, so an export is on record even if the process is killed mid-stream (a
+SIGKILL, the OOM killer, a gunicorn worker timeout: no `finally` runs then); and `export.csv`
+when the stream ends, with how many rows were sent and whether it was complete.
 
 A client that disconnects mid-stream: the WSGI server closes the response, Django closes our
 generator, and its `finally` still records the event, with the rows sent so far and
@@ -70,6 +72,14 @@ class ExportRecord:
     recorded: bool = field(default=False, repr=False)
 
 
+def _record_start(export: ExportRecord) -> None:
+    with transaction.atomic():
+        audit_record(
+            actor=export.actor, action=AuditAction.EXPORT_START, target=("export", export.name),
+            after={"export": export.name, "filters": export.filters},
+        )
+
+
 def _record(export: ExportRecord) -> None:
     if export.recorded:
         return
@@ -101,6 +111,8 @@ def csv_stream(*, header: Sequence[str], rows: Iterable[Sequence[Any]], export: 
         buffer.truncate()
         return chunk
 
+    # On record before anything leaves; if this fails, nothing is sent.
+    _record_start(export)
     # The body of a generator runs from the first next(): `finally` covers every way it ends
     # (exhausted, closed by a disconnect, a database error mid-stream).
     try:

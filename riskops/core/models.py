@@ -48,6 +48,7 @@ class AuditAction(models.TextChoices):
     # staff and exports
     BOOTSTRAP_DEMO_USERS = "bootstrap.demo_users", "Demo users created"
     LOGIN_LOCKED_OUT = "login.locked_out", "Login locked out"
+    EXPORT_START = "export.start", "CSV export started"
     EXPORT_CSV = "export.csv", "CSV exported"
     # compliance
     DISCLOSURE_ACKNOWLEDGE = "disclosure.acknowledge", "Disclosure acknowledged"

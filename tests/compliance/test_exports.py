@@ -80,12 +80,29 @@ def test_audit_export_rows_filters_and_its_own_audit_event(officer_client, compl
     assert verify_chain()[1] is None  # appended to the chain like any other event
 
 
+def _start_events():
+    return list(AuditEvent.objects.filter(action="export.start").order_by("id"))
+
+
 def test_event_is_recorded_only_when_the_stream_is_consumed(officer_client):
     audit_record(actor=None, action="note.add", target=("t", 1))
     response = officer_client.get(reverse("compliance:export-audit"))
-    assert not export_events()  # the view returned; no row has been sent yet
+    assert not export_events() and not _start_events()  # the view returned; nothing has left yet
     b"".join(response.streaming_content)
-    assert export_events()[0].after["rows"] == 1
+    (start,), (done,) = _start_events(), export_events()
+    assert start.pk < done.pk and start.after["export"] == "audit"
+    assert done.after["rows"] == 2  # the note, and this export's own start event: the trail as it stood
+
+
+def test_an_export_is_on_record_before_its_first_byte_even_if_the_process_then_dies(compliance_officer):
+    # given a stream / when its header has been handed to the server and the process is killed
+    # (no `finally` runs: simulated by never closing the generator) / then the start is on record
+    export = ExportRecord(actor=compliance_officer, name="consents", filters={"purpose": "marketing"})
+    stream = csv_stream(header=["n"], rows=([i] for i in range(10)), export=export)
+    next(stream)
+    (start,) = _start_events()
+    assert (start.actor_id, start.after) == (compliance_officer.pk, {"export": "consents", "filters": {"purpose": "marketing"}})
+    assert not export_events()
 
 
 def test_a_client_that_disconnects_is_recorded_as_a_partial_export(compliance_officer):
@@ -248,7 +265,7 @@ def test_export_streams_through_an_iterator_not_a_list(officer_client, monkeypat
 
     monkeypatch.setattr(QuerySet, "_fetch_all", guarded)
     rows = read_csv(response)
-    assert len(rows) == 30 and calls == [2000]
+    assert len(rows) == 31 and calls == [2000]  # the 30 notes and the export's own start event
 
 
 def test_a_disconnect_through_the_view_still_records_the_export(rf, compliance_officer):
