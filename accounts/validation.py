@@ -17,8 +17,11 @@ Choices made here (the README's "Bad input" section repeats them):
   the customer's onboarding minus `BEFORE_ONBOARDING` (30 days: a bureau pull or an application
   made during a sign-up that completed later is plausible; 1900-01-01 or a year-old date is a
   sender's bug).
+- **Expiries** are in the future and at most `MAX_EXPIRY` (100 years) ahead; every timestamp must
+  also be representable in UTC (``9999-12-31T23:59:59-14:00`` is year 10000 there: refused).
 - **JSON payloads** (bureau `raw`, consent `evidence`) are objects that survive a strict JSON round
-  trip unchanged and serialise to at most `MAX_JSON_BYTES` (64 KiB). A `datetime`, `Decimal`, set
+  trip unchanged, nest at most `MAX_JSON_DEPTH` (32) levels and serialise to at most
+  `MAX_JSON_BYTES` (64 KiB). A `datetime`, `Decimal`, set
   or NaN inside is refused, not converted: evidence is a record of what was said, so the sender
   chooses its text form (ISO 8601 strings, decimal strings).
 - **Strings** are `str`, within the column's `max_length`, without NUL characters (PostgreSQL
@@ -29,7 +32,7 @@ from __future__ import annotations
 
 import json
 import re
-from datetime import datetime, timedelta
+from datetime import datetime, timedelta, timezone as dt_timezone
 from decimal import Decimal, InvalidOperation
 from typing import Any, TypeVar
 
@@ -41,6 +44,10 @@ from riskops.core.exceptions import ValidationFailed
 CLOCK_SKEW = timedelta(minutes=5)
 BEFORE_ONBOARDING = timedelta(days=30)
 MAX_JSON_BYTES = 64 * 1024
+# Deeper than any real evidence or bureau payload, far below where the database's JSON encoder
+# (recursive) would raise RecursionError.
+MAX_JSON_DEPTH = 32
+MAX_EXPIRY = timedelta(days=36_525)
 
 _PLAIN_DECIMAL = re.compile(r"-?\d{1,40}(\.\d{1,40})?")
 M = TypeVar("M", bound=models.Model)
@@ -104,12 +111,22 @@ def choice(value: Any, *, field: str, choices: list[str], refused: tuple[str, ..
     return value
 
 
-def moment(value: Any, *, field: str, now: datetime) -> datetime:
-    """An aware datetime no later than now + CLOCK_SKEW (the sender's clock may run a little ahead)."""
+def _aware(value: Any, *, field: str) -> datetime:
+    """An aware datetime that exists in UTC (it is stored and compared there)."""
     if not isinstance(value, datetime):
         raise ValidationFailed(f"must be a datetime, not {type(value).__name__}", field=field)
     if timezone.is_naive(value):
         raise ValidationFailed("must include a timezone", field=field)
+    try:
+        value.astimezone(dt_timezone.utc)
+    except OverflowError:
+        raise ValidationFailed("is out of range once converted to UTC", field=field) from None
+    return value
+
+
+def moment(value: Any, *, field: str, now: datetime) -> datetime:
+    """An aware datetime no later than now + CLOCK_SKEW (the sender's clock may run a little ahead)."""
+    value = _aware(value, field=field)
     if value > now + CLOCK_SKEW:
         raise ValidationFailed("must not be in the future", field=field)
     return value
@@ -125,13 +142,12 @@ def not_before_onboarding(value: datetime, *, field: str, onboarded_at: datetime
 
 
 def future_moment(value: Any, *, field: str, now: datetime) -> datetime:
-    """An aware datetime strictly after now (an expiry)."""
-    if not isinstance(value, datetime):
-        raise ValidationFailed(f"must be a datetime, not {type(value).__name__}", field=field)
-    if timezone.is_naive(value):
-        raise ValidationFailed("must include a timezone", field=field)
+    """An aware datetime strictly after now (an expiry), at most MAX_EXPIRY ahead."""
+    value = _aware(value, field=field)
     if value <= now:
         raise ValidationFailed("must be in the future", field=field)
+    if value > now + MAX_EXPIRY:
+        raise ValidationFailed(f"must be at most {MAX_EXPIRY.days // 365} years ahead", field=field)
     return value
 
 
@@ -140,6 +156,8 @@ def json_object(value: Any, *, field: str, max_bytes: int = MAX_JSON_BYTES) -> d
     nothing (no int keys turned into strings, no tuples into lists), and a size cap."""
     if not isinstance(value, dict):
         raise ValidationFailed(f"must be a JSON object (dict), not {type(value).__name__}", field=field)
+    if json_depth(value) > MAX_JSON_DEPTH:
+        raise ValidationFailed(f"nests more than {MAX_JSON_DEPTH} levels deep", field=field)
     try:
         encoded = json.dumps(value, allow_nan=False, ensure_ascii=False, separators=(",", ":"))
     except (TypeError, ValueError, RecursionError) as exc:
@@ -152,6 +170,19 @@ def json_object(value: Any, *, field: str, max_bytes: int = MAX_JSON_BYTES) -> d
     if json.loads(encoded) != value:
         raise ValidationFailed("must survive a JSON round trip unchanged (string keys, lists, no tuples)", field=field)
     return value
+
+
+def json_depth(value: Any) -> int:
+    """How many objects and arrays deep `value` nests (a scalar is 0). Iterative: a hostile
+    document cannot exhaust the stack of the check meant to refuse it."""
+    deepest, stack = 0, [(value, 1)]
+    while stack:
+        node, depth = stack.pop()
+        if isinstance(node, (dict, list)):
+            deepest = max(deepest, depth)
+            children = node.values() if isinstance(node, dict) else node
+            stack.extend((child, depth + 1) for child in children if isinstance(child, (dict, list)))
+    return deepest
 
 
 def _json_problem(exc: Exception) -> str:

@@ -18,6 +18,11 @@ from rest_framework import status
 from rest_framework.exceptions import APIException, ParseError
 from rest_framework.parsers import JSONParser
 
+from accounts.validation import MAX_JSON_DEPTH, json_depth
+
+# The envelope (a batch, its items) around a stored JSON object of at most MAX_JSON_DEPTH levels.
+MAX_BODY_DEPTH = MAX_JSON_DEPTH + 4
+
 
 class BodyTooLarge(APIException):
     status_code = status.HTTP_413_REQUEST_ENTITY_TOO_LARGE
@@ -50,6 +55,11 @@ class StrictJSONParser(JSONParser):
             raise BodyTooLarge(f"The request body is over the limit of {limit} bytes.")
         encoding = parser_context.get("encoding", settings.DEFAULT_CHARSET)
         try:
-            return json.loads(raw.decode(encoding), parse_constant=_refuse_constant, parse_float=Decimal)
+            data = json.loads(raw.decode(encoding), parse_constant=_refuse_constant, parse_float=Decimal)
         except (ValueError, UnicodeDecodeError, RecursionError) as exc:
             raise ParseError(f"Malformed JSON: {exc}") from None
+        # A batch of 1,000 events with evidence objects inside stays far below this; a body nested
+        # hundreds deep would otherwise parse and then overflow a recursive encoder further on.
+        if json_depth(data) > MAX_BODY_DEPTH:
+            raise ParseError(f"Malformed JSON: nested more than {MAX_BODY_DEPTH} levels deep.")
+        return data

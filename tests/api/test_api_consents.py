@@ -29,6 +29,13 @@ def risk_text():
     return DisclosureFactory(kind=Disclosure.Kind.RISK_DISCLOSURE, version=3)
 
 
+def _nested(depth: int) -> dict:
+    value: dict = {"leaf": 1}
+    for _ in range(depth - 1):
+        value = {"k": value}
+    return value
+
+
 def grant(**over):
     body = {"customer": "C-1", "purpose": "credit_scoring", "disclosure_version": 7, "channel": "app", "evidence": {"ip": "203.0.113.9"}}
     body.update(over)
@@ -58,7 +65,12 @@ def test_grant_then_withdraw(post, customer, consent_text):
         ({"disclosure_version": "7"}, 400, "disclosure_version"),
         ({"customer": "nobody"}, 404, "customer"),
         ({"expires_at": "2000-01-01T00:00:00Z"}, 400, "expires_at"),
+        # year 10000 once in UTC: refused before anything is written (it was stored, then broke the customer)
+        ({"expires_at": "9999-12-31T23:59:59-14:00"}, 400, "expires_at"),
+        ({"expires_at": "2300-01-01T00:00:00Z"}, 400, "expires_at"),
         ({"evidence": ...}, 400, "evidence"),
+        ({"evidence": _nested(33)}, 400, "evidence"),
+        ({"evidence": _nested(900)}, 400, "body"),  # refused by the parser, never reaches an encoder
     ],
 )
 def test_grant_errors(post, customer, consent_text, change, status, field):

@@ -179,13 +179,21 @@ def test_credit_application(post, customer):
     assert bad.status_code == 400 and bad.json()["field"] == "channel"
 
 
+def _nested(depth: int) -> dict:
+    value: dict = {"leaf": 1}
+    for _ in range(depth - 1):
+        value = {"k": value}
+    return value
+
+
 def test_bureau_report(post, customer):
     body = {"customer": "C-1", "external_id": "b-1", "score": 700, "external_lenders": 2, "external_debt": "0",
             "currency": "CNY", "reported_at": iso(timezone.now()), "raw": {"ref": "x"}}
     assert post("/api/v1/bureau-reports/", body).status_code == 201
     assert BureauReport.objects.get(external_id="b-1").raw == {"ref": "x"}
     for change, field in [({"score": 1000}, "score"), ({"score": "700"}, "score"), ({"external_debt": "-5"}, "external_debt"),
-                          ({"raw": [1]}, "raw")]:
+                          ({"raw": [1]}, "raw"), ({"raw": _nested(34)}, "raw"), ({"raw": _nested(900)}, "body"),
+                          ({"reported_at": "0001-01-01T00:00:00+14:00"}, "reported_at")]:
         bad = post("/api/v1/bureau-reports/", {**body, "external_id": "b-2", **change})
         assert bad.status_code == 400 and bad.json()["field"] == field, (change, bad.content)
     assert BureauReport.objects.count() == 1
