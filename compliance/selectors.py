@@ -211,15 +211,40 @@ class WithdrawalProof:
     withdrawn_at: datetime
     snapshots_after: int  # must be 0
     decisions_after: int  # must be 0
+    # Snapshots of the customer after the withdrawal that read what the consent covered (a score
+    # for credit_scoring, the bureau or the transactions) under no consent of that purpose: must
+    # be 0. Checked on what was read, not only on the links, so a snapshot that read the source
+    # without naming the consent cannot pass.
+    reads_without_consent: int = 0
 
     @property
     def holds(self) -> bool:
-        return self.snapshots_after == 0 and self.decisions_after == 0
+        return self.snapshots_after == 0 and self.decisions_after == 0 and self.reads_without_consent == 0
+
+
+# What each purpose's consent lets the engine read, as a snapshot records it in `data_sources`
+# (decisions/features.py: SOURCE_CONSENT); credit_scoring covers the score itself.
+PURPOSE_SOURCE = {ConsentPurpose.BUREAU_QUERY.value: "bureau", ConsentPurpose.TRANSACTION_ANALYSIS.value: "transactions"}
+
+
+def _reads_without_consent(consent: Consent) -> int:
+    later = ScoreSnapshot.objects.filter(customer_id=consent.customer_id, computed_at__gt=consent.withdrawn_at).exclude(
+        consents_used__purpose=consent.purpose  # a consent granted again since covers them
+    )
+    if consent.purpose == ConsentPurpose.CREDIT_SCORING.value:
+        return later.filter(score__isnull=False).count()
+    source = PURPOSE_SOURCE.get(consent.purpose)
+    if source is None:
+        return 0  # marketing: never a scoring source
+    # data_sources is a JSON list (no portable "contains" lookup on SQLite); one customer's later
+    # snapshots, streamed.
+    return sum(1 for sources in later.values_list("data_sources", flat=True).iterator(chunk_size=2000) if source in (sources or []))
 
 
 def withdrawal_proof(*, consent: Consent) -> WithdrawalProof | None:
     """For a withdrawn consent: how many snapshots computed after the withdrawal (and decisions
-    resting on them) used it. Zero is the proof that nothing after the withdrawal read under it."""
+    resting on them) used it, and how many read its source under no consent of its purpose.
+    Zero everywhere is the proof that nothing after the withdrawal read under it."""
     if consent.withdrawn_at is None:
         return None
     after = ScoreSnapshot.objects.filter(consents_used=consent, computed_at__gt=consent.withdrawn_at)
@@ -227,6 +252,7 @@ def withdrawal_proof(*, consent: Consent) -> WithdrawalProof | None:
         consent.withdrawn_at,
         after.count(),
         CreditDecision.objects.filter(snapshot__in=after.values("pk")).count(),
+        _reads_without_consent(consent),
     )
 
 

@@ -9,6 +9,7 @@ from django.utils import timezone
 from accounts.events import consent_withdraw
 from accounts.models import Consent
 from compliance.filters import ConsentFilterForm, consent_queryset, decisions_using_consent
+from compliance.selectors import withdrawal_proof
 from decisions.models import CreditDecision, ScoreSnapshot
 from decisions.services.recompute import decision_recompute
 from tests.decisions.scenarios import make_customer
@@ -227,6 +228,31 @@ def test_the_proof_fails_loudly_if_a_later_snapshot_used_the_consent(client, com
     response = client.get(reverse("compliance:consent", args=[consent.pk]))
     assert response.context["proof"].snapshots_after == 1 and not response.context["proof"].holds
     assert 'data-proof="broken"' in response.content.decode()
+
+
+@pytest.mark.django_db
+@pytest.mark.parametrize("purpose, source", [("transaction_analysis", "transactions"), ("bureau_query", "bureau"), ("credit_scoring", None)])
+def test_the_proof_checks_what_later_snapshots_read_not_only_their_links(client, compliance_officer, purpose, source):
+    # given a withdrawal and the recompute it asks for (which reads nothing under it: the proof holds)
+    customer = make_customer()
+    decision_recompute(customer=customer, trigger="manual")
+    consent = Consent.objects.get(customer=customer, purpose=purpose)
+    consent_withdraw(consent=consent)
+    consent.refresh_from_db()
+    decision_recompute(customer=customer, trigger="consent", now=consent.withdrawn_at + timedelta(seconds=1))
+    assert withdrawal_proof(consent=consent).holds
+    # when a later snapshot read the source anyway, without linking any consent of that purpose
+    late = ScoreSnapshot.objects.filter(customer=customer).latest()
+    if source:
+        ScoreSnapshot.objects.filter(pk=late.pk).update(data_sources=[*late.data_sources, source])
+    else:
+        ScoreSnapshot.objects.filter(pk=late.pk).update(score=640)
+    # then the proof is broken, and the page says so
+    proof = withdrawal_proof(consent=consent)
+    assert (proof.snapshots_after, proof.reads_without_consent, proof.holds) == (0, 1, False)
+    client.force_login(compliance_officer)
+    html = client.get(reverse("compliance:consent", args=[consent.pk])).content.decode()
+    assert 'data-proof="broken"' in html and "read what this consent covered under no consent of its purpose" in html
 
 
 @pytest.mark.django_db
