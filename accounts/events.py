@@ -13,7 +13,7 @@ from datetime import datetime
 from decimal import Decimal
 from typing import Any
 
-from django.db import IntegrityError, models, transaction
+from django.db import IntegrityError, connection, models, transaction
 from django.utils import timezone
 
 from riskops.core.audit import audit_record
@@ -223,6 +223,9 @@ def consent_grant(
         if Customer.objects.select_for_update().filter(pk=customer.pk).first() is None:
             raise NotFound(f"no customer with id {customer.pk}", field="customer")
         active = Consent.objects.filter(customer=customer, purpose=purpose, state=Consent.State.ACTIVE).first()
+        if active is not None and active.expires_at is not None and active.expires_at <= now:
+            _consent_expire(active)  # lapsed, not yet swept: the new grant replaces it
+            active = None
         if active is not None:
             return active
         consent = Consent.objects.create(
@@ -233,6 +236,51 @@ def consent_grant(
         audit_record(actor=actor, action="consent.grant", target=consent, after={"customer": customer.external_id, "purpose": purpose, "disclosure": disclosure.pk})
         customer_data_changed(customer_id=customer.pk, trigger="consent")
     return consent
+
+
+# Purposes whose consent gates what the engine reads: their expiry changes a decision.
+_SCORING_PURPOSES = {Consent.Purpose.CREDIT_SCORING, Consent.Purpose.BUREAU_QUERY, Consent.Purpose.TRANSACTION_ANALYSIS}
+EXPIRY_BATCH = 500
+
+
+def _consent_expire(consent: Consent) -> None:
+    """An active consent whose `expires_at` has passed becomes `expired`, inside the caller's
+    transaction with the consent (or its customer) locked. The ledger event is dated at the
+    expiry itself, not when the sweep noticed it. Audited as a system event."""
+    consent.state = Consent.State.EXPIRED
+    consent.save(update_fields=["state"])
+    ConsentEvent.objects.create(consent=consent, kind=ConsentEvent.Kind.EXPIRED, occurred_at=consent.expires_at, channel="", evidence={})
+    audit_record(
+        actor=None, action="consent.expire", target=consent,
+        before={"state": "active"}, after={"state": "expired", "expires_at": consent.expires_at},
+    )
+    if consent.purpose in _SCORING_PURPOSES:
+        customer_data_changed(customer_id=consent.customer_id, trigger="consent")
+
+
+def consents_expire_lapsed(*, now: datetime | None = None) -> int:
+    """Hourly: every active consent past its `expires_at` is expired (state, an `expired` ledger
+    event, an audit event) and, for a scoring purpose, its customer is marked for a recompute.
+
+    The engine already ignores a lapsed consent (it reads `expires_at`), so this changes no
+    decision by itself; it makes the ledger and the consent's state say what happened, frees the
+    purpose for a new grant, and makes sure the customer is recomputed after the expiry even if
+    no other event comes. Batches of EXPIRY_BATCH rows, each in its own transaction with its rows
+    locked (SKIP LOCKED where the database has it: a grant or withdrawal in flight keeps its row
+    and is seen by the next sweep). Safe to run twice: an expired consent is not active."""
+    now = now or timezone.now()
+    expired = 0
+    while True:
+        with transaction.atomic():
+            rows = Consent.objects.filter(state=Consent.State.ACTIVE, expires_at__lte=now).order_by("pk")
+            if connection.features.has_select_for_update_skip_locked:
+                rows = rows.select_for_update(skip_locked=True)
+            batch = list(rows[:EXPIRY_BATCH])
+            for consent in batch:
+                _consent_expire(consent)
+        expired += len(batch)
+        if len(batch) < EXPIRY_BATCH:
+            return expired
 
 
 def consent_withdraw(*, consent: Consent, channel: str = "app", evidence: dict[str, Any] | None = None, actor=None) -> Consent:

@@ -7,6 +7,7 @@ timeout surface as OperationalError); anything else is a bug, recorded and not r
 from celery import shared_task
 from django.db import OperationalError
 
+from accounts.events import consents_expire_lapsed
 from accounts.models import Customer
 
 from .models import Trigger
@@ -50,6 +51,8 @@ def recovery_sweep() -> dict:
 
 @shared_task(acks_late=True)
 def expire_overrides_and_suspensions() -> int:
+    # Lapsed consents first: their customers are marked and recomputed on commit (subscribers).
+    consents_expire_lapsed()
     # Sent after the sweep's commit; the customers whose override expired also have an outbox mark.
     customer_ids = expiry_sweep()
     for customer_id in customer_ids:

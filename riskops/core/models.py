@@ -11,6 +11,7 @@ class AuditAction(models.TextChoices):
     # accounts
     CONSENT_GRANT = "consent.grant", "Consent granted"
     CONSENT_WITHDRAW = "consent.withdraw", "Consent withdrawn"
+    CONSENT_EXPIRE = "consent.expire", "Consent expired"
     DISCLOSURE_PUBLISH = "disclosure.publish", "Disclosure published"
     SEED_DEMO_BOOK = "seed.demo_book", "Demo book seeded"
     CHANGE_MARK_SWEEP = "change_mark.sweep", "Stale recompute marks re-enqueued"

@@ -139,3 +139,54 @@ def test_consents_are_granted_and_withdrawn_with_ledger_audit_and_recompute(djan
     with pytest.raises(ValidationFailed):
         consent_grant(customer=customer, purpose="credit_scoring", disclosure=DisclosureFactory(kind="privacy_notice"), channel="app", evidence={})
     assert Consent.objects.filter(customer=customer).count() == 2 and ConsentEvent.objects.count() == 3
+
+
+def _lapse(consent, *, ago=timedelta(hours=2)):
+    """Move a consent's expiry into the past (its grant further back, as the constraint wants)."""
+    granted = timezone.now() - timedelta(days=60)
+    Consent.objects.filter(pk=consent.pk).update(granted_at=granted, expires_at=timezone.now() - ago)
+    ConsentEvent.objects.filter(consent=consent, kind="granted").update(occurred_at=granted)
+    consent.refresh_from_db()
+    return consent
+
+
+def test_the_hourly_sweep_expires_lapsed_consents_in_the_ledger_and_recomputes_their_customer(django_capture_on_commit_callbacks):
+    from accounts.events import consents_expire_lapsed
+    from decisions.tasks import expire_overrides_and_suspensions
+
+    # given a scored customer whose credit_scoring consent lapsed two hours ago, and one still running
+    customer = make_customer()
+    with django_capture_on_commit_callbacks(execute=True):
+        transaction_record(customer=customer, external_id="t-exp", kind="purchase", amount="5.00", occurred_at=timezone.now() - timedelta(minutes=1))
+    lapsed = _lapse(Consent.objects.get(customer=customer, purpose="credit_scoring"))
+    running = Consent.objects.get(customer=customer, purpose="bureau_query")
+    Consent.objects.filter(pk=running.pk).update(expires_at=timezone.now() + timedelta(days=5))
+
+    # when the hourly task runs (eagerly: the recompute follows on commit)
+    with django_capture_on_commit_callbacks(execute=True):
+        expire_overrides_and_suspensions()
+
+    # then the lapsed one is expired, with a ledger event dated at its expiry and an audit event
+    lapsed_now, running_now = Consent.objects.get(pk=lapsed.pk), Consent.objects.get(pk=running.pk)
+    assert (lapsed_now.state, running_now.state) == ("expired", "active")
+    event = lapsed_now.events.get(kind="expired")
+    assert event.occurred_at == lapsed.expires_at
+    assert AuditEvent.objects.filter(action="consent.expire", target_id=str(lapsed.pk), actor=None).count() == 1
+    # and the customer was recomputed without a score, as without any scoring consent
+    assert CreditLine.objects.get(customer=customer).access == "not_offered"
+    assert snapshots(customer, "consent") == 1
+    # a second sweep finds nothing to do and writes nothing
+    before = AuditEvent.objects.count()
+    assert consents_expire_lapsed() == 0 and AuditEvent.objects.count() == before
+
+
+def test_a_new_grant_replaces_a_consent_that_lapsed_before_the_sweep():
+    customer = make_customer(consents=())
+    text = DisclosureFactory(kind="consent_text")
+    old = _lapse(consent_grant(customer=customer, purpose="bureau_query", disclosure=text, channel="app", evidence={}))
+
+    new = consent_grant(customer=customer, purpose="bureau_query", disclosure=text, channel="web", evidence={"ip": "203.0.113.1"})
+
+    assert new.pk != old.pk and new.state == "active"
+    old.refresh_from_db()
+    assert old.state == "expired" and list(old.events.values_list("kind", flat=True)) == ["granted", "expired"]
