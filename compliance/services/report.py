@@ -10,19 +10,21 @@ Producing a report is audited (`subject.report`) by `subject_report_record`.
 from __future__ import annotations
 
 import json
+from contextlib import contextmanager
 from dataclasses import dataclass
 from typing import Any, Callable, Iterator
 
 from django.core.serializers.json import DjangoJSONEncoder
-from django.db import transaction
-from django.db.models import Count, Max, Min, Prefetch, QuerySet, Sum
+from django.db import connection, transaction
+from django.db.models import CharField, Count, Max, Min, Prefetch, Q, QuerySet, Sum
+from django.db.models.functions import Cast
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
 from accounts.models import Consent, ConsentEvent, Customer
-from decisions.models import CreditLine
+from decisions.models import CaseNote, CreditLine, Override, RiskAlert
 from riskops.core.audit import audit_record
-from riskops.core.models import AuditAction
+from riskops.core.models import AuditAction, AuditEvent
 
 PII_PERMISSION = "accounts.view_customer_pii"
 PAGE_ROWS = 100
@@ -71,6 +73,41 @@ def _note(n) -> dict[str, Any]:
     return {**_values(n, "customer"), "author": n.author.get_username()}
 
 
+def _ids_as_text(qs: QuerySet) -> QuerySet:
+    # AuditEvent.target_id is text (it also names things that are not one row): compare as text.
+    return qs.annotate(_id=Cast("pk", CharField())).values("_id")
+
+
+def _audit_events(customer: Customer) -> QuerySet:
+    """Audit events whose object is the customer, or one of its consents, overrides, alerts or
+    case notes: who changed what about this person, and when (each lookup on `audit_target_idx`)."""
+    targets = Q(target_type="accounts.customer", target_id=str(customer.pk))
+    for model, related in ((Consent, "consents"), (Override, "overrides"), (RiskAlert, "alerts"), (CaseNote, "case_notes")):
+        targets |= Q(target_type=model._meta.label_lower, target_id__in=_ids_as_text(getattr(customer, related).all()))
+    return AuditEvent.objects.filter(targets).order_by("-id")
+
+
+def _audit_event(e: AuditEvent) -> dict[str, Any]:
+    return {
+        "id": e.pk, "occurred_at": e.occurred_at, "actor": e.actor_label, "action": e.action,
+        "target_type": e.target_type, "target_id": e.target_id, "before": e.before, "after": e.after, "hash": e.hash,
+    }
+
+
+@contextmanager
+def one_snapshot() -> Iterator[None]:
+    """Every section read from one snapshot of the database, so the report is consistent (an
+    event stored while it is written is in all of it or in none): a read-only REPEATABLE READ
+    transaction on PostgreSQL when this opens the transaction; SQLite's transaction already reads
+    one snapshot."""
+    opens = not connection.in_atomic_block  # inside someone's transaction (a test) it reads theirs
+    with transaction.atomic():
+        if opens and connection.vendor == "postgresql":
+            with connection.cursor() as cursor:
+                cursor.execute("SET TRANSACTION ISOLATION LEVEL REPEATABLE READ READ ONLY")
+        yield
+
+
 SECTIONS: list[Section] = [
     Section(
         "consents", _("Consents and their ledger"),
@@ -96,6 +133,9 @@ SECTIONS: list[Section] = [
     Section("bureau_reports", _("Bureau reports"), lambda c: c.bureau_reports.order_by("-reported_at", "-id"), lambda b: _values(b, "customer")),
     Section("installments", _("Repayment installments"), lambda c: c.installments.order_by("-due_on", "-id"), lambda i: _values(i, "customer")),
     Section("transactions", _("Transactions"), lambda c: c.transactions.order_by("-occurred_at", "-id"), lambda t: _values(t, "customer")),
+    # Every draw check at checkout is a decision about the customer too (allow / deny / review).
+    Section("draw_checks", _("Draw checks at checkout"), lambda c: c.draw_checks.order_by("-checked_at", "-id"), lambda d: _values(d, "customer")),
+    Section("audit_events", _("Audit trail about the customer"), lambda c: _audit_events(c), _audit_event),
 ]
 
 
@@ -167,20 +207,22 @@ class PageSection:
 
 
 def subject_report_page(*, customer: Customer, viewer: Any, page_rows: int = PAGE_ROWS) -> dict[str, Any]:
-    """The printable page: identity, line, transaction summary, each section's count and newest rows."""
-    sections = []
-    for section in SECTIONS:
-        qs = section.rows(customer)
-        rows = [section.to_dict(obj) for obj in qs[:page_rows]]
-        total = len(rows) if len(rows) < page_rows else qs.order_by().count()
-        sections.append(PageSection(section.key, section.title, total, rows))
-    return {
-        "identity": identity(customer, viewer=viewer),
-        "credit_line": credit_line(customer),
-        "transaction_summary": transaction_summary(customer),
-        "sections": sections,
-        "generated_at": timezone.now(),
-    }
+    """The printable page: identity, line, transaction summary, each section's count and newest
+    rows, all read from one snapshot."""
+    with one_snapshot():
+        sections = []
+        for section in SECTIONS:
+            qs = section.rows(customer)
+            rows = [section.to_dict(obj) for obj in qs[:page_rows]]
+            total = len(rows) if len(rows) < page_rows else qs.order_by().count()
+            sections.append(PageSection(section.key, section.title, total, rows))
+        return {
+            "identity": identity(customer, viewer=viewer),
+            "credit_line": credit_line(customer),
+            "transaction_summary": transaction_summary(customer),
+            "sections": sections,
+            "generated_at": timezone.now(),
+        }
 
 
 # ---------------------------------------------------------------------------------------------
@@ -192,7 +234,14 @@ def _dump(value: Any) -> str:
 
 
 def subject_report_json(*, customer: Customer, viewer: Any, chunk_size: int = CHUNK) -> Iterator[str]:
-    """The whole report as one JSON object, written section by section, row by row."""
+    """The whole report as one JSON object, written section by section, row by row, from one
+    snapshot (the read transaction lasts as long as the download; on PostgreSQL it also lets
+    `.iterator()` stream through a server-side cursor instead of a materialised WITH HOLD one)."""
+    with one_snapshot():
+        yield from _report_json(customer=customer, viewer=viewer, chunk_size=chunk_size)
+
+
+def _report_json(*, customer: Customer, viewer: Any, chunk_size: int) -> Iterator[str]:
     head = {
         "report": "data-subject report",
         "generated_at": timezone.now(),

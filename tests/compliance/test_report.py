@@ -12,6 +12,8 @@ from django.utils import timezone
 from compliance.services.report import SECTIONS
 from decisions.models import CustomerNotice
 from riskops.core.models import AuditEvent
+from riskops.core.audit import audit_record
+from tests.draws.factories import DrawCheckFactory
 from tests.factories import (
     BureauReportFactory,
     CaseNoteFactory,
@@ -49,7 +51,12 @@ def subject(analyst):
     RepaymentInstallmentFactory(customer=customer)
     CreditApplicationFactory(customer=customer)
     BureauReportFactory(customer=customer)
-    CustomerFactory()  # someone else: must not appear
+    DrawCheckFactory(customer=customer)
+    audit_record(actor=analyst, action="note.add", target=customer)
+    audit_record(actor=None, action="consent.withdraw", target=consent)
+    other = CustomerFactory()  # someone else: must not appear
+    audit_record(actor=None, action="consent.withdraw", target=ConsentFactory(customer=other))
+    DrawCheckFactory(customer=other)
     return customer
 
 
@@ -84,10 +91,12 @@ def test_json_report_is_complete_and_a_download(client, compliance_officer, subj
     expected_counts = {
         "consents": 1, "acknowledgements": 1, "decisions": 1, "score_snapshots": 1, "overrides": 1, "notices": 1,
         "alerts": 1, "case_notes": 1, "applications": 1, "bureau_reports": 1, "transactions": 5,
-        "installments": subject.installments.count(),
+        "installments": subject.installments.count(), "draw_checks": 1,
+        "audit_events": 3,  # about the customer, about its consent, and this report's own record
     }
     assert {k: len(report[k]) for k in expected_counts} == expected_counts
     assert report["consents"][0]["ledger"][0]["kind"] == "granted"
+    assert [e["action"] for e in report["audit_events"]] == ["subject.report", "consent.withdraw", "note.add"]  # newest first
     assert report["score_snapshots"][0]["consents_used"] == [subject.consents.get().pk]
     assert report["credit_line"]["access"] == "open"
     assert sum(row["count"] for row in report["transaction_summary"]) == 5
@@ -152,3 +161,21 @@ def test_lookup_from_the_landing_page(client, make_user, subject):
     assert not AuditEvent.objects.filter(action="subject.report").exists()  # a lookup is not a report
     client.force_login(make_user("a", "analyst"))
     assert client.get(reverse("compliance:subject-report-lookup"), {"customer": subject.external_id}).status_code == 403
+
+
+@pytest.mark.postgres
+@pytest.mark.django_db(transaction=True)
+def test_the_report_is_read_from_one_snapshot_on_postgresql(client, compliance_officer):
+    from compliance.services.report import one_snapshot
+
+    with one_snapshot(), connection.cursor() as cursor:
+        cursor.execute("SHOW transaction_isolation")
+        assert cursor.fetchone()[0] == "repeatable read"
+        cursor.execute("SHOW transaction_read_only")
+        assert cursor.fetchone()[0] == "on"
+    # and the views work outside a test transaction (the isolation is set before the first read)
+    customer = CustomerFactory()
+    TransactionFactory.create_batch(3, customer=customer)
+    client.force_login(compliance_officer)
+    assert len(_json(client.get(reverse("compliance:subject-report-json", args=[customer.external_id])))["transactions"]) == 3
+    assert client.get(reverse("compliance:subject-report", args=[customer.external_id])).status_code == 200
