@@ -61,7 +61,7 @@ class EffectiveDecision:
     score_reasons: list[dict[str, str]]
     model: dict[str, Any]
     override: dict[str, Any] | None
-    notice: dict[str, Any] | None
+    notice: CustomerNotice | None
 
 
 def effective_decision(*, external_id: str, now: datetime | None = None) -> EffectiveDecision:
@@ -83,7 +83,9 @@ def effective_decision(*, external_id: str, now: datetime | None = None) -> Effe
         Override.objects.filter(customer=customer, state=Override.State.APPROVED, expires_at__gt=now)
         .order_by("-decided_at", "-id").first()
     )
-    notice = CustomerNotice.objects.filter(customer=customer).order_by("-created_at", "-id").first()
+    # The notice of the decision in force (an adverse one has one; an open line's has none), not
+    # merely the newest: a notice about an older decision would not explain this one.
+    notice = CustomerNotice.objects.select_related("disclosure").filter(decision_id=line.last_decision_id).first() if line.last_decision_id else None
     limit = line.limit_amount
     available = max(limit - drawn, ZERO) if line.access in ACCESS_WITH_LIMIT else ZERO
     decision = line.last_decision
@@ -98,19 +100,14 @@ def effective_decision(*, external_id: str, now: datetime | None = None) -> Effe
             {"id": override.pk, "access": override.access or None, "limit": override.limit_amount, "until": override.expires_at}
             if override else None
         ),
-        notice=(
-            {
-                "id": notice.pk, "kind": notice.kind, "language": notice.language, "reasons": notice.reasons,
-                "review_text": notice.review_text, "created_at": notice.created_at,
-            }
-            if notice else None
-        ),
+        notice=notice,
     )
 
 
 def decision_history(*, external_id: str) -> QuerySet[CreditDecision]:
     customer = customer_by_external_id(external_id)
-    return CreditDecision.objects.filter(customer=customer).select_related("customer")
+    # Each decision's notice (if it had one) and its disclosure come in the same query.
+    return CreditDecision.objects.filter(customer=customer).select_related("customer", "notice", "notice__disclosure")
 
 
 def open_alerts(*, customer_external_id: str | None = None) -> QuerySet[RiskAlert]:

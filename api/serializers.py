@@ -166,10 +166,14 @@ class OverrideOut(serializers.Serializer):
 
 class NoticeOut(serializers.Serializer):
     id = serializers.IntegerField()
+    decision = serializers.IntegerField(source="decision_id", help_text="the decision this notice explains")
     kind = serializers.CharField()
     language = serializers.CharField()
     reasons = ReasonOut(many=True)
     review_text = serializers.CharField()
+    risk_disclosure_version = serializers.IntegerField(
+        source="disclosure.version", allow_null=True, help_text="the risk disclosure in force when the notice was written"
+    )
     created_at = serializers.DateTimeField()
 
 
@@ -187,7 +191,7 @@ class DecisionOut(serializers.Serializer):
     score_reasons = ReasonOut(many=True, help_text="the features that cost the score most")
     model = ModelDecisionOut(help_text="the model's decision before any override")
     override = OverrideOut(allow_null=True)
-    notice = NoticeOut(allow_null=True, help_text="the latest notice sent to the customer, if any")
+    notice = NoticeOut(allow_null=True, help_text="the notice sent to the customer about the decision in force (adverse decisions have one)")
 
 
 class DecisionHistoryOut(serializers.Serializer):
@@ -202,6 +206,7 @@ class DecisionHistoryOut(serializers.Serializer):
     model_limit = _money()
     override = serializers.IntegerField(source="override_id", allow_null=True)
     suspended_until = serializers.DateTimeField(allow_null=True)
+    notice = NoticeOut(allow_null=True, help_text="the notice this decision produced, if it was adverse")
     reasons = serializers.SerializerMethodField()
 
     @extend_schema_field(ReasonOut(many=True))

@@ -10,7 +10,7 @@ from django.utils import timezone
 from decisions.models import CustomerNotice
 from tests.factories import (
     CreditDecisionFactory, CreditLineFactory, CustomerFactory, OverrideFactory, RepaymentInstallmentFactory, RiskAlertFactory,
-    TransactionFactory, UserFactory,
+    DisclosureFactory, TransactionFactory, UserFactory,
 )
 
 from .factories import api_client_with
@@ -45,6 +45,28 @@ def test_effective_decision_with_drawn_balance_override_and_notice(get, customer
     assert body["override"]["id"] == override.pk and body["override"]["until"]
     assert body["model"] == {"access": "open", "limit": "500.00"}
     assert body["notice"]["id"] == notice.pk and body["notice"]["review_text"] == "Call us."
+    assert body["notice"]["decision"] == decision.pk and body["notice"]["risk_disclosure_version"] is None
+
+
+def test_the_notice_is_the_one_of_the_decision_in_force_and_history_carries_each(get, customer):
+    # given an adverse decision with its notice, then a later decision (in force) that had none
+    risk = DisclosureFactory(kind="risk_disclosure", version=4)
+    cut = CreditDecisionFactory(customer=customer, decided_at=timezone.now() - timedelta(days=2))
+    CustomerNotice.objects.create(customer=customer, decision=cut, kind="limit_cut", language="zh-hans", disclosure=risk,
+                                  reasons=[{"code": "X", "text": "因为。"}], review_text="致电我们。", created_at=cut.decided_at)
+    reopened = CreditDecisionFactory(customer=customer, decided_at=timezone.now() - timedelta(days=1))
+    line = CreditLineFactory(customer=customer, last_decision=reopened)
+
+    # then the decision read carries no notice: the one on record explains an older decision
+    assert get("/api/v1/customers/C-1/decision").json()["notice"] is None
+    # and the history carries each decision's own notice, with the risk disclosure in force
+    history = {d["id"]: d["notice"] for d in get("/api/v1/customers/C-1/decisions/").json()["results"]}
+    assert history[reopened.pk] is None
+    assert (history[cut.pk]["decision"], history[cut.pk]["risk_disclosure_version"], history[cut.pk]["language"]) == (cut.pk, 4, "zh-hans")
+    # when the cut is the decision in force, its notice is the decision's
+    line.last_decision = cut
+    line.save(update_fields=["last_decision"])
+    assert get("/api/v1/customers/C-1/decision").json()["notice"]["decision"] == cut.pk
 
 
 def test_decision_never_computed_is_not_offered(get, customer):
