@@ -26,6 +26,7 @@ from accounts.models import (
     ConsentChannel,
     ConsentPurpose,
     ConsentState,
+    Customer,
     CustomerLanguage,
     DisclosureAcknowledgement,
     DisclosureKind,
@@ -170,3 +171,15 @@ def notice_queryset(cleaned_data: Mapping[str, Any]) -> QuerySet[CustomerNotice]
         qs = qs.filter(language=d["language"])
     qs = _date_range(qs, "created_at", d.get("created_from"), d.get("created_to"))
     return qs.order_by("-created_at", "-id")
+
+
+class SubjectLookupForm(forms.Form):
+    """The compliance landing page's "open the data-subject report" box: a customer id that exists."""
+
+    customer = forms.CharField(label=_("Customer id"), max_length=40, strip=True)
+
+    def clean_customer(self) -> str:
+        value = self.cleaned_data["customer"]
+        if not Customer.objects.filter(external_id=value).exists():
+            raise forms.ValidationError(_("No customer with this id."))
+        return value

@@ -5,7 +5,8 @@ from __future__ import annotations
 from typing import Any
 
 from django.http import HttpRequest, HttpResponse, StreamingHttpResponse
-from django.shortcuts import get_object_or_404, render
+from django.shortcuts import get_object_or_404, redirect, render
+from django.urls import reverse
 from django.utils import timezone
 from django.views import View
 
@@ -13,6 +14,7 @@ from accounts.models import Customer
 from riskops.core.roles import COMPLIANCE, RISK_ADMIN
 from riskops.core.views import RoleRequiredMixin
 
+from .filters import SubjectLookupForm
 from .services.report import subject_report_json, subject_report_page, subject_report_record
 
 REPORT_ROLES = (COMPLIANCE, RISK_ADMIN)
@@ -50,21 +52,7 @@ class SubjectReportLookupView(RoleRequiredMixin, View):
     allowed_roles = REPORT_ROLES
 
     def get(self, request: HttpRequest) -> HttpResponse:
-        from django import forms
-        from django.shortcuts import redirect
-        from django.urls import reverse
-        from django.utils.translation import gettext_lazy as _
-
-        class LookupForm(forms.Form):
-            customer = forms.CharField(label=_("Customer id"), max_length=40, strip=True)
-
-            def clean_customer(self) -> str:
-                value = self.cleaned_data["customer"]
-                if not Customer.objects.filter(external_id=value).exists():
-                    raise forms.ValidationError(_("No customer with this id."))
-                return value
-
-        form = LookupForm(request.GET)
+        form = SubjectLookupForm(request.GET)
         if form.is_valid():
             return redirect(reverse("compliance:subject-report", args=[form.cleaned_data["customer"]]))
         return render(request, "compliance/report_lookup.html", {"form": form}, status=400)
