@@ -61,6 +61,21 @@ def test_fires_for_an_open_line_without_acknowledgement_and_clears_after_it(risk
 
 
 @pytest.mark.django_db
+def test_a_flagged_customer_is_in_the_analysts_queue_under_the_rule_and_leaves_it(analyst_client, risk_disclosure):
+    from django.urls import reverse
+
+    customer = make_customer(acknowledge_disclosure=False)
+    decision_recompute(customer=customer, trigger="manual")
+    queue = reverse("decisions:queue")
+
+    page = analyst_client.get(queue, {"rule": "DISCLOSURE_MISSING"}).content.decode()
+    assert customer.external_id in page
+
+    _acknowledge(customer, risk_disclosure)
+    decision_recompute(customer=customer, trigger="manual")
+    assert customer.external_id not in analyst_client.get(queue).content.decode()
+
+
 def test_an_acknowledged_customer_is_not_flagged(risk_disclosure):
     customer = make_customer()  # acknowledges every published risk disclosure
     decision_recompute(customer=customer, trigger="manual")
