@@ -127,9 +127,16 @@ def _customers(external_ids: Iterable[str]) -> dict[str, tuple[int, datetime]]:
     }
 
 
-def _resolve_customer(customers: dict[str, tuple[int, datetime]], external_id: Any) -> tuple[int, datetime]:
-    if not isinstance(external_id, str) or external_id not in customers:
-        raise NotFound(f"no customer {str(external_id)[:40]!r}", field="customer")
+def _resolve_customer(customers: dict[str, tuple[int, datetime]], item: dict) -> tuple[int, datetime]:
+    """The item's customer (id, onboarded_at). As the single services answer: no `customer`, or
+    one that is not a non-empty string, is bad input (400); a string naming nobody is 404."""
+    if "customer" not in item:
+        raise ValidationFailed("is required", field="customer")
+    external_id = item["customer"]
+    if not isinstance(external_id, str) or not external_id:
+        raise ValidationFailed("must be a customer id (a string)", field="customer")
+    if external_id not in customers:
+        raise NotFound(f"no customer {external_id[:40]!r}", field="customer")
     return customers[external_id]
 
 
@@ -272,7 +279,7 @@ def _check_transaction(index: int, item: dict, customers, now: datetime):
     merchant_category = text(
         item.get("merchant_category", ""), field="merchant_category", column=_col(Transaction, "merchant_category"), required=False
     )
-    customer_id, onboarded_at = _resolve_customer(customers, item.get("customer"))
+    customer_id, onboarded_at = _resolve_customer(customers, item)
     not_before_onboarding(occurred_at, field="occurred_at", onboarded_at=onboarded_at)
     values = dict(
         external_id=external_id, customer_id=customer_id, kind=kind, amount=amount, occurred_at=occurred_at,
@@ -291,7 +298,7 @@ def _check_application(index: int, item: dict, customers, now: datetime):
     channel = choice(item.get("channel", "app"), field="channel", choices=_choices(CreditApplication.Channel))
     requested_amount = money(item.get("requested_amount"), field="requested_amount", column=_col(CreditApplication, "requested_amount"))
     applied_at = moment(item.get("applied_at"), field="applied_at", now=now)
-    customer_id, onboarded_at = _resolve_customer(customers, item.get("customer"))
+    customer_id, onboarded_at = _resolve_customer(customers, item)
     not_before_onboarding(applied_at, field="applied_at", onboarded_at=onboarded_at)
     values = dict(external_id=external_id, customer_id=customer_id, requested_amount=requested_amount, applied_at=applied_at, channel=channel)
     expected = [
@@ -312,7 +319,7 @@ def _check_bureau_report(index: int, item: dict, customers, now: datetime):
     bureau = text(item.get("bureau", "national"), field="bureau", column=_col(BureauReport, "bureau"))
     raw = item.get("raw")
     raw = json_object({} if raw is None else raw, field="raw")
-    customer_id, onboarded_at = _resolve_customer(customers, item.get("customer"))
+    customer_id, onboarded_at = _resolve_customer(customers, item)
     not_before_onboarding(reported_at, field="reported_at", onboarded_at=onboarded_at)
     values = dict(
         external_id=external_id, customer_id=customer_id, score=score, external_lenders=external_lenders, external_debt=external_debt,

@@ -1,4 +1,4 @@
-from django.urls import path
+from django.urls import path, re_path
 from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerSplitView
 
 from draws.api_views import DrawCheckView
@@ -29,4 +29,7 @@ urlpatterns: list = [
     # OpenAPI 3 schema and Swagger UI (assets from drf-spectacular-sidecar, served locally)
     path("schema/", SpectacularAPIView.as_view(), name="schema"),
     path("docs/", SpectacularSwaggerSplitView.as_view(url_name="api:schema"), name="docs"),
+    # Last: any other path under /api/ is a JSON 404, never the staff pages' HTML (the empty
+    # pattern matches whatever follows, newlines included).
+    re_path(r"", views.endpoint_not_found, name="not-found"),
 ]

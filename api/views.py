@@ -6,8 +6,11 @@ from datetime import datetime
 from typing import Any, Callable
 
 from django.conf import settings
-from django.http import QueryDict
+from django.http import HttpRequest, HttpResponse, HttpResponsePermanentRedirect, JsonResponse, QueryDict
+from django.urls import Resolver404, resolve
 from django.utils.dateparse import parse_datetime
+from django.utils.http import escape_leading_slashes
+from django.views.decorators.csrf import csrf_exempt
 from drf_spectacular.utils import OpenApiParameter, OpenApiResponse, extend_schema
 from rest_framework import status
 from rest_framework.generics import ListAPIView
@@ -392,3 +395,33 @@ class OpenAlerts(ListAPIView):
     )
     def get(self, request, *args, **kwargs):
         return super().get(request, *args, **kwargs)
+
+
+# --- no such endpoint -----------------------------------------------------------------------
+
+
+def _one_slash_off(request: HttpRequest) -> str | None:
+    """The path with its trailing slash added or removed, if that is an API endpoint."""
+    path, shown = request.path_info, request.path
+    other, other_shown = (path[:-1], shown[:-1]) if path.endswith("/") else (f"{path}/", f"{shown}/")
+    try:
+        match = resolve(other)
+    except Resolver404:
+        return None
+    return other_shown if match.namespace == "api" and match.url_name != "not-found" else None
+
+
+@csrf_exempt  # a POST to a wrong path gets the JSON 404, not the CSRF page (DRF's views are exempt too)
+def endpoint_not_found(request: HttpRequest, *args: Any, **kwargs: Any) -> HttpResponse:
+    """Every path under /api/ that no route matches: a JSON 404 in the API's error form, not the
+    staff pages' HTML one, in any DEBUG mode. This catch-all makes every /api/ path "valid" to
+    CommonMiddleware, so APPEND_SLASH's redirect is kept here for GET and HEAD (safe to follow);
+    any other method gets the 404, naming the endpoint one slash away (Django would redirect a
+    POST and lose its body, or raise under DEBUG)."""
+    near = _one_slash_off(request)
+    if near is not None and near.endswith("/") and settings.APPEND_SLASH and request.method in ("GET", "HEAD"):
+        return HttpResponsePermanentRedirect(escape_leading_slashes(request.get_full_path(force_append_slash=True)))
+    message = f"There is no endpoint at {request.path[:200]}."
+    if near is not None:
+        message += f" Did you mean {near[:200]}?"
+    return JsonResponse({"code": "not_found", "message": message, "field": "path"}, status=404)

@@ -203,3 +203,57 @@ def test_any_bad_item_rolls_back_the_whole_batch(customers, bad_at, amounts):
     assert exc.value.context["index"] == bad_at
     assert Transaction.objects.count() == 0
     assert transactions_record_bulk(items=items[:bad_at] + items[bad_at + 1:]).created == 19
+
+
+MISSING = object()  # the item has no `customer` key at all
+BATCH_KINDS = {
+    "transactions": lambda n: item(n),
+    "credit-applications": lambda n: {"customer": "C-1", "external_id": f"a-{n}", "requested_amount": "100", "currency": "CNY",
+                                      "applied_at": AT.isoformat()},
+    "bureau-reports": lambda n: {"customer": "C-1", "external_id": f"b-{n}", "score": 650, "external_lenders": 1,
+                                 "external_debt": "10.00", "currency": "CNY", "reported_at": AT.isoformat()},
+}
+
+
+@pytest.mark.parametrize("kind", sorted(BATCH_KINDS))
+@pytest.mark.parametrize(
+    "customer,status,message",
+    [
+        (MISSING, 400, "is required"),
+        (None, 400, "must be a customer id (a string)"),
+        (17, 400, "must be a customer id (a string)"),
+        ("", 400, "must be a customer id (a string)"),
+        (["C-1"], 400, "must be a customer id (a string)"),
+        ({"id": "C-1"}, 400, "must be a customer id (a string)"),
+        ("nobody", 404, "no customer 'nobody'"),
+    ],
+)
+def test_batch_item_customer_is_judged_as_the_single_event_judges_it(post, customers, kind, customer, status, message):
+    # given a batch whose third item has a missing, non-string or unknown customer
+    make = BATCH_KINDS[kind]
+    items = [make(n) for n in range(5)]
+    if customer is MISSING:
+        del items[2]["customer"]
+    else:
+        items[2]["customer"] = customer
+    single = {k: v for k, v in items[2].items()}
+    # when it is sent, as a batch and as the single event
+    batch = post(f"/api/v1/{kind}/batch/", {"items": items})
+    one = post(f"/api/v1/{kind}/", single)
+    # then both answer alike, the batch naming the item, and nothing is written
+    assert batch.status_code == one.status_code == status, batch.content
+    assert batch.json() == {"code": one.json()["code"], "message": message, "field": "items[2].customer", "index": 2}
+    assert one.json()["field"] == "customer" and one.json()["message"] == message
+    assert Transaction.objects.count() == CreditApplication.objects.count() == BureauReport.objects.count() == 0
+    assert CustomerChangeMark.objects.count() == 0
+
+
+def test_bulk_service_refuses_an_item_without_a_customer_string(customers):
+    base = {"external_id": "x", "kind": "purchase", "amount": "1", "occurred_at": AT}
+    with pytest.raises(ValidationFailed) as exc:
+        transactions_record_bulk(items=[{**base, "customer": "C-1", "external_id": "ok"}, base])
+    assert exc.value.field == "items[1].customer" and exc.value.context["index"] == 1
+    with pytest.raises(ValidationFailed) as exc:
+        transactions_record_bulk(items=[{**base, "customer": None}])
+    assert exc.value.field == "items[0].customer" and not isinstance(exc.value, NotFound)
+    assert Transaction.objects.count() == 0

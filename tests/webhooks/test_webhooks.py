@@ -200,6 +200,63 @@ def test_ssrf_guard_checks_every_address_a_name_resolves_to(settings):
         assert resolve_and_check("https://hooks.example.com/x") == ["93.184.216.34"]
 
 
+# IPv6 forms that carry an IPv4: each reaches the IPv4 through a translator or tunnel, so it is
+# judged by the IPv4 (Python's is_global calls most of these global whatever they embed).
+EMBEDDING_NON_PUBLIC = [
+    ("64:ff9b::7f00:1", "127.0.0.1"),  # NAT64 (RFC 6052) to loopback
+    ("64:ff9b::a9fe:a9fe", "169.254.169.254"),  # NAT64 to the cloud metadata address
+    ("64:ff9b::c0a8:1", "192.168.0.1"),
+    ("2002:a00:1::1", "10.0.0.1"),  # 6to4
+    ("2002:7f00:1::", "127.0.0.1"),
+    ("2002:a9fe:a9fe::1", "169.254.169.254"),
+    ("::7f00:1", "127.0.0.1"),  # IPv4-compatible (deprecated)
+    ("::ac10:504", "172.16.5.4"),
+    ("::ffff:127.0.0.1", "127.0.0.1"),  # IPv4-mapped
+    ("::ffff:10.1.2.3", "10.1.2.3"),
+    ("::ffff:0:a9fe:a9fe", "169.254.169.254"),  # IPv4-translated (SIIT)
+    ("::ffff:0:6440:1", "100.64.0.1"),
+    ("2001:0:4136:e378:8000:63bf:f5ff:fffe", "10.0.0.1"),  # Teredo: public server, private client (obfuscated)
+    ("2001:0:a00:1::1", "10.0.0.1"),  # Teredo: private server
+    ("64:ff9b::e000:1", "224.0.0.1"),  # NAT64 to IPv4 multicast
+]
+
+
+@pytest.mark.parametrize("address,embedded", EMBEDDING_NON_PUBLIC)
+def test_ssrf_guard_judges_the_ipv4_an_ipv6_address_embeds(settings, address, embedded):
+    settings.RISKOPS_WEBHOOK_ALLOW_PRIVATE = False
+    url = f"http://[{address}]/hook"
+    with pytest.raises(AddressNotAllowed) as err:
+        resolve_and_check(url)
+    assert err.value.field == "url" and address in err.value.message
+    with pytest.raises(AddressNotAllowed):
+        webhook_endpoint_create(url=url, event_types=BOTH, actor=None)
+    assert not WebhookEndpoint.objects.exists()
+
+
+@pytest.mark.parametrize("address", ["64:ff9b:1::a00:1", "64:ff9b:1:ff00::808:808", "64:ff9b:1::808:808"])
+def test_ssrf_guard_refuses_the_local_use_nat64_prefix(settings, address):
+    # RFC 8215: for a site's own translators, not globally reachable, whatever it carries.
+    settings.RISKOPS_WEBHOOK_ALLOW_PRIVATE = False
+    with pytest.raises(AddressNotAllowed):
+        resolve_and_check(f"http://[{address}]/")
+
+
+@pytest.mark.parametrize("address", ["64:ff9b::808:808", "2002:808:808::1", "::ffff:8.8.8.8", "2606:4700:4700::1111", "93.184.216.34"])
+def test_ssrf_guard_allows_forms_that_embed_a_public_ipv4(settings, address):
+    settings.RISKOPS_WEBHOOK_ALLOW_PRIVATE = False
+    host = f"[{address}]" if ":" in address else address
+    assert resolve_and_check(f"https://{host}/hook") == [address]
+
+
+def test_ssrf_guard_refuses_a_dns64_answer_for_a_private_name(settings):
+    # A DNS64 resolver synthesises 64:ff9b::/96 answers for names with only an A record.
+    settings.RISKOPS_WEBHOOK_ALLOW_PRIVATE = False
+    infos = [(10, 1, 6, "", ("64:ff9b::a00:7", 443, 0, 0))]
+    with mock.patch("socket.getaddrinfo", return_value=infos), pytest.raises(AddressNotAllowed) as err:
+        resolve_and_check("https://hooks.example.com/x")
+    assert "10.0.0.7" in err.value.message
+
+
 @pytest.mark.parametrize("url", ["ftp://example.com/", "file:///etc/passwd", "http://user:pw@example.com/", "not a url"])
 def test_only_http_urls_without_credentials(url):
     with pytest.raises(ValidationFailed):
