@@ -321,12 +321,19 @@ SCHEMA: dict[str, Any] = {
 # channel not seen on an allowed check of the customer within N days asks for review (0 turns
 # the rule off); `limited` says what a limited line answers for a draw within its available
 # amount (review: a person looks first; allow: the reduced limit is the only brake).
+# `hold_hours`: an allowed check holds its amount against the available limit for that many
+# hours, less the credit draws the customer posted in the same window (the draw, once posted,
+# is in the drawn balance: it must not count twice); 0 turns holds off.
 DEFAULT_DRAWS: dict[str, Any] = {
     "velocity": {"hour": {"max_count": 5, "max_amount": "20000"}, "day": {"max_count": 20, "max_amount": "50000"}},
     "new_device_days": 90,
     "new_channel_days": 90,
     "limited": "review",
+    "hold_hours": 24,
 }
+# A hold longer than 30 days outlives any authorisation a checkout would wait for; the bound also
+# caps the range the draw check's read scans (draws/services.py).
+DRAW_HOLD_HOURS_MAX = 720
 _DRAW_WINDOW = {
     "type": "object",
     "additionalProperties": False,
@@ -346,6 +353,7 @@ SCHEMA["properties"]["draws"] = {
         "new_device_days": _int(0, DAYS_MAX),
         "new_channel_days": _int(0, DAYS_MAX),
         "limited": {"enum": ["review", "allow"]},
+        "hold_hours": _int(0, DRAW_HOLD_HOURS_MAX),
     },
 }
 
@@ -361,6 +369,7 @@ class DrawRules:
     new_device_days: int = DEFAULT_DRAWS["new_device_days"]
     new_channel_days: int = DEFAULT_DRAWS["new_channel_days"]
     limited: str = DEFAULT_DRAWS["limited"]
+    hold_hours: int = DEFAULT_DRAWS["hold_hours"]
 
 
 def _validate_draws(draws: dict) -> None:
@@ -384,6 +393,7 @@ def parse_draws(draws: dict) -> DrawRules:
         new_device_days=int(draws.get("new_device_days", DEFAULT_DRAWS["new_device_days"])),
         new_channel_days=int(draws.get("new_channel_days", DEFAULT_DRAWS["new_channel_days"])),
         limited=draws.get("limited", DEFAULT_DRAWS["limited"]),
+        hold_hours=int(draws.get("hold_hours", DEFAULT_DRAWS["hold_hours"])),
     )
 # --- end of draws ---------------------------------------------------------------------------------
 

@@ -8,22 +8,30 @@ from rest_framework.views import APIView
 
 from api.idempotency import idempotent
 from api.permissions import HasScope
-from api.views import IDEMPOTENCY_PARAM
+from api.serializers import ApiErrorSerializer
+from api.views import ERRORS, IDEMPOTENCY_PARAM
 
 from .models import DrawDecision
 from .services import draw_check
 
-
-class DrawCheckErrorSerializer(serializers.Serializer):
-    code = serializers.CharField()
-    message = serializers.CharField()
-    field = serializers.CharField(required=False)
+# The errors every write answers (api/views.py: token 401, scope 403, idempotency 409, size 413,
+# media type 415, rate 429), in this endpoint's own words where the shared ones say more.
+DRAW_CHECK_ERRORS = {
+    **ERRORS,
+    400: OpenApiResponse(
+        ApiErrorSerializer,
+        description="invalid input (malformed JSON, an empty body, a missing, bad or unknown field: `field` names it)",
+    ),
+    404: OpenApiResponse(ApiErrorSerializer, description="unknown customer (`field`: customer), or no active policy"),
+    409: OpenApiResponse(ApiErrorSerializer, description="the Idempotency-Key was used with a different body"),
+    413: OpenApiResponse(ApiErrorSerializer, description="body over the size limit"),
+}
 
 
 class DrawCheckView(APIView):
     """May this customer draw this amount now? Answers in one short read-only transaction and
-    records the check (append-only). Every field error is a 400 naming the field; an unknown
-    customer is a 404."""
+    records the check (append-only). Every field error, an unknown field included, is a 400
+    naming the field; an unknown customer is a 404."""
 
     required_scopes = ("draws:check",)
     permission_classes = [HasScope]
@@ -33,7 +41,7 @@ class DrawCheckView(APIView):
         # the same way on every path (accounts/validation.py rules: exact decimals, no floats).
         customer = serializers.CharField(max_length=40, help_text="The customer's external id.")
         amount = serializers.DecimalField(max_digits=14, decimal_places=2, help_text="A positive decimal, at most 2 places.")
-        currency = serializers.CharField(max_length=3, help_text="The book's currency (settings.RISKOPS_CURRENCY).")
+        currency = serializers.CharField(max_length=3, help_text="Exactly the book's currency (settings.RISKOPS_CURRENCY, e.g. CNY).")
         channel = serializers.CharField(max_length=20)
         merchant_category = serializers.CharField(max_length=40, required=False, allow_null=True)
         device_id = serializers.CharField(max_length=64, required=False, allow_null=True)
@@ -45,7 +53,16 @@ class DrawCheckView(APIView):
 
         decision = serializers.ChoiceField(choices=DrawDecision.values)
         reasons = DrawReasonSerializer(many=True)
-        available = serializers.DecimalField(max_digits=14, decimal_places=2)
+        available = serializers.DecimalField(
+            max_digits=14, decimal_places=2, help_text="Limit − drawn balance − held, when the check ran (0 without access)."
+        )
+        held = serializers.DecimalField(
+            max_digits=14, decimal_places=2,
+            help_text=(
+                "Holds subtracted: the customer's allowed checks in the policy's draws.hold_hours, "
+                "less the credit draws posted in that window."
+            ),
+        )
         check_id = serializers.IntegerField(source="pk")
 
     @extend_schema(
@@ -54,11 +71,7 @@ class DrawCheckView(APIView):
         parameters=[IDEMPOTENCY_PARAM],
         summary="May this customer draw this amount now? (allow / deny / review)",
         request=DrawCheckInSerializer,
-        responses={
-            200: DrawCheckOutSerializer,
-            400: OpenApiResponse(DrawCheckErrorSerializer, description="A field is missing or invalid (named in `field`)."),
-            404: OpenApiResponse(DrawCheckErrorSerializer, description="Unknown customer."),
-        },
+        responses={200: DrawCheckOutSerializer, **DRAW_CHECK_ERRORS},
     )
     def post(self, request: Request) -> Response:
         client = getattr(request.user, "client", None)  # an ApiPrincipal (only clients may write)

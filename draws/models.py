@@ -1,6 +1,8 @@
 """The append-only record of every draw check: the audit of what was asked and answered, and
 the source of the velocity counters (checks allowed in the last hour and day, devices and
-channels seen)."""
+channels seen) and of the holds on the available limit (checks allowed, draws not yet posted)."""
+
+from decimal import Decimal
 
 from django.db import models
 from django.db.models import Q
@@ -26,8 +28,12 @@ class DrawCheck(models.Model):
     device_id = models.CharField(max_length=64, blank=True)
     decision = models.CharField(max_length=6, choices=DrawDecision.choices)
     reasons = models.JSONField(default=list, blank=True)
-    # Limit minus drawn balance when the check ran (0 when the line has no access).
+    # Limit minus drawn balance minus holds when the check ran (0 when the line has no access).
     available = models.DecimalField(max_digits=14, decimal_places=2)
+    # The holds subtracted from `available`: amounts of this customer's allowed checks in the
+    # policy's `draws.hold_hours`, less the credit draws posted in that window (never below 0;
+    # 0 with holds off and on checks recorded before holds existed).
+    held = models.DecimalField(max_digits=14, decimal_places=2, default=Decimal("0.00"))
     # Service time from the request's arrival in the service to the decision, in milliseconds.
     latency_ms = models.FloatField()
     checked_at = models.DateTimeField()

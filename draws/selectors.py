@@ -17,7 +17,7 @@ REASON_LABELS = {
     "ACCESS_SUSPENDED": _("The credit line is suspended."),
     "ACCESS_NOT_OFFERED": _("No credit line is offered to this customer."),
     "ACCESS_LIMITED": _("The credit line is limited: a person reviews draws first."),
-    "OVER_AVAILABLE": _("The amount is more than the available limit."),
+    "OVER_AVAILABLE": _("The amount is more than the available limit (after holds for draws allowed but not yet posted)."),
     "VELOCITY_HOUR_COUNT": _("Too many draws in the last hour."),
     "VELOCITY_HOUR_AMOUNT": _("Too much drawn in the last hour."),
     "VELOCITY_DAY_COUNT": _("Too many draws in the last day."),

@@ -36,7 +36,7 @@ def test_allow_with_available_and_check_id(client, token):
     assert response.status_code == 200, response.content
     body = response.json()
     check = DrawCheck.objects.get()
-    assert body == {"decision": "allow", "reasons": [], "available": "300.00", "check_id": check.pk}
+    assert body == {"decision": "allow", "reasons": [], "available": "300.00", "held": "0.00", "check_id": check.pk}
     assert check.client_ref.startswith("system-")
 
 
@@ -62,6 +62,12 @@ def test_deny_names_its_reasons(client, token):
         ('{"customer": "C", "amount": "1", "currency": "EUR", "channel": "app"}', "currency"),
         ('{"customer": "C", "amount": "1", "currency": "CNY"}', "channel"),
         ('[1, 2]', "body"),
+        ('{"customer": "C", "amount": "1", "currency": "cny", "channel": "app"}', "currency"),  # as ingestion: exact
+        ('{"customer": "C", "amount": "1", "currency": "CNY", "channel": "app", "note": "x"}', "note"),  # unknown field
+        ('{"customer": "C", "amount": "1", "currency": "CNY", "chanel": "app"}', "chanel"),  # misspelt: unknown first
+        ('{"amount": "1", "currency": "CNY", "channel": "app"}', "customer"),
+        ('{}', "body"),
+        ('', "body"),
     ],
 )
 def test_bad_fields_are_400_naming_the_field(client, token, raw, field):
@@ -115,3 +121,37 @@ def test_a_retry_with_the_same_idempotency_key_is_answered_once_and_recorded_onc
     conflict = client.post(URL, data=json.dumps(other), content_type="application/json", HTTP_IDEMPOTENCY_KEY="chk-1", **bearer(token))
     assert conflict.status_code == 409 and conflict.json()["field"] == "Idempotency-Key"
     assert DrawCheck.objects.count() == 1
+
+
+def test_successive_checks_hold_the_available_amount(client, token):
+    # given 3,200 available
+    line = CreditLineFactory(limit_amount=Decimal("3200.00"))
+    payload = {"customer": line.customer.external_id, "amount": "3000.00", "currency": "CNY", "channel": "app"}
+    # when four checks of 3,000 arrive before any draw is posted
+    answers = [post(client, token, payload).json() for _ in range(4)]
+    # then the first is allowed; the next see its hold and are denied as over the available amount
+    assert [(a["decision"], a["available"], a["held"]) for a in answers] == (
+        [("allow", "3200.00", "0.00")] + [("deny", "200.00", "3000.00")] * 3
+    )
+    assert answers[1]["reasons"] == [{
+        "code": "OVER_AVAILABLE", "text": "The amount is more than the available limit (after holds for draws allowed but not yet posted).",
+    }]
+
+
+def test_an_unknown_field_error_says_what_is_wrong(client, token):
+    line = CreditLineFactory()
+    response = post(client, token, {"customer": line.customer.external_id, "amount": "1.00", "currency": "CNY", "channel": "app",
+                                    "merchant": "5411"})
+    assert response.status_code == 400
+    assert response.json() == {"code": "invalid", "message": "is not a field of this request", "field": "merchant"}
+
+
+def test_schema_lists_the_errors_the_endpoint_returns(client):
+    schema = client.get("/api/schema/", HTTP_ACCEPT="application/vnd.oai.openapi+json").json()
+    operation = schema["paths"][URL]["post"]
+    assert set(operation["responses"]) == {"200", "400", "401", "403", "404", "409", "413", "415", "429"}
+    for code in ("400", "401", "403", "404", "409", "413", "415", "429"):
+        ref = operation["responses"][code]["content"]["application/json"]["schema"]["$ref"]
+        assert ref == "#/components/schemas/ApiError"  # the shape every endpoint's errors share
+    out = operation["responses"]["200"]["content"]["application/json"]["schema"]["$ref"].rsplit("/", 1)[1]
+    assert {"decision", "reasons", "available", "held", "check_id"} <= set(schema["components"]["schemas"][out]["properties"])

@@ -24,7 +24,7 @@ def test_denials_are_listed_on_the_profile_with_their_reasons(analyst_client):
     assert page.status_code == 200
     html = page.content.decode()
     assert "Denied draws" in html and "¥1,234.00" in html and "OVER_AVAILABLE" in html and "5732" in html
-    assert "The amount is more than the available limit." in html
+    assert "The amount is more than the available limit (after holds for draws allowed but not yet posted)." in html
     assert "¥10.00" not in html
 
 

@@ -178,6 +178,10 @@ def test_an_allowed_draw_never_breaks_a_rule(hour_count, day_extra, amount, avai
         ({"amount": None}, "amount"),
         ({"currency": "USD"}, "currency"),
         ({"currency": 5}, "currency"),
+        ({"currency": "cny"}, "currency"),  # exactly the book's currency, as ingestion requires
+        ({"currency": " CNY"}, "currency"),
+        ({"amout": "1.00"}, "amout"),  # a misspelt field is refused, not ignored
+        ({"device": "dev-1", "client_ref": "x"}, "client_ref"),  # the first unknown in name order
         ({"channel": ""}, "channel"),
         ({"channel": "x" * 21}, "channel"),
         ({"customer": ""}, "customer"),
@@ -194,6 +198,23 @@ def test_bad_fields_are_named_and_nothing_is_written(change, field):
     assert not DrawCheck.objects.exists()
 
 
+@pytest.mark.parametrize(
+    "data, field, message",
+    [
+        ({}, "body", "the body is empty; send a JSON object"),
+        ([], "body", "the body must be a JSON object"),
+        ({"amount": "1.00", "currency": "CNY", "channel": "app"}, "customer", "is required"),  # not empty: the field is named
+        ({"customer": "C1", "amount": "1.00", "currency": "CNY", "channel": "app", "extra": 1}, "extra", "is not a field of this request"),
+    ],
+)
+def test_empty_body_and_unknown_fields_are_named(data, field, message):
+    CreditLineFactory(customer__external_id="C1")
+    with pytest.raises(ValidationFailed) as err:
+        draw_check(data=data)
+    assert (err.value.field, err.value.message) == (field, message)
+    assert not DrawCheck.objects.exists()
+
+
 def test_unknown_customer_is_not_found_and_nothing_is_written():
     with pytest.raises(NotFound) as err:
         draw_check(data={"customer": "nobody", "amount": "1", "currency": "CNY", "channel": "app"})
@@ -204,7 +225,7 @@ def test_unknown_customer_is_not_found_and_nothing_is_written():
 
 def test_a_check_is_one_read_and_one_insert(django_assert_max_num_queries):
     line = CreditLineFactory()
-    # one read (customer ⟕ line, drawn balance, active policy row, velocity) and the insert
+    # one read (customer ⟕ line, drawn balance, posted draws, active policy row, velocity and holds) and the insert
     with django_assert_max_num_queries(2):
         draw_check(data=body(line.customer))
 
