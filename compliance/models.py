@@ -40,6 +40,10 @@ class AuditVerification(models.Model):
     events_checked = models.PositiveBigIntegerField(default=0)
     broken_event_id = models.PositiveBigIntegerField(null=True, blank=True)
     broken_reason = models.TextField(blank=True)
+    # The last event of a chain that verified, remembered so the next walk can tell whether the
+    # trail was cut after it (deleting the newest events leaves a chain that verifies by itself).
+    tail_event_id = models.PositiveBigIntegerField(null=True, blank=True)
+    tail_hash = models.CharField(max_length=64, blank=True)
 
     class Meta:
         ordering = ["-requested_at", "-id"]

@@ -16,9 +16,9 @@ from django.db import transaction
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
-from riskops.core.audit import CHAIN_BATCH, audit_record, verify_chain
+from riskops.core.audit import CHAIN_BATCH, BrokenLink, audit_record, verify_chain
 from riskops.core.exceptions import NotPermitted
-from riskops.core.models import AuditAction
+from riskops.core.models import AuditAction, AuditEvent
 from riskops.core.roles import COMPLIANCE, RISK_ADMIN, has_role
 
 from ..models import AuditVerification, VerificationStatus, VerificationTrigger
@@ -79,18 +79,46 @@ def verification_run(*, verification_id: int, batch_size: int = CHAIN_BATCH) -> 
     def progress(checked: int) -> None:
         AuditVerification.objects.filter(pk=verification_id).update(events_checked=checked)
 
+    anchor = previous_tail(before_id=verification_id)
+    tail: dict[str, Any] = {}
     try:
-        checked, broken = verify_chain(batch_size=batch_size, progress=progress)
+        checked, broken = verify_chain(
+            batch_size=batch_size, progress=progress, on_tail=lambda event_id, digest: tail.update(id=event_id, hash=digest)
+        )
+        if broken is None and anchor is not None:
+            broken = tail_missing(anchor)
     except Exception as exc:
         _finish(verification_id, status=VerificationStatus.FAILED, checked=None, broken_id=None, reason=repr(exc)[:2000])
         raise
     if broken is None:
-        return _finish(verification_id, status=VerificationStatus.OK, checked=checked, broken_id=None, reason="")
+        return _finish(verification_id, status=VerificationStatus.OK, checked=checked, broken_id=None, reason="", tail=tail)
     return _finish(verification_id, status=VerificationStatus.BROKEN, checked=checked, broken_id=broken.event_id, reason=broken.reason)
 
 
+def previous_tail(*, before_id: int | None = None) -> AuditVerification | None:
+    """The newest finished verification that anchored a tail (the last event it found intact)."""
+    rows = AuditVerification.objects.filter(status=VerificationStatus.OK, tail_event_id__isnull=False)
+    if before_id is not None:
+        rows = rows.exclude(pk=before_id)
+    return rows.order_by("-finished_at", "-id").first()
+
+
+def tail_missing(anchor: AuditVerification) -> BrokenLink | None:
+    """The anchored event must still be there, unchanged: the chain only ever grows."""
+    if AuditEvent.objects.filter(pk=anchor.tail_event_id, hash=anchor.tail_hash).exists():
+        return None
+    when = anchor.finished_at.strftime("%Y-%m-%d %H:%M UTC") if anchor.finished_at else "?"
+    return BrokenLink(
+        anchor.tail_event_id,
+        f"event #{anchor.tail_event_id}, the last one verification #{anchor.pk} found intact on {when}, "
+        "is missing or changed: the trail was cut or rewritten after it",
+    )
+
+
 @transaction.atomic
-def _finish(verification_id: int, *, status: str, checked: int | None, broken_id: int | None, reason: str) -> AuditVerification:
+def _finish(
+    verification_id: int, *, status: str, checked: int | None, broken_id: int | None, reason: str, tail: dict[str, Any] | None = None
+) -> AuditVerification:
     verification = AuditVerification.objects.select_for_update().get(pk=verification_id)
     verification.status = status
     verification.finished_at = timezone.now()
@@ -98,7 +126,9 @@ def _finish(verification_id: int, *, status: str, checked: int | None, broken_id
         verification.events_checked = checked
     verification.broken_event_id = broken_id
     verification.broken_reason = reason
-    verification.save(update_fields=["status", "finished_at", "events_checked", "broken_event_id", "broken_reason"])
+    if tail:
+        verification.tail_event_id, verification.tail_hash = tail["id"], tail["hash"]
+    verification.save(update_fields=["status", "finished_at", "events_checked", "broken_event_id", "broken_reason", "tail_event_id", "tail_hash"])
     audit_record(
         actor=None,
         action=AuditAction.AUDIT_VERIFY,

@@ -144,14 +144,18 @@ def verify_chain(
     payload_checks: Iterable[PayloadCheck] | None = None,
     batch_size: int = CHAIN_BATCH,
     progress: Callable[[int], None] | None = None,
+    on_tail: Callable[[int, str], None] | None = None,
 ) -> tuple[int, BrokenLink | None]:
     """Walk the chain in order; return (events checked, first broken link or None).
 
     Streams (see `iter_chain`); only the previous hash is carried from one event to the next.
-    `progress(checked)` is called after each full batch, for a caller that shows how far it got."""
+    `progress(checked)` is called after each full batch, for a caller that shows how far it got;
+    `on_tail(id, hash)` once with the last event of a chain that verified, so a caller can anchor
+    it (a chain cut short at its end verifies by itself: only a remembered tail shows the cut)."""
     checks = list(PAYLOAD_CHECKS if payload_checks is None else payload_checks)
     expected_prev = GENESIS_HASH
     checked = 0
+    last_id = None
     for event in iter_chain(batch_size):
         if event.prev_hash != expected_prev:
             return checked, BrokenLink(event.id, "prev_hash does not match the previous event's hash")
@@ -162,8 +166,10 @@ def verify_chain(
             problem = check(event)
             if problem:
                 return checked, BrokenLink(event.id, problem)
-        expected_prev = event.hash
+        expected_prev, last_id = event.hash, event.id
         checked += 1
         if progress is not None and checked % batch_size == 0:
             progress(checked)
+    if on_tail is not None and last_id is not None:
+        on_tail(last_id, expected_prev)
     return checked, None

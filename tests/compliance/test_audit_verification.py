@@ -80,6 +80,46 @@ def test_page_and_verify_audit_catch_an_sql_edit_and_link_the_first_broken_event
         call_command("verify_audit")
 
 
+def delete_with_trigger_disabled(first_id: int) -> None:
+    """The newest events removed in SQL behind the application's back (trigger disabled by a
+    superuser on PostgreSQL; a plain DELETE on SQLite)."""
+    with connection.cursor() as cursor:
+        if connection.vendor == "postgresql":
+            cursor.execute("SET CONSTRAINTS ALL IMMEDIATE")
+            cursor.execute("ALTER TABLE core_auditevent DISABLE TRIGGER core_auditevent_append_only")
+            cursor.execute("DELETE FROM core_auditevent WHERE id >= %s", [first_id])
+            cursor.execute("ALTER TABLE core_auditevent ENABLE TRIGGER core_auditevent_append_only")
+            cursor.execute("SET CONSTRAINTS ALL DEFERRED")
+        else:
+            cursor.execute("DELETE FROM core_auditevent WHERE id >= %s", [first_id])
+
+
+def test_a_trail_cut_at_its_end_is_caught_by_the_remembered_tail(client, compliance_officer, chain, django_capture_on_commit_callbacks):
+    # given a verification that found the chain intact and remembered its last event
+    with django_capture_on_commit_callbacks(execute=True):
+        first = verification_request(actor=compliance_officer)
+    first.refresh_from_db()
+    assert first.status == "ok" and first.tail_event_id is not None
+    tail = AuditEvent.objects.get(pk=first.tail_event_id)
+    assert first.tail_hash == tail.hash
+
+    # when the newest events (from the last note on, the verification's own events with them) are
+    # deleted: what is left still chains perfectly by itself
+    delete_with_trigger_disabled(chain[-1].pk)
+    assert verify_chain()[1] is None
+
+    # then the next verification, and verify_audit, say the trail was cut after the remembered tail
+    with django_capture_on_commit_callbacks(execute=True):
+        second = verification_request(actor=compliance_officer)
+    second.refresh_from_db()
+    assert (second.status, second.broken_event_id) == ("broken", first.tail_event_id)
+    assert "missing or changed" in second.broken_reason
+    with pytest.raises(CommandError, match=f"BROKEN at event #{first.tail_event_id}"):
+        call_command("verify_audit")
+    client.force_login(compliance_officer)
+    assert "missing or changed" in client.get(reverse("compliance:audit")).content.decode()
+
+
 @pytest.mark.postgres
 def test_the_trigger_is_back_after_tampering(chain):
     from django.db import DatabaseError, transaction
