@@ -65,6 +65,8 @@ def test_the_risk_profile_shows_the_notices_to_every_role(client, make_user, not
     notice = notices["suspended"]
     html = client.get(reverse("decisions:customer", args=[notice.customer.external_id])).content.decode()
     assert f'data-notice="{notice.pk}"' in html and notice.review_text in html
+    # the decision's limit is shown as money everywhere on the profile: currency, separators, cents
+    assert f'<span class="num money">¥{notice.decision.limit_amount:,.2f}</span>' in html
 
 
 @pytest.mark.django_db
