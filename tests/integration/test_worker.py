@@ -68,3 +68,20 @@ def test_the_benchmark_command_runs_end_to_end_on_a_small_book(capsys):
     assert "60 customers in" in out and "(run " in out and "succeeded" in out
     assert "Event to decision through the worker (5 transactions" in out
     assert "Target: full recompute of 100k" in out and "Target: event-to-decision" in out
+
+
+def test_the_simulation_benchmark_runs_end_to_end_on_a_small_book(capsys):
+    from django.core.management import call_command
+
+    from decisions.models import PolicySimulation, PolicyVersion
+
+    demo_book_seed(customers=60, seed=36, as_of=as_of_default())
+
+    call_command("bench_simulation", chunk_size=20, recompute=True, compare_chunks=1)
+
+    out = capsys.readouterr().out
+    assert "Policy simulation via Celery + Redis" in out and "60 customers in" in out and ": succeeded;" in out
+    assert "Full recompute through the same worker: 60 customers" in out and "Target: the simulation is no slower" in out
+    assert "Same chunks in this process (1 × 20 customers" in out
+    # it cleans up its draft and its simulation (their audit events stay)
+    assert not PolicySimulation.objects.exists() and not PolicyVersion.objects.filter(state="draft").exists()
