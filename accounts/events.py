@@ -7,9 +7,14 @@ is a `ValidationFailed` or `NotFound` naming it, and nothing is stored, audited 
 Ingestion is idempotent on the event's external id: the same event sent twice is stored once and
 triggers one recompute; the same id with any field different (including the kind: a repayment's
 id is not a purchase's) is a `Conflict` naming the first field that differs.
+
+A credit draw carries its repayment schedule: the installments are what the drawn balance is
+made of (draw checks, the API's decision read and the engine's utilisation all sum what is still
+owed on them), so a draw stored without them would never count as drawn.
 """
 
-from datetime import datetime
+from collections.abc import Mapping, Sequence
+from datetime import date, datetime, timezone as dt_timezone
 from decimal import Decimal
 from typing import Any
 
@@ -28,6 +33,9 @@ from .validation import (
 )
 
 SMALLINT_MAX = 32767  # PositiveSmallIntegerField's range on every backend we run on
+# A credit draw's schedule: 1 to MAX_INSTALLMENTS installments (five years of monthly ones).
+MAX_INSTALLMENTS = 60
+_INSTALLMENT_FIELDS = ("due_on", "amount_due")
 
 
 def _onboarded_at(customer: Any, *, field: str = "customer") -> datetime:
@@ -66,12 +74,66 @@ def _create_once(model: type[models.Model], *, external_id: str, expected: list[
     return existing, False
 
 
+def _schedule(installments: Any, *, amount: Decimal, occurred_at: datetime) -> list[tuple[date, Decimal]]:
+    """A credit draw's schedule, checked in order: (due_on, amount_due) per installment, the
+    sequence being the position (1..n). Each error names the item, e.g. `installments[2].due_on`.
+
+    Due dates are `date`s strictly after the draw's UTC date (the day the money left) and strictly
+    increasing; amounts are exact money. The schedule repays at least the draw's amount (the
+    principal, plus any fees or interest): a schedule short of it would understate the drawn
+    balance."""
+    if installments is None:
+        raise ValidationFailed("is required for a credit_draw: its repayment schedule", field="installments")
+    if isinstance(installments, (str, bytes)) or not isinstance(installments, Sequence):
+        raise ValidationFailed(f"must be a list of installments, not {type(installments).__name__}", field="installments")
+    if not 1 <= len(installments) <= MAX_INSTALLMENTS:
+        raise ValidationFailed(f"must hold 1 to {MAX_INSTALLMENTS} installments (got {len(installments)})", field="installments")
+    drawn_on = occurred_at.astimezone(dt_timezone.utc).date()
+    amount_due_column = column(RepaymentInstallment, "amount_due")
+    schedule: list[tuple[date, Decimal]] = []
+    for index, item in enumerate(installments):
+        at = f"installments[{index}]"
+        if not isinstance(item, Mapping):
+            raise ValidationFailed(f"must be an object with due_on and amount_due, not {type(item).__name__}", field=at)
+        unknown = sorted(str(key)[:40] for key in item if key not in _INSTALLMENT_FIELDS)
+        if unknown:
+            raise ValidationFailed("is not a field of an installment (due_on, amount_due)", field=f"{at}.{unknown[0]}")
+        for name in _INSTALLMENT_FIELDS:
+            if name not in item:
+                raise ValidationFailed("is required", field=f"{at}.{name}")
+        due_on = item["due_on"]
+        # A datetime is a date too, but a due date has no time of day (nor a timezone to read it in).
+        if isinstance(due_on, datetime) or not isinstance(due_on, date):
+            raise ValidationFailed(f"must be a date, not {type(due_on).__name__}", field=f"{at}.due_on")
+        if due_on <= drawn_on:
+            raise ValidationFailed(f"must be after the draw's date, {drawn_on.isoformat()} (UTC)", field=f"{at}.due_on")
+        if schedule and due_on <= schedule[-1][0]:
+            raise ValidationFailed(
+                f"must be after installments[{index - 1}].due_on, {schedule[-1][0].isoformat()}: due dates strictly increase",
+                field=f"{at}.due_on",
+            )
+        amount_due = money(item["amount_due"], field=f"{at}.amount_due", column=amount_due_column)
+        schedule.append((due_on, amount_due))
+    total = sum((amount_due for _, amount_due in schedule), Decimal("0.00"))
+    if total < amount:
+        raise ValidationFailed(
+            f"the installments add up to {total}, less than the draw's amount {amount}: a schedule repays at least the principal",
+            field="installments",
+        )
+    return schedule
+
+
 def transaction_record(
-    *, customer: Customer, external_id: str, kind: str, amount: Decimal | int | str, occurred_at: datetime, merchant_category: str = ""
+    *, customer: Customer, external_id: str, kind: str, amount: Decimal | int | str, occurred_at: datetime, merchant_category: str = "",
+    installments: Sequence[Mapping[str, Any]] | None = None,
 ) -> Transaction:
     """Store one wallet movement (not a repayment: `repayment_record` applies those to an
-    installment). Idempotent on external_id: the identical event again returns the stored row and
-    writes nothing; the same id with any field different is a Conflict naming that field."""
+    installment). A `credit_draw` must carry its repayment schedule, `installments` (1 to 60
+    `{"due_on": date, "amount_due": money}`, see `_schedule`), stored with it in one transaction
+    as installments 1..n; any other kind must not carry one. Idempotent on external_id: the
+    identical event again (for a draw, the same schedule) returns the stored row and writes
+    nothing; the same id with any field different is a Conflict naming that field, `installments`
+    for another schedule."""
     now = timezone.now()
     external_id = text(external_id, field="external_id", column=column(Transaction, "external_id"))
     if kind == Transaction.Kind.REPAYMENT:
@@ -80,6 +142,10 @@ def transaction_record(
     amount = money(amount, field="amount", column=column(Transaction, "amount"))
     occurred_at = moment(occurred_at, field="occurred_at", now=now)
     merchant_category = text(merchant_category, field="merchant_category", column=column(Transaction, "merchant_category"), required=False)
+    if kind == Transaction.Kind.CREDIT_DRAW:
+        schedule = _schedule(installments, amount=amount, occurred_at=occurred_at)
+    elif installments is not None:
+        raise ValidationFailed("only a credit_draw carries a repayment schedule", field="installments")
     with transaction.atomic():
         not_before_onboarding(occurred_at, field="occurred_at", onboarded_at=_onboarded_at(customer))
         expected = [
@@ -90,6 +156,19 @@ def transaction_record(
             Transaction, external_id=external_id, expected=expected,
             customer_id=customer.pk, kind=kind, amount=amount, occurred_at=occurred_at, merchant_category=merchant_category,
         )
+        if kind == Transaction.Kind.CREDIT_DRAW and created:
+            RepaymentInstallment.objects.bulk_create(
+                RepaymentInstallment(draw_id=row.pk, customer_id=customer.pk, sequence=n, due_on=due_on, amount_due=amount_due)
+                for n, (due_on, amount_due) in enumerate(schedule, start=1)
+            )
+        elif kind == Transaction.Kind.CREDIT_DRAW:
+            # The schedule is part of the event; what was paid since is not (a resend after a
+            # repayment is still the same draw).
+            stored = list(RepaymentInstallment.objects.filter(draw_id=row.pk).order_by("sequence").values_list("due_on", "amount_due"))
+            if stored != schedule:
+                raise Conflict(
+                    f"{external_id!r} was already received with a different repayment schedule", field="installments", external_id=external_id
+                )
         if created:
             customer_data_changed(customer_id=customer.pk, trigger="transaction")
     return row

@@ -17,6 +17,9 @@ same functions (`accounts/validation.py`), set-based:
    `customer_data_changed` does), or through the caller's `enqueue`, which the API's batch
    endpoint uses to send 250 customers per message (api/tasks.py).
 
+A `credit_draw` is not accepted in a transaction batch (400 on `items[i].kind`): a draw is stored
+with its repayment schedule by `transaction_record`, and draws are one per loan, not a stream.
+
 A concurrent batch carrying some of the same new ids makes our insert wait for it and then fail
 on the unique key; the check-and-insert step is then run once more, and finds those rows stored.
 """
@@ -267,10 +270,21 @@ def _known_fields(item: dict, kind: str) -> None:
         raise ValidationFailed("is not a field of this event", field=unknown[0])
 
 
+# A credit draw is stored with its repayment schedule (`transaction_record`), one draw at a time:
+# they are few (one per loan), and a draw without its installments would never count as drawn.
+CREDIT_DRAW_REFUSED = (
+    "a credit_draw is not accepted in a batch: post each credit draw through POST /api/v1/transactions/ "
+    "with its repayment schedule (installments)"
+)
+
+
 def _check_transaction(index: int, item: dict, customers, now: datetime):
+    kind = item.get("kind")
+    # Before the field list: an item sending `installments` along is answered about its kind.
+    if kind == Transaction.Kind.CREDIT_DRAW:
+        raise ValidationFailed(CREDIT_DRAW_REFUSED, field="kind")
     _known_fields(item, "transactions")
     external_id = text(item.get("external_id"), field="external_id", column=_col(Transaction, "external_id"))
-    kind = item.get("kind")
     if kind == Transaction.Kind.REPAYMENT:
         raise ValidationFailed("repayments are recorded with repayment_record, against an installment", field="kind")
     kind = choice(kind, field="kind", choices=_choices(Transaction.Kind))
@@ -335,7 +349,9 @@ def _check_bureau_report(index: int, item: dict, customers, now: datetime):
 
 def transactions_record_bulk(*, items: Any, enqueue: "Enqueue | None" = None) -> BulkResult:
     """`transaction_record` for a batch, all or nothing. Items are dicts with the single
-    service's arguments, `customer` being the customer's external id; times are aware datetimes."""
+    service's arguments, `customer` being the customer's external id; times are aware datetimes.
+    A `credit_draw` item is refused (`items[i].kind`): a draw goes through `transaction_record`
+    with its repayment schedule."""
     return _record(
         Transaction, items, enqueue=enqueue, trigger="transaction", check=_check_transaction,
         columns=["external_id", "customer_id", "kind", "amount", "occurred_at", "merchant_category"],

@@ -7,9 +7,11 @@ not pay DRF's per-field cost 1,000 times. These classes document exactly what th
 
 from decimal import Decimal
 
+from django.core.validators import MaxLengthValidator, MinLengthValidator
 from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
+from accounts.events import MAX_INSTALLMENTS
 from accounts.models import Consent, ConsentChannel, CreditApplicationChannel, DisclosureKind, TransactionKind
 from decisions.models import Access, AlertRule, AlertStatus
 
@@ -32,6 +34,11 @@ class _Currency(serializers.Serializer):
     currency = serializers.CharField(help_text="the book's currency (RISKOPS_CURRENCY); any other is refused")
 
 
+class InstallmentIn(serializers.Serializer):
+    due_on = serializers.DateField(help_text="YYYY-MM-DD; after the draw's date (UTC) and after the previous installment's")
+    amount_due = _money(min_value=Decimal("0.01"))
+
+
 class TransactionIn(_Currency):
     customer = serializers.CharField(max_length=40, help_text="the customer's external id")
     external_id = serializers.CharField(max_length=40)
@@ -39,6 +46,23 @@ class TransactionIn(_Currency):
     amount = _money(min_value=Decimal("0.01"))
     occurred_at = serializers.DateTimeField(help_text="ISO 8601 with a timezone; at most 5 min in the future")
     merchant_category = serializers.CharField(max_length=32, required=False, allow_blank=True)
+    # An explicit ListSerializer: its length validators are what the schema's minItems/maxItems
+    # are read from (`many=True` keeps min_length/max_length to itself).
+    installments = serializers.ListSerializer(
+        child=InstallmentIn(), required=False, validators=[MinLengthValidator(1), MaxLengthValidator(MAX_INSTALLMENTS)],
+        help_text=(
+            f"credit_draw only, and required there: its repayment schedule, 1 to {MAX_INSTALLMENTS} installments "
+            "(numbered 1..n in this order) whose amount_due add up to at least the draw's amount; any other kind must not send it"
+        ),
+    )
+
+
+class TransactionBatchItemIn(TransactionIn):
+    kind = serializers.ChoiceField(
+        choices=[k for k in TRANSACTION_KINDS if k != TransactionKind.CREDIT_DRAW],
+        help_text="not credit_draw: a draw is posted through POST /api/v1/transactions/ with its schedule",
+    )
+    installments = None  # no schedules in a batch
 
 
 class RepaymentIn(_Currency):
@@ -73,7 +97,7 @@ def batch_of(item: type[serializers.Serializer], name: str) -> type[serializers.
     return type(name, (serializers.Serializer,), {"items": item(many=True, help_text=f"1 to {MAX_BATCH} events")})
 
 
-TransactionBatchIn = batch_of(TransactionIn, "TransactionBatchIn")
+TransactionBatchIn = batch_of(TransactionBatchItemIn, "TransactionBatchIn")
 RepaymentBatchIn = batch_of(RepaymentIn, "RepaymentBatchIn")
 CreditApplicationBatchIn = batch_of(CreditApplicationIn, "CreditApplicationBatchIn")
 BureauReportBatchIn = batch_of(BureauReportIn, "BureauReportBatchIn")
@@ -83,6 +107,17 @@ class EventOut(serializers.Serializer):
     id = serializers.IntegerField()
     external_id = serializers.CharField()
     customer = serializers.CharField()
+
+
+class InstallmentOut(serializers.Serializer):
+    id = serializers.IntegerField()
+    sequence = serializers.IntegerField(help_text="the installment's number within the draw (repayments name it)")
+    due_on = serializers.DateField()
+    amount_due = _money()
+
+
+class TransactionOut(EventOut):
+    installments = InstallmentOut(many=True, required=False, help_text="credit_draw only: the draw's repayment schedule, as stored")
 
 
 class RepaymentOut(serializers.Serializer):

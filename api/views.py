@@ -2,7 +2,8 @@
 or selector, and shapes the answer; services validate and raise domain errors naming the field,
 which riskops/core/api.py turns into JSON (see the README's "Service API")."""
 
-from datetime import datetime
+import re
+from datetime import date, datetime
 from typing import Any, Callable
 
 from django.conf import settings
@@ -81,6 +82,36 @@ def _moment(value: Any, *, field: str, required: bool = True) -> datetime | None
     return parsed
 
 
+_ISO_DATE = re.compile(r"[0-9]{4}-[0-9]{2}-[0-9]{2}")
+
+
+def _date(value: Any, *, field: str) -> date:
+    """A `YYYY-MM-DD` string (OpenAPI's full-date) → date; nothing looser (no time, no week dates)."""
+    if not isinstance(value, str):
+        raise ValidationFailed("must be an ISO 8601 date string, YYYY-MM-DD", field=field)
+    try:
+        parsed = date.fromisoformat(value) if _ISO_DATE.fullmatch(value) else None
+    except ValueError:  # 2026-02-30
+        parsed = None
+    if parsed is None:
+        raise ValidationFailed(f"{value[:40]!r} is not a date (YYYY-MM-DD)", field=field)
+    return parsed
+
+
+def _schedule(value: Any) -> Any:
+    """A draw's `installments` with each `due_on` parsed to a date. Anything else that is not a
+    list of objects passes through as it came, for the service to refuse naming the item."""
+    if value is None:  # the schema's array is not nullable: null is not "no schedule"
+        raise ValidationFailed("must be a list of installments, not null; only a credit_draw sends one", field="installments")
+    if not isinstance(value, list):
+        return value
+    return [
+        {**item, "due_on": _date(item["due_on"], field=f"installments[{index}].due_on")}
+        if isinstance(item, dict) and "due_on" in item else item
+        for index, item in enumerate(value)
+    ]
+
+
 def _currency(data: dict, *, field: str = "currency") -> None:
     value = data.get("currency")
     if value is None:
@@ -131,8 +162,8 @@ def _event_args(kind: str, data: dict) -> dict:
 class TransactionCreate(WriteView):
     required_scopes = (Scope.EVENTS_WRITE.value,)
 
-    @extend_schema(request=s.TransactionIn, responses={201: s.EventOut, **ERRORS}, parameters=[IDEMPOTENCY_PARAM], tags=["events"],
-                   summary="Record one wallet transaction (not a repayment)")
+    @extend_schema(request=s.TransactionIn, responses={201: s.TransactionOut, **ERRORS}, parameters=[IDEMPOTENCY_PARAM], tags=["events"],
+                   summary="Record one wallet transaction (not a repayment); a credit draw with its repayment schedule")
     def post(self, request, *args, **kwargs):
         return super().post(request, *args, **kwargs)
 
@@ -141,8 +172,15 @@ class TransactionCreate(WriteView):
         _required(args, "customer")
         customer = customer_by_external_id(args.pop("customer"))
         _required(args, "external_id", "kind", "amount")
+        if "installments" in args:
+            args["installments"] = _schedule(args["installments"])
         row = events.transaction_record(customer=customer, **args)
-        return Response({"id": row.pk, "external_id": row.external_id, "customer": customer.external_id}, status=201)
+        out: dict[str, Any] = {"id": row.pk, "external_id": row.external_id, "customer": customer.external_id}
+        if row.kind == Transaction.Kind.CREDIT_DRAW:
+            out["installments"] = RepaymentInstallment.objects.filter(draw_id=row.pk).order_by("sequence").values(
+                "id", "sequence", "due_on", "amount_due"
+            )
+        return Response(s.TransactionOut(out).data, status=201)
 
 
 class RepaymentCreate(WriteView):

@@ -38,6 +38,7 @@ pytestmark = pytest.mark.django_db
 
 SERVICES: dict[str, Callable[..., Any]] = {
     "transaction": transaction_record,
+    "draw": transaction_record,  # a credit_draw, with its repayment schedule
     "repayment": repayment_record,
     "application": application_record,
     "bureau": bureau_report_record,
@@ -56,6 +57,7 @@ class Book:
     text: Disclosure
     consent: Consent
     purchase: Transaction
+    draw: Transaction  # dr-1, posted with `plan(book)`
 
 
 @pytest.fixture
@@ -77,8 +79,37 @@ def book(django_capture_on_commit_callbacks) -> Book:
             customer=customer, external_id="b-1", score=700, external_lenders=1, external_debt=Decimal("0.00"),
             reported_at=at, raw={"ref": "B-1", "lines": [1, 2]},
         )
+        draw = transaction_record(
+            customer=customer, external_id="dr-1", kind="credit_draw", amount=Decimal("300.00"), occurred_at=at,
+            installments=plan(now),
+        )
     installment.refresh_from_db()
-    return Book(now, customer, installment, text, consent, purchase)
+    return Book(now, customer, installment, text, consent, purchase, draw)
+
+
+def plan(now: datetime, n: int = 3, amount: Any = Decimal("110.00")) -> list[dict[str, Any]]:
+    """The schedule of the book's draws (occurred an hour before `now`): `n` installments of
+    `amount`, due 30, 60, 90… days after the draw's UTC date."""
+    drawn_on = (now - timedelta(hours=1)).astimezone(dt_timezone.utc).date()
+    return [{"due_on": drawn_on + timedelta(days=30 * (k + 1)), "amount_due": amount} for k in range(n)]
+
+
+def plan_with(index: int, *, drop: str | None = None, **fields: Any) -> Callable[[Book], list[dict[str, Any]]]:
+    """`plan` with item `index` changed: a field's value, or a function of (the plan, its due
+    dates) for a date relative to the schedule; `drop` removes a field."""
+
+    def make(book: Book) -> list[dict[str, Any]]:
+        items = plan(book.now)
+        dues = [i["due_on"] for i in items]
+        item = dict(items[index])
+        for name, value in fields.items():
+            item[name] = value(dues) if callable(value) else value
+        if drop is not None:
+            del item[drop]
+        items[index] = item
+        return items
+
+    return make
 
 
 def valid_call(service: str, book: Book) -> dict[str, Any]:
@@ -87,6 +118,9 @@ def valid_call(service: str, book: Book) -> dict[str, Any]:
     return {
         "transaction": dict(
             customer=book.customer, external_id="tx-new", kind="purchase", amount=Decimal("10.00"), occurred_at=at, merchant_category="fuel"
+        ),
+        "draw": dict(
+            customer=book.customer, external_id="dr-new", kind="credit_draw", amount=Decimal("300.00"), occurred_at=at, installments=plan(book.now)
         ),
         "repayment": dict(installment=book.installment, external_id="rp-new", amount=Decimal("10.00"), paid_at=at),
         "application": dict(customer=book.customer, external_id="ap-new", requested_amount=Decimal("300.00"), applied_at=at, channel="web"),
@@ -138,6 +172,14 @@ CASES: list[tuple[str, str, dict[str, Any], type[DomainError], str]] = [
     ("application duplicate, another channel", "application", {"external_id": "ap-1", "requested_amount": Decimal("500.00"), "applied_at": at(hours=1), "channel": "web"}, Conflict, "channel"),
     ("bureau duplicate, another score", "bureau", {"external_id": "b-1", "score": 701, "external_lenders": 1, "external_debt": Decimal("0.00"), "reported_at": at(hours=1), "raw": {"ref": "B-1", "lines": [1, 2]}}, Conflict, "score"),
     ("bureau duplicate, another payload", "bureau", {"external_id": "b-1", "score": 700, "external_lenders": 1, "external_debt": Decimal("0.00"), "reported_at": at(hours=1), "raw": {"ref": "B-1", "lines": [2, 1]}}, Conflict, "raw"),
+    # a draw's schedule is part of the event; the transaction's own fields are compared first
+    ("draw resent, an installment's amount differs", "draw", {"external_id": "dr-1", "installments": plan_with(2, amount_due=Decimal("110.01"))}, Conflict, "installments"),
+    ("draw resent, an installment's due date differs", "draw", {"external_id": "dr-1", "installments": plan_with(1, due_on=lambda d: d[1] + timedelta(days=1))}, Conflict, "installments"),
+    ("draw resent with one installment fewer", "draw", {"external_id": "dr-1", "installments": lambda b: plan(b.now, n=2, amount=Decimal("150.00"))}, Conflict, "installments"),
+    ("draw resent with one installment more", "draw", {"external_id": "dr-1", "installments": lambda b: plan(b.now, n=4)}, Conflict, "installments"),
+    ("draw resent with another amount", "draw", {"external_id": "dr-1", "amount": Decimal("301.00")}, Conflict, "amount"),
+    ("draw reusing a purchase's id", "draw", {"external_id": "tx-1"}, Conflict, "kind"),
+    ("purchase reusing a draw's id", "transaction", {"external_id": "dr-1", "amount": Decimal("300.00"), "merchant_category": ""}, Conflict, "kind"),
     # --- amounts: exact, finite, positive, scale ≤ 2, within the column -------------------------
     ("1.999 is refused, not rounded", "transaction", {"amount": Decimal("1.999")}, ValidationFailed, "amount"),
     ("0.001 is refused", "transaction", {"amount": Decimal("0.001")}, ValidationFailed, "amount"),
@@ -246,6 +288,37 @@ CASES: list[tuple[str, str, dict[str, Any], type[DomainError], str]] = [
     ("unknown purpose", "consent_grant", {"purpose": "resale"}, ValidationFailed, "purpose"),
     ("unknown consent channel", "consent_grant", {"channel": "pigeon"}, ValidationFailed, "channel"),
     ("unknown withdrawal channel", "consent_withdraw", {"channel": "pigeon"}, ValidationFailed, "channel"),
+    # --- a credit draw's repayment schedule ---------------------------------------------------
+    ("draw without a schedule", "draw", {"installments": None}, ValidationFailed, "installments"),
+    ("draw with an empty schedule", "draw", {"installments": []}, ValidationFailed, "installments"),
+    ("draw with 61 installments", "draw", {"installments": lambda b: plan(b.now, n=61, amount=Decimal("5.00"))}, ValidationFailed, "installments"),
+    ("schedule not a list", "draw", {"installments": {"due_on": "2030-01-01", "amount_due": "300.00"}}, ValidationFailed, "installments"),
+    ("schedule a string", "draw", {"installments": "monthly"}, ValidationFailed, "installments"),
+    ("installment not an object", "draw", {"installments": lambda b: [*plan(b.now)[:1], ["2030-01-01", "110.00"], *plan(b.now)[2:]]}, ValidationFailed, "installments[1]"),
+    ("installment without due_on", "draw", {"installments": plan_with(0, drop="due_on")}, ValidationFailed, "installments[0].due_on"),
+    ("installment without amount_due", "draw", {"installments": plan_with(2, drop="amount_due")}, ValidationFailed, "installments[2].amount_due"),
+    ("installment with an unknown field", "draw", {"installments": plan_with(1, sequence=2)}, ValidationFailed, "installments[1].sequence"),
+    ("due_on a string", "draw", {"installments": plan_with(0, due_on=lambda d: d[0].isoformat())}, ValidationFailed, "installments[0].due_on"),
+    ("due_on a datetime", "draw", {"installments": plan_with(0, due_on=lambda d: datetime.combine(d[0], datetime.min.time(), dt_timezone.utc))}, ValidationFailed, "installments[0].due_on"),
+    ("due_on None", "draw", {"installments": plan_with(1, due_on=None)}, ValidationFailed, "installments[1].due_on"),
+    ("due on the draw's own date", "draw", {"installments": plan_with(0, due_on=lambda d: d[0] - timedelta(days=30))}, ValidationFailed, "installments[0].due_on"),
+    ("due before the draw", "draw", {"installments": plan_with(0, due_on=lambda d: d[0] - timedelta(days=400))}, ValidationFailed, "installments[0].due_on"),
+    ("due the same day as the previous", "draw", {"installments": plan_with(1, due_on=lambda d: d[0])}, ValidationFailed, "installments[1].due_on"),
+    ("due before the previous", "draw", {"installments": plan_with(2, due_on=lambda d: d[1] - timedelta(days=1))}, ValidationFailed, "installments[2].due_on"),
+    ("amount_due 1.999", "draw", {"installments": plan_with(1, amount_due=Decimal("1.999"))}, ValidationFailed, "installments[1].amount_due"),
+    ("amount_due zero", "draw", {"installments": plan_with(2, amount_due=Decimal("0"))}, ValidationFailed, "installments[2].amount_due"),
+    ("amount_due negative", "draw", {"installments": plan_with(0, amount_due=Decimal("-110.00"))}, ValidationFailed, "installments[0].amount_due"),
+    ("amount_due a float", "draw", {"installments": plan_with(0, amount_due=110.0)}, ValidationFailed, "installments[0].amount_due"),
+    ("amount_due NaN", "draw", {"installments": plan_with(0, amount_due=Decimal("NaN"))}, ValidationFailed, "installments[0].amount_due"),
+    ("amount_due beyond the column", "draw", {"installments": plan_with(0, amount_due=Decimal("1e20"))}, ValidationFailed, "installments[0].amount_due"),
+    ("amount_due None", "draw", {"installments": plan_with(0, amount_due=None)}, ValidationFailed, "installments[0].amount_due"),
+    ("schedule short of the draw by a cent", "draw", {"installments": plan_with(2, amount_due=Decimal("79.99"))}, ValidationFailed, "installments"),
+    ("schedule short of the principal", "draw", {"amount": Decimal("500.00")}, ValidationFailed, "installments"),
+    ("the first bad item is named", "draw", {"installments": plan_with(1, amount_due="x")}, ValidationFailed, "installments[1].amount_due"),
+    ("a draw's amount is checked before its schedule", "draw", {"amount": Decimal("NaN"), "installments": None}, ValidationFailed, "amount"),
+    ("purchase with a schedule", "transaction", {"installments": lambda b: plan(b.now)}, ValidationFailed, "installments"),
+    ("purchase with an empty schedule", "transaction", {"installments": []}, ValidationFailed, "installments"),
+    ("income with a schedule", "transaction", {"kind": "income", "installments": lambda b: plan(b.now)}, ValidationFailed, "installments"),
 ]
 
 
@@ -300,6 +373,9 @@ IDENTICAL_RESENDS = [
     # the same amount written with another scale is the same amount
     ("transaction", {"external_id": "tx-1", "amount": "12.5", "occurred_at": at(hours=1), "merchant_category": "groceries"}),
     ("repayment", {"external_id": "rp-1", "amount": Decimal("40.00"), "paid_at": at(hours=1)}),
+    ("draw", {"external_id": "dr-1"}),
+    # the same schedule, its amounts written as strings of another scale, in a tuple
+    ("draw", {"external_id": "dr-1", "amount": "300", "installments": lambda b: tuple({**i, "amount_due": "110.0"} for i in plan(b.now))}),
     ("application", {"external_id": "ap-1", "requested_amount": 500, "applied_at": at(hours=1), "channel": "app"}),
     ("bureau", {"external_id": "b-1", "score": 700, "external_lenders": 1, "external_debt": Decimal("0"), "reported_at": at(hours=1), "raw": {"ref": "B-1", "lines": [1, 2]}}),
 ]
@@ -318,6 +394,8 @@ def test_the_identical_resend_returns_the_stored_row_and_writes_nothing(book, dj
     assert written(book) == before and callbacks == []
     if service == "transaction":
         assert result.pk == book.purchase.pk
+    if service == "draw":
+        assert result.pk == book.draw.pk
     if service == "repayment":
         assert result.pk == book.installment.pk and result.amount_paid == Decimal("40.00")
 
@@ -424,8 +502,8 @@ JUNK = st.one_of(
 )
 
 FUZZED = [
-    ("transaction", name) for name in ("customer", "external_id", "kind", "amount", "occurred_at", "merchant_category")
-] + [("repayment", name) for name in ("installment", "external_id", "amount", "paid_at")] + [
+    ("transaction", name) for name in ("customer", "external_id", "kind", "amount", "occurred_at", "merchant_category", "installments")
+] + [("draw", name) for name in ("amount", "occurred_at", "installments")] + [("repayment", name) for name in ("installment", "external_id", "amount", "paid_at")] + [
     ("application", name) for name in ("customer", "external_id", "requested_amount", "applied_at", "channel")
 ] + [
     ("bureau", name)
@@ -446,3 +524,16 @@ def test_whatever_an_argument_holds_only_domain_errors_escape(book, django_captu
             call(service, book, {argument: copy.copy(value)})
         except DomainError as exc:
             assert exc.field, exc
+
+
+@pytest.mark.parametrize("name", ["due_on", "amount_due"])
+@settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(value=st.one_of(JUNK, st.dates()))
+def test_whatever_an_installment_holds_only_domain_errors_about_the_schedule_escape(book, django_capture_on_commit_callbacks, name, value):
+    # given any value for one field of a draw's second installment / when the draw is recorded /
+    # then it is stored, or refused with a DomainError naming the schedule or one of its items
+    with django_capture_on_commit_callbacks():
+        try:
+            call("draw", book, {"external_id": "dr-fuzz", "installments": plan_with(1, **{name: copy.copy(value)})})
+        except DomainError as exc:
+            assert exc.field and exc.field.startswith("installments"), exc

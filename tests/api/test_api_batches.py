@@ -82,6 +82,7 @@ def test_first_bad_item_is_named_and_nothing_is_written(post, customers):
         ({"occurred_at": "not a time"}, 400, "items[2].occurred_at"),
         ({"occurred_at": (timezone.now() + timedelta(hours=1)).isoformat()}, 400, "items[2].occurred_at"),
         ({"kind": "repayment"}, 400, "items[2].kind"),
+        ({"kind": "credit_draw"}, 400, "items[2].kind"),
         ({"extra": 1}, 400, "items[2].extra"),
     ],
 )
@@ -257,3 +258,35 @@ def test_bulk_service_refuses_an_item_without_a_customer_string(customers):
         transactions_record_bulk(items=[{**base, "customer": None}])
     assert exc.value.field == "items[0].customer" and not isinstance(exc.value, NotFound)
     assert Transaction.objects.count() == 0
+
+
+@pytest.mark.parametrize("with_schedule", [False, True], ids=["bare", "with-installments"])
+def test_a_credit_draw_in_a_batch_is_refused_pointing_to_the_single_endpoint(post, customers, with_schedule):
+    # given a batch whose fourth item is a credit draw (with or without a schedule along)
+    items = [item(n) for n in range(5)]
+    items[3].update(kind="credit_draw", amount="300.00")
+    if with_schedule:
+        due = (AT + timedelta(days=30)).date().isoformat()
+        items[3]["installments"] = [{"due_on": due, "amount_due": "330.00"}]
+    # when it is sent / then 400 on the item's kind, saying where draws go, and nothing is written
+    response = post("/api/v1/transactions/batch/", {"items": items})
+    assert response.status_code == 400, response.content
+    body = response.json()
+    assert (body["field"], body["index"]) == ("items[3].kind", 3)
+    assert "POST /api/v1/transactions/" in body["message"] and "installments" in body["message"]
+    assert Transaction.objects.count() == RepaymentInstallment.objects.count() == CustomerChangeMark.objects.count() == 0
+
+
+def test_the_bulk_service_refuses_a_credit_draw_and_a_resend_of_one(customers):
+    # even the identical resend of a draw posted singly: batches carry no draws at all
+    from accounts.events import transaction_record
+
+    transaction_record(customer=customers[0], external_id="d-1", kind="credit_draw", amount=Decimal("300.00"), occurred_at=AT,
+                       installments=[{"due_on": (AT + timedelta(days=30)).date(), "amount_due": Decimal("300.00")}])
+    with pytest.raises(ValidationFailed) as exc:
+        transactions_record_bulk(items=[
+            {"customer": "C-1", "external_id": "p-1", "kind": "purchase", "amount": "1", "occurred_at": AT},
+            {"customer": "C-1", "external_id": "d-1", "kind": "credit_draw", "amount": "300.00", "occurred_at": AT},
+        ])
+    assert exc.value.field == "items[1].kind" and exc.value.context["index"] == 1
+    assert list(Transaction.objects.values_list("external_id", flat=True)) == ["d-1"]

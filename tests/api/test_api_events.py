@@ -1,14 +1,15 @@
 """Single-event ingestion through /api/v1/: each endpoint, each error, nothing written on error."""
 
 import json
-from datetime import timedelta
+from datetime import timedelta, timezone as dt_timezone
 from decimal import Decimal
 
 import pytest
 from django.utils import timezone
 
-from accounts.models import BureauReport, CreditApplication, CustomerChangeMark, Transaction
-from tests.factories import CustomerFactory, RepaymentInstallmentFactory, TransactionFactory
+from accounts.models import BureauReport, CreditApplication, CustomerChangeMark, RepaymentInstallment, Transaction
+from draws.models import DrawCheck
+from tests.factories import CreditLineFactory, CustomerFactory, RepaymentInstallmentFactory, TransactionFactory
 
 pytestmark = pytest.mark.django_db
 
@@ -197,3 +198,130 @@ def test_bureau_report(post, customer):
         bad = post("/api/v1/bureau-reports/", {**body, "external_id": "b-2", **change})
         assert bad.status_code == 400 and bad.json()["field"] == field, (change, bad.content)
     assert BureauReport.objects.count() == 1
+
+
+# --- a credit draw carries its repayment schedule -------------------------------------------
+
+DRAWN_ON = AT.astimezone(dt_timezone.utc).date()
+
+
+def schedule(n=3, amount="110.00", first=30):
+    return [{"due_on": (DRAWN_ON + timedelta(days=first + 30 * k)).isoformat(), "amount_due": amount} for k in range(n)]
+
+
+def draw(**over):
+    return txn(**{"external_id": "d-1", "kind": "credit_draw", "amount": "300.00", "merchant_category": ..., "installments": schedule(),
+                  **over})
+
+
+def with_item(index, drop=None, **fields):
+    items = schedule()
+    items[index] = {**items[index], **fields}
+    if drop:
+        del items[index][drop]
+    return items
+
+
+def test_credit_draw_with_its_schedule_is_201_with_the_installments(post, customer, django_capture_on_commit_callbacks):
+    with django_capture_on_commit_callbacks() as callbacks:
+        response = post(URL, draw())
+    assert response.status_code == 201, response.content
+    row = Transaction.objects.get(external_id="d-1")
+    stored = list(RepaymentInstallment.objects.filter(draw=row).order_by("sequence"))
+    assert response.json() == {
+        "id": row.pk, "external_id": "d-1", "customer": "C-1",
+        "installments": [
+            {"id": i.pk, "sequence": n, "due_on": (DRAWN_ON + timedelta(days=30 * n)).isoformat(), "amount_due": "110.00"}
+            for n, i in enumerate(stored, start=1)
+        ],
+    }
+    assert all(i.customer == customer and i.amount_paid == 0 and i.paid_at is None for i in stored)
+    assert CustomerChangeMark.objects.filter(customer=customer).count() == 1 and len(callbacks) == 1
+
+
+def test_installment_amounts_as_json_numbers_are_exact(post, customer):
+    one = schedule(1, amount="NUMBER")
+    response = post(URL, None, raw=json.dumps(draw(installments=one)).replace('"NUMBER"', "300.10"))  # a JSON number, not a string
+    assert response.status_code == 201, response.content
+    assert response.json()["installments"][0]["amount_due"] == "300.10"
+    assert RepaymentInstallment.objects.get().amount_due == Decimal("300.10")
+
+
+def test_credit_draw_resend_is_idempotent_and_another_schedule_is_409(post, customer):
+    first = post(URL, draw())
+    again = post(URL, draw(installments=schedule(amount="110")))  # the same amounts, another scale
+    assert again.status_code == 201 and again.json() == first.json()
+    other = post(URL, draw(installments=schedule(amount="120.00")))
+    assert other.status_code == 409, other.content
+    assert other.json()["field"] == "installments"
+    assert RepaymentInstallment.objects.count() == 3 and CustomerChangeMark.objects.count() == 1
+
+
+DRAW_ERRORS = [
+    # (body change, status, field)
+    ({"installments": ...}, 400, "installments"),
+    ({"installments": None}, 400, "installments"),
+    ({"installments": []}, 400, "installments"),
+    ({"installments": "monthly"}, 400, "installments"),
+    ({"installments": {"due_on": "2030-01-01", "amount_due": "300.00"}}, 400, "installments"),
+    ({"installments": schedule(61, "5.00")}, 400, "installments"),
+    ({"installments": [5, *schedule()]}, 400, "installments[0]"),
+    ({"installments": with_item(0, due_on="2031-02-30")}, 400, "installments[0].due_on"),
+    ({"installments": with_item(1, due_on="next month")}, 400, "installments[1].due_on"),
+    ({"installments": with_item(0, due_on=20300101)}, 400, "installments[0].due_on"),
+    ({"installments": with_item(0, due_on=None)}, 400, "installments[0].due_on"),
+    ({"installments": with_item(0, due_on="2030-01-01T00:00:00Z")}, 400, "installments[0].due_on"),
+    ({"installments": with_item(0, due_on="2030-1-1")}, 400, "installments[0].due_on"),
+    ({"installments": with_item(0, due_on=DRAWN_ON.isoformat())}, 400, "installments[0].due_on"),
+    ({"installments": with_item(2, due_on=(DRAWN_ON + timedelta(days=60)).isoformat())}, 400, "installments[2].due_on"),
+    ({"installments": with_item(0, drop="due_on")}, 400, "installments[0].due_on"),
+    ({"installments": with_item(1, amount_due="1.999")}, 400, "installments[1].amount_due"),
+    ({"installments": with_item(0, amount_due="-5")}, 400, "installments[0].amount_due"),
+    ({"installments": with_item(0, amount_due=True)}, 400, "installments[0].amount_due"),
+    ({"installments": with_item(0, amount_due="1e3")}, 400, "installments[0].amount_due"),
+    ({"installments": with_item(2, drop="amount_due")}, 400, "installments[2].amount_due"),
+    ({"installments": with_item(0, sequence=1)}, 400, "installments[0].sequence"),
+    ({"installments": schedule(3, "99.99")}, 400, "installments"),  # 299.97 repays less than 300.00
+    ({"amount": "330.01"}, 400, "installments"),
+    ({"kind": "purchase"}, 400, "installments"),  # only a draw carries a schedule
+    ({"kind": "purchase", "installments": None}, 400, "installments"),  # and null is not "none"
+    ({"kind": "purchase", "installments": []}, 400, "installments"),
+    ({"installments": ..., "amount": "abc"}, 400, "amount"),
+]
+
+
+@pytest.mark.parametrize("change,status,field", DRAW_ERRORS)
+def test_bad_credit_draw_names_the_field_and_writes_nothing(post, customer, change, status, field):
+    response = post(URL, draw(**change))
+    assert response.status_code == status, response.content
+    assert response.json()["field"] == field, response.json()
+    assert Transaction.objects.count() == RepaymentInstallment.objects.count() == CustomerChangeMark.objects.count() == 0
+
+
+def test_a_posted_draw_lowers_what_the_draw_check_allows_and_its_installments_take_repayments(post, get, customer):
+    # given an open line of 500.00 with nothing drawn: a check for 200.00 is allowed
+    CreditLineFactory(customer=customer, limit_amount=Decimal("500.00"))
+    check = {"customer": "C-1", "amount": "200.00", "currency": "CNY", "channel": "app"}
+    before = post("/api/v1/draw-checks/", check)
+    assert before.status_code == 200, before.content
+    assert (before.json()["decision"], before.json()["available"]) == ("allow", "500.00")
+
+    # when the loan system posts the draw of 300.00 with its schedule of 3 × 110.00
+    assert post(URL, draw()).status_code == 201
+
+    # then the draw counts as drawn at its schedule's total: 500 − 330 = 170 left (the draw also
+    # released the allowed check's hold), so the same check is now denied
+    after = post("/api/v1/draw-checks/", check)
+    assert after.status_code == 200, after.content
+    assert after.json()["decision"] == "deny" and after.json()["available"] == "170.00" and after.json()["held"] == "0.00"
+    assert [r["code"] for r in after.json()["reasons"]] == ["OVER_AVAILABLE"]
+    assert DrawCheck.objects.count() == 2
+    decision = get("/api/v1/customers/C-1/decision").json()
+    assert (decision["drawn"], decision["available"]) == ("330.00", "170.00")
+
+    # and installment 1 takes a repayment through the API, which gives back what it repays
+    paid = post("/api/v1/repayments/", {"draw": "d-1", "sequence": 1, "external_id": "r-1", "amount": "110.00", "currency": "CNY",
+                                         "paid_at": iso(timezone.now())})
+    assert paid.status_code == 201, paid.content
+    assert paid.json()["amount_paid"] == "110.00" and paid.json()["paid_at"] is not None
+    assert get("/api/v1/customers/C-1/decision").json()["drawn"] == "220.00"
