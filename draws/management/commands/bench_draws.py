@@ -1,9 +1,9 @@
-"""Draw checks through gunicorn under locust: p99 at a constant arrival rate (`make bench`).
+"""Draw checks through gunicorn under locust: p99 at a fixed arrival rate (`make bench`).
 
 Starts gunicorn on 127.0.0.1 in the production profile (DEBUG off; the parent's environment,
 so run it as `make bench` does: DEBUG=false, SECRET_KEY, DATABASE_URL), creates (or reuses) a
 `bench-draws` API client with the `draws:check` scope and a fresh token, samples customers that
-have a credit line, runs locust headless with constant-throughput users against it, parses
+have a credit line, runs locust headless with Poisson-arrival users against it, parses
 locust's CSV and prints p50/p95/p99, the achieved rate, failures, and the service's own latency
 from the DrawCheck records the run wrote. The token is revoked at the end; the checks stay (the
 record is append-only).
@@ -61,7 +61,7 @@ def percentile(values: list[float], pct: float) -> float:
 
 
 class Command(BaseCommand):
-    help = "p99 of POST /api/v1/draw-checks/ through gunicorn at a constant rate, measured with locust"
+    help = "p99 of POST /api/v1/draw-checks/ through gunicorn at a fixed arrival rate (Poisson), measured with locust"
 
     def add_arguments(self, parser):
         parser.add_argument("--rate", type=float, default=200, help="requests per second (default 200)")
