@@ -38,7 +38,7 @@ from riskops.core.exceptions import Conflict, NotFound, ValidationFailed
 from ..models import Access, PolicySimulation, PolicyVersion, SimulationChunk, Trigger
 from ..planning import plan_customer
 from .inputs import load_chunk
-from .policy import active_policy, body_stamp, parsed_policy
+from .policy import _require_perm, active_policy, body_stamp, parsed_policy
 from .runs import chunk_stale_before
 
 DEFAULT_CHUNK_SIZE = 2000
@@ -229,7 +229,10 @@ def simulation_resume(*, simulation: PolicySimulation, actor=None, enqueue: bool
     """Send every chunk not done back to the workers: pending ones whose message was lost,
     running ones whose worker died (they are claimed again only once their claim is stale) and
     failed ones (back to pending). A simulation that failed runs again. Audited (policy.simulate,
-    `resumed`)."""
+    `resumed`). A person needs the right to simulate (as for starting one); `actor=None` is a
+    system job."""
+    if actor is not None:
+        _require_perm(actor, "decisions.change_policyversion")
     with transaction.atomic():
         simulation = PolicySimulation.objects.select_for_update().select_related("policy_version").get(pk=simulation.pk)
         if simulation.status == PolicySimulation.Status.SUCCEEDED:

@@ -475,6 +475,12 @@ def test_a_failed_simulation_is_resumed_from_its_page_by_a_risk_admin(client, ri
     client.force_login(compliance_officer)
     assert resume not in client.get(url).content.decode()
     assert client.post(resume).status_code == 403
+    # the service itself refuses too, whoever calls it
+    from decisions.services.simulation import simulation_resume
+
+    with pytest.raises(NotPermitted):
+        simulation_resume(simulation=simulation, actor=compliance_officer, enqueue=False)
+    assert PolicySimulation.objects.get(pk=simulation.pk).status == "failed"
 
     monkeypatch.setattr(module, "plan_customer", real)
     client.force_login(risk_admin)
