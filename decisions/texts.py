@@ -7,8 +7,10 @@ An unknown code (a new policy feature) falls back to the stored English text, ne
 
 from __future__ import annotations
 
+from decimal import Decimal, InvalidOperation
 from typing import Any
 
+from django.conf import settings
 from django.utils.translation import gettext, gettext_lazy as _, pgettext_lazy
 
 RULE_NAMES = {
@@ -85,6 +87,22 @@ def reason_text(reason: dict[str, Any]) -> str:
         return str(reason.get("text", code))
 
 
+def _amount(value: Any) -> str:
+    """Money in evidence as the pages show it (¥742.44); anything else as stored."""
+    try:
+        return f"{getattr(settings, 'RISKOPS_CURRENCY_SYMBOL', '¥')}{Decimal(str(value)):,.2f}"
+    except (InvalidOperation, ValueError, TypeError):
+        return "?" if value is None else str(value)
+
+
+def _ratio(value: Any) -> str:
+    """A ratio to two decimals (8.47, not 8.4720: the engine keeps four for its own comparisons)."""
+    try:
+        return f"{Decimal(str(value)):.2f}"
+    except (InvalidOperation, ValueError, TypeError):
+        return "?" if value is None else str(value)
+
+
 def alert_evidence_lines(rule: str, evidence: dict[str, Any], *, threshold_days: int | None = None) -> list[str]:
     """The numbers that tripped the rule, against its threshold, as sentences."""
     e = evidence or {}
@@ -93,17 +111,18 @@ def alert_evidence_lines(rule: str, evidence: dict[str, Any], *, threshold_days:
         if e.get("external_lenders") is not None:
             lines.append(gettext("%(n)s lenders with open credit (the limit is %(max)s).") % {"n": e["external_lenders"], "max": e.get("max_external_lenders", "?")})
         if e.get("debt_to_income") is not None:
-            lines.append(gettext("Debt is %(dti)s× income (the limit is %(max)s×).") % {"dti": e["debt_to_income"], "max": e.get("max_debt_to_income", "?")})
+            lines.append(gettext("Debt is %(dti)s× income (the limit is %(max)s×).") % {"dti": _ratio(e["debt_to_income"]), "max": e.get("max_debt_to_income", "?")})
     elif rule == "FREQUENT_APPLICATIONS":
         lines.append(gettext("%(n)s applications in 7 days (the limit is %(max)s).") % {"n": e.get("applications_7d", "?"), "max": e.get("max_applications_7d", "?")})
         lines.append(gettext("%(n)s applications in 30 days (the limit is %(max)s).") % {"n": e.get("applications_30d", "?"), "max": e.get("max_applications_30d", "?")})
     elif rule == "SPENDING_SPIKE":
         lines.append(gettext("Spent %(spend)s in 7 days against %(avg)s a month on average: %(ratio)s× (the rule fires from %(min)s×).") % {
-            "spend": e.get("spend_7d", "?"), "avg": e.get("avg_monthly_spend_3m", "?"), "ratio": e.get("spike_ratio", "?"), "min": e.get("min_spike_ratio", "?"),
+            "spend": _amount(e.get("spend_7d")), "avg": _amount(e.get("avg_monthly_spend_3m")), "ratio": _ratio(e.get("spike_ratio")),
+            "min": e.get("min_spike_ratio", "?"),
         })
     elif rule in ("OVERDUE_30", "OVERDUE_90"):
         text = gettext("%(dpd)s days past due on %(n)s installment(s), %(owed)s outstanding") % {
-            "dpd": e.get("days_past_due", "?"), "n": e.get("overdue_installments", "?"), "owed": e.get("outstanding", "?"),
+            "dpd": e.get("days_past_due", "?"), "n": e.get("overdue_installments", "?"), "owed": _amount(e.get("outstanding")),
         }
         if threshold_days is not None:
             text += " " + gettext("(the rule fires from %(days)s days).") % {"days": threshold_days}

@@ -32,3 +32,14 @@ def test_the_limit_history_of_one_decision_and_one_alert_is_widened_too():
 
     assert "range" in fig["layout"]["xaxis"]
     assert fig["layout"]["yaxis"]["title"]["text"] == "Limit (¥)"
+
+
+def test_alert_evidence_reads_as_money_and_two_decimal_ratios():
+    from decisions.texts import alert_evidence_lines
+
+    (spike,) = alert_evidence_lines("SPENDING_SPIKE", {"spend_7d": "7986.96", "avg_monthly_spend_3m": "4040.33", "spike_ratio": "8.4720", "min_spike_ratio": 3})
+    assert spike == "Spent ¥7,986.96 in 7 days against ¥4,040.33 a month on average: 8.47× (the rule fires from 3×)."
+    (overdue,) = alert_evidence_lines("OVERDUE_90", {"days_past_due": 129, "overdue_installments": 5, "outstanding": "742.44"}, threshold_days=90)
+    assert overdue.startswith("129 days past due on 5 installment(s), ¥742.44 outstanding")
+    # a missing number still reads, as before
+    assert alert_evidence_lines("SPENDING_SPIKE", {}) == ["Spent ? in 7 days against ? a month on average: ?× (the rule fires from ?×)."]

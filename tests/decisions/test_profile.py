@@ -87,7 +87,7 @@ def test_profile_shows_masked_identity_access_score_and_reasons(analyst_client):
     assert "Most of the credit limit is in use." in html and "HIGH_UTILISATION" in html  # text + code
     assert "Score 650, band B." in html and "<code>BAND</code>" in html
     assert "6 lenders with open credit (the limit is 4)." in html  # evidence against the threshold
-    assert "Spent 900.00 in 7 days" in html
+    assert "Spent ¥900.00 in 7 days" in html
     assert "¥500.00" in html  # the limit, with the currency and two decimals
     assert "policy v" in html and "transactions" in html  # provenance
     for chart_id in ("chart-score-history", "chart-cash-flow", "chart-dpd", "chart-limit-history"):
