@@ -8,7 +8,7 @@ from typing import Any
 from django.db.models import F, QuerySet, Sum
 from django.utils import timezone
 
-from accounts.models import Customer, RepaymentInstallment
+from accounts.models import Customer, RepaymentInstallment, Transaction
 from decisions.models import ACCESS_WITH_LIMIT, Access, CreditDecision, CreditLine, CustomerNotice, Override, RiskAlert
 from decisions.texts import reason_text
 from riskops.core.exceptions import NotFound
@@ -102,6 +102,22 @@ def effective_decision(*, external_id: str, now: datetime | None = None) -> Effe
         ),
         notice=notice,
     )
+
+
+def draw_installment(*, draw_external_id: str, sequence: int) -> RepaymentInstallment:
+    """Installment `sequence` of the credit draw with this external id (NotFound naming `draw`)."""
+    installment = (
+        RepaymentInstallment.objects.select_related("draw", "customer")
+        .filter(draw__external_id=draw_external_id, draw__kind=Transaction.Kind.CREDIT_DRAW, sequence=sequence).first()
+    )
+    if installment is None:
+        raise NotFound(f"no installment {sequence} of draw {draw_external_id[:40]!r}", field="draw")
+    return installment
+
+
+def draw_schedule(*, draw_id: int) -> list[dict[str, Any]]:
+    """A credit draw's installments in order, as the API answers them."""
+    return list(RepaymentInstallment.objects.filter(draw_id=draw_id).order_by("sequence").values("id", "sequence", "due_on", "amount_due"))
 
 
 def decision_history(*, external_id: str) -> QuerySet[CreditDecision]:

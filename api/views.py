@@ -21,7 +21,7 @@ from rest_framework.views import APIView
 
 from accounts import events
 from accounts.events_bulk import BULK_SERVICES, MAX_BATCH, BatchTooLarge
-from accounts.models import Consent, Disclosure, RepaymentInstallment, Transaction
+from accounts.models import Consent, Disclosure, Transaction
 from accounts.validation import column, integer, text
 from riskops.core.exceptions import NotFound, ValidationFailed
 
@@ -29,7 +29,7 @@ from . import serializers as s
 from .authentication import ApiPrincipal
 from .idempotency import HEADER, idempotent
 from .models import Scope
-from .selectors import customer_by_external_id, decision_history, effective_decision, open_alerts
+from .selectors import customer_by_external_id, decision_history, draw_installment, draw_schedule, effective_decision, open_alerts
 from .tasks import recompute_customers_on_commit
 
 ERRORS = {
@@ -177,9 +177,7 @@ class TransactionCreate(WriteView):
         row = events.transaction_record(customer=customer, **args)
         out: dict[str, Any] = {"id": row.pk, "external_id": row.external_id, "customer": customer.external_id}
         if row.kind == Transaction.Kind.CREDIT_DRAW:
-            out["installments"] = RepaymentInstallment.objects.filter(draw_id=row.pk).order_by("sequence").values(
-                "id", "sequence", "due_on", "amount_due"
-            )
+            out["installments"] = draw_schedule(draw_id=row.pk)
         return Response(s.TransactionOut(out).data, status=201)
 
 
@@ -197,12 +195,7 @@ class RepaymentCreate(WriteView):
         draw, sequence = args.pop("draw"), args.pop("sequence")
         draw = text(draw, field="draw", column=column(Transaction, "external_id"))
         sequence = integer(sequence, field="sequence", minimum=1, maximum=32767)
-        installment = (
-            RepaymentInstallment.objects.select_related("draw", "customer")
-            .filter(draw__external_id=draw, draw__kind=Transaction.Kind.CREDIT_DRAW, sequence=sequence).first()
-        )
-        if installment is None:
-            raise NotFound(f"no installment {sequence} of draw {draw[:40]!r}", field="draw")
+        installment = draw_installment(draw_external_id=draw, sequence=sequence)
         customer = installment.customer.external_id
         installment = events.repayment_record(installment=installment, **args)
         out = {
