@@ -303,7 +303,7 @@ def consent_grant(
             raise NotFound(f"no customer with id {customer.pk}", field="customer")
         active = Consent.objects.filter(customer=customer, purpose=purpose, state=Consent.State.ACTIVE).first()
         if active is not None and active.expires_at is not None and active.expires_at <= now:
-            _consent_expire(active)  # lapsed, not yet swept: the new grant replaces it
+            _consent_expire(active, announce=False)  # lapsed, not yet swept: the new grant replaces it (and announces once)
             active = None
         if active is not None:
             return active
@@ -322,7 +322,7 @@ _SCORING_PURPOSES = {Consent.Purpose.CREDIT_SCORING, Consent.Purpose.BUREAU_QUER
 EXPIRY_BATCH = 500
 
 
-def _consent_expire(consent: Consent) -> None:
+def _consent_expire(consent: Consent, *, announce: bool = True) -> None:
     """An active consent whose `expires_at` has passed becomes `expired`, inside the caller's
     transaction with the consent (or its customer) locked. The ledger event is dated at the
     expiry itself, not when the sweep noticed it. Audited as a system event."""
@@ -333,7 +333,7 @@ def _consent_expire(consent: Consent) -> None:
         actor=None, action="consent.expire", target=consent,
         before={"state": "active"}, after={"state": "expired", "expires_at": consent.expires_at},
     )
-    if consent.purpose in _SCORING_PURPOSES:
+    if announce and consent.purpose in _SCORING_PURPOSES:
         customer_data_changed(customer_id=consent.customer_id, trigger="consent")
 
 

@@ -14,7 +14,7 @@ from accounts.events import (
     repayment_record,
     transaction_record,
 )
-from accounts.models import Consent, ConsentEvent, Transaction
+from accounts.models import Consent, ConsentEvent, CustomerChangeMark, Transaction
 from decisions.models import CreditLine, ScoreSnapshot
 from riskops.core.exceptions import Conflict, ValidationFailed
 from riskops.core.models import AuditEvent
@@ -185,7 +185,9 @@ def test_a_new_grant_replaces_a_consent_that_lapsed_before_the_sweep():
     text = DisclosureFactory(kind="consent_text")
     old = _lapse(consent_grant(customer=customer, purpose="bureau_query", disclosure=text, channel="app", evidence={}))
 
+    marks = CustomerChangeMark.objects.filter(customer=customer).count()
     new = consent_grant(customer=customer, purpose="bureau_query", disclosure=text, channel="web", evidence={"ip": "203.0.113.1"})
+    assert CustomerChangeMark.objects.filter(customer=customer).count() == marks + 1  # one recompute asked for, not two
 
     assert new.pk != old.pk and new.state == "active"
     old.refresh_from_db()
