@@ -1,7 +1,7 @@
 """Bearer-token authentication for service clients.
 
 `Authorization: Bearer rk_<prefix>_<secret>`. The prefix finds the token (one indexed query,
-joined to its client); the secret is compared by hash in constant time. A revoked token or an
+joined to its client, api/selectors.py); the secret is compared by hash in constant time. A revoked token or an
 inactive client is a 401. `request.user` is an `ApiPrincipal` (not a Django user: service
 clients have no staff account and cannot log in), `request.auth` is the `ApiToken`.
 
@@ -17,6 +17,7 @@ from rest_framework import authentication, exceptions
 from rest_framework.request import Request
 
 from .models import ApiClient, ApiToken
+from .selectors import token_with_client
 from .tokens import secret_matches, token_split
 
 # last_used_at is written at most this often per token: a write per request would put a row
@@ -76,7 +77,7 @@ class ApiTokenAuthentication(authentication.BaseAuthentication):
         if parts is None:
             raise exceptions.AuthenticationFailed(_("The token is not valid."))
         prefix, secret = parts
-        token = ApiToken.objects.select_related("client").filter(prefix=prefix).first()
+        token = token_with_client(prefix)
         if token is None or not secret_matches(secret, token.secret_hash):
             raise exceptions.AuthenticationFailed(_("The token is not valid."))
         if token.revoked_at is not None:

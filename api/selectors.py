@@ -12,6 +12,10 @@ from accounts.models import Customer, RepaymentInstallment, Transaction
 from decisions.models import ACCESS_WITH_LIMIT, Access, CreditDecision, CreditLine, CustomerNotice, Override, RiskAlert
 from decisions.texts import reason_text
 from riskops.core.exceptions import NotFound
+from riskops.core.prepared import prepared_cursor
+from riskops.core.rows import instance_from_row
+
+from .models import ApiClient, ApiToken
 
 ZERO = Decimal("0.00")
 
@@ -131,3 +135,26 @@ def open_alerts(*, customer_external_id: str | None = None) -> QuerySet[RiskAler
     if customer_external_id is not None:
         alerts = alerts.filter(customer=customer_by_external_id(customer_external_id))
     return alerts
+
+
+# The token lookup of every API request, written by hand (riskops/core/rows.py says why): the
+# token by its public prefix, joined to its client, in one indexed SELECT.
+_TOKEN_COLUMNS = ("id", "client_id", "prefix", "secret_hash", "revoked_at", "last_used_at")
+_CLIENT_COLUMNS = ("id", "name", "scopes", "active", "throttle_rate")
+_TOKEN_SQL = (
+    "SELECT " + ", ".join(f"t.{c}" for c in _TOKEN_COLUMNS) + ", " + ", ".join(f"c.{c}" for c in _CLIENT_COLUMNS)
+    + " FROM api_apitoken t JOIN api_apiclient c ON c.id = t.client_id WHERE t.prefix = %s"
+)
+
+
+def token_with_client(prefix: str) -> ApiToken | None:
+    """The token with this prefix and its client (`token.client`, no second query), or None."""
+    with prepared_cursor() as cursor:
+        cursor.execute(_TOKEN_SQL, [prefix])
+        row = cursor.fetchone()
+    if row is None:
+        return None
+    split = len(_TOKEN_COLUMNS)
+    token = instance_from_row(ApiToken, dict(zip(_TOKEN_COLUMNS, row[:split])))
+    token.client = instance_from_row(ApiClient, dict(zip(_CLIENT_COLUMNS, row[split:])))
+    return token

@@ -1,5 +1,7 @@
 """POST /api/v1/draw-checks/: allow / deny / review for a draw at checkout (draws/services.py)."""
 
+from decimal import Decimal
+
 from drf_spectacular.utils import OpenApiResponse, extend_schema
 from rest_framework import serializers, status
 from rest_framework.request import Request
@@ -11,8 +13,10 @@ from api.permissions import HasScope
 from api.serializers import ApiErrorSerializer
 from api.views import ERRORS, IDEMPOTENCY_PARAM
 
-from .models import DrawDecision
+from .models import DrawCheck, DrawDecision
 from .services import draw_check
+
+CENT = Decimal("0.01")
 
 # The errors every write answers (api/views.py: token 401, scope 403, idempotency 409, size 413,
 # media type 415, rate 429), in this endpoint's own words where the shared ones say more.
@@ -81,4 +85,23 @@ class DrawCheckView(APIView):
 
     def _check(self, request: Request, client) -> Response:
         check = draw_check(data=request.data, client_ref=client.name if client is not None else str(request.user))
-        return Response(self.DrawCheckOutSerializer(check).data, status=status.HTTP_200_OK)
+        return Response(draw_check_payload(check), status=status.HTTP_200_OK)
+
+
+def _money(value: Decimal) -> str:
+    return str(value.quantize(CENT))  # as DRF's DecimalField(decimal_places=2) renders it
+
+
+def draw_check_payload(check: DrawCheck) -> dict:
+    """The answer, in exactly `DrawCheckOutSerializer`'s shape (a test holds the two together).
+
+    Built by hand because instantiating that serializer deep-copies its declared fields, nested
+    ones included, on every request: ~0.3 ms of CPU, a tenth of a draw check's whole budget in
+    the request path. The serializer stays as the schema's description of the answer."""
+    return {
+        "decision": check.decision,
+        "reasons": [{"code": str(r["code"]), "text": str(r["text"])} for r in check.reasons],
+        "available": _money(check.available),
+        "held": _money(check.held),
+        "check_id": check.pk,
+    }

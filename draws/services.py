@@ -55,6 +55,7 @@ from decisions.models import Access, PolicyVersion
 from decisions.policy import DrawRules
 from decisions.services.policy import parsed_policy
 from riskops.core.exceptions import NotFound, ValidationFailed
+from riskops.core.prepared import prepared_cursor
 
 from .models import DrawCheck, DrawDecision
 
@@ -279,7 +280,7 @@ def _read(request: DrawRequest, now: datetime) -> DrawState:
         hold_start = now - timedelta(hours=windows.hold_hours)
         params["hold"] = adapt(hold_start)
         params["since"] = adapt(min(now - timedelta(days=windows.lookback_days), hold_start))
-        with connection.cursor() as cursor:
+        with prepared_cursor() as cursor:  # planned once per connection (riskops/core/prepared.py)
             cursor.execute(_READ_SQL, params)
             row = cursor.fetchone()
         if row is None:

@@ -236,6 +236,10 @@ API_MAX_BODY_BYTES = int(os.environ.get("API_MAX_BODY_BYTES", str(2_621_440)))
 API_STAFF_THROTTLE_RATE = os.environ.get("API_STAFF_THROTTLE_RATE", "300/min")
 
 # Django's cache holds the API's per-client throttle counters: locmem (one process) unless
+# Hot reads (the draw check, the API token lookup) as server-side prepared statements on
+# PostgreSQL (riskops/core/prepared.py); false behind a pooler that cannot keep them.
+RISKOPS_PREPARED_STATEMENTS = env_bool("RISKOPS_PREPARED_STATEMENTS", True)
+
 # CACHE_URL names a Redis database, which every gunicorn worker then shares.
 CACHE_URL = os.environ.get("CACHE_URL", "")
 CACHES = {

@@ -6,7 +6,11 @@ from decimal import Decimal
 import pytest
 from django.urls import reverse
 
-from draws.models import DrawCheck
+from hypothesis import given, settings as hsettings, strategies as st
+
+from draws.api_views import DrawCheckView, draw_check_payload
+from draws.models import DrawCheck, DrawDecision
+from draws.services import REASON_TEXTS
 from tests.factories import CreditLineFactory, RepaymentInstallmentFactory
 
 from .factories import ApiClientFactory, bearer, token_for
@@ -155,3 +159,19 @@ def test_schema_lists_the_errors_the_endpoint_returns(client):
         assert ref == "#/components/schemas/ApiError"  # the shape every endpoint's errors share
     out = operation["responses"]["200"]["content"]["application/json"]["schema"]["$ref"].rsplit("/", 1)[1]
     assert {"decision", "reasons", "available", "held", "check_id"} <= set(schema["components"]["schemas"][out]["properties"])
+
+
+@hsettings(max_examples=50, deadline=None)
+@given(
+    decision=st.sampled_from(DrawDecision.values),
+    codes=st.lists(st.sampled_from(sorted(REASON_TEXTS)), unique=True, max_size=4),
+    available=st.decimals(min_value="0", max_value="999999999999.99", places=2),
+    held=st.decimals(min_value="0", max_value="999999999999.99", places=2),
+    pk=st.integers(min_value=1, max_value=2**62),
+)
+def test_the_hand_built_answer_is_exactly_what_the_schemas_serializer_renders(decision, codes, available, held, pk):
+    # The view builds its answer without the serializer (draws/api_views.py says why); the
+    # schema describes it with the serializer: both must say the same, field for field.
+    check = DrawCheck(pk=pk, decision=decision, reasons=[{"code": c, "text": REASON_TEXTS[c]} for c in codes],
+                      available=available, held=held)
+    assert draw_check_payload(check) == DrawCheckView.DrawCheckOutSerializer(check).data
