@@ -239,6 +239,9 @@ API_STAFF_THROTTLE_RATE = os.environ.get("API_STAFF_THROTTLE_RATE", "300/min")
 # Hot reads (the draw check, the API token lookup) as server-side prepared statements on
 # PostgreSQL (riskops/core/prepared.py); false behind a pooler that cannot keep them.
 RISKOPS_PREPARED_STATEMENTS = env_bool("RISKOPS_PREPARED_STATEMENTS", True)
+# The draw check's record is committed without waiting for its WAL flush (draws/services.py,
+# "Durability of the record"); true waits, as every other write does.
+RISKOPS_DRAW_CHECK_ASYNC_COMMIT = not env_bool("RISKOPS_DRAW_CHECK_SYNC_COMMIT", False)
 
 # CACHE_URL names a Redis database, which every gunicorn worker then shares.
 CACHE_URL = os.environ.get("CACHE_URL", "")

@@ -22,15 +22,16 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 
 from django.conf import settings
-from django.db import connection
+from django.db import DEFAULT_DB_ALIAS, connection, connections
 
 # psycopg prepares a statement seen this many times, or one executed with prepare=True: out of
 # reach, so only this module's statements are prepared.
 ONLY_WHEN_ASKED = 2**62
 
 
-def _preparing_cursor_class():
-    from django.db.backends.postgresql.base import ServerBindingCursor
+def _classes():
+    from django.db.backends.postgresql.base import CursorDebugWrapper, ServerBindingCursor
+    from django.db.backends.utils import CursorWrapper
 
     class PreparingCursor(ServerBindingCursor):
         def execute(self, query, params=None, *, prepare=None, binary=None):
@@ -38,10 +39,17 @@ def _preparing_cursor_class():
                 self._conn.prepare_threshold = ONLY_WHEN_ASKED
             return super().execute(query, params, prepare=True, binary=binary)
 
-    return PreparingCursor
+    class PreparedDebugWrapper(CursorDebugWrapper):
+        # psycopg keeps no "last query" for a prepared execution, so Django's log (DEBUG,
+        # assertNumQueries) would say None: it logs the statement as written instead.
+        def execute(self, sql, params=None):
+            with self.debug_sql(sql, params):
+                return CursorWrapper.execute(self, sql, params)
+
+    return PreparingCursor, PreparedDebugWrapper
 
 
-_cursor_class: list = []
+_cursor_classes: list = []
 
 
 @contextmanager
@@ -52,13 +60,15 @@ def prepared_cursor() -> Iterator:
         with connection.cursor() as cursor:
             yield cursor
         return
-    if not _cursor_class:
-        _cursor_class.append(_preparing_cursor_class())
-    connection.close_if_health_check_failed()
-    connection.ensure_connection()
-    connection.validate_thread_sharing()
-    with connection.wrap_database_errors:
-        raw = _cursor_class[0](connection.connection)
-    wrapped = connection.make_debug_cursor(raw) if connection.queries_logged else connection.make_cursor(raw)
+    if not _cursor_classes:
+        _cursor_classes.extend(_classes())
+    preparing, debug_wrapper = _cursor_classes
+    db = connections[DEFAULT_DB_ALIAS]  # the proxy `connection` costs a lookup per attribute
+    db.close_if_health_check_failed()
+    db.ensure_connection()
+    db.validate_thread_sharing()
+    with db.wrap_database_errors:
+        raw = preparing(db.connection)
+    wrapped = debug_wrapper(raw, db) if db.queries_logged else db.make_cursor(raw)
     with wrapped as cursor:
         yield cursor

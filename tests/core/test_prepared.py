@@ -23,8 +23,9 @@ def run(n: int) -> int:
 
 
 def test_it_answers_like_any_cursor_on_every_backend(django_assert_num_queries):
-    with django_assert_num_queries(2):  # counted (and logged) like the ORM's queries
+    with django_assert_num_queries(2) as queries:  # counted and logged like the ORM's queries
         assert [run(1), run(41)] == [2, 42]
+    assert all("riskops_prepared_probe" in q["sql"] for q in queries.captured_queries)
 
 
 @pytest.mark.postgres

@@ -250,3 +250,21 @@ def test_no_code_path_updates_or_deletes_a_check():
     root = Path(draws.__file__).parent
     sources = "\n".join(p.read_text() for p in root.rglob("*.py") if "migrations" not in p.parts)
     assert ".update(" not in sources and ".delete(" not in sources and "bulk_update" not in sources
+
+
+# --- durability of the record ------------------------------------------------------------------
+
+@pytest.mark.postgres
+@pytest.mark.django_db(transaction=True)
+@pytest.mark.parametrize("sync_commit", [False, True])
+def test_the_record_commits_without_waiting_for_the_flush_unless_settings_say_so(settings, sync_commit):
+    from django.test.utils import CaptureQueriesContext
+
+    settings.RISKOPS_DRAW_CHECK_ASYNC_COMMIT = not sync_commit
+    line = CreditLineFactory(limit_amount=Decimal("500.00"))
+    with CaptureQueriesContext(connection) as queries:
+        check = draw_check(data=body(line.customer))
+    inserts = [q["sql"] for q in queries.captured_queries if "INSERT INTO" in q["sql"]]
+    assert len(inserts) == 1
+    assert ("set_config('synchronous_commit', 'off', true)" in inserts[0]) is not sync_commit
+    assert DrawCheck.objects.filter(pk=check.pk).exists()  # committed either way
