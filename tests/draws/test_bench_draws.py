@@ -22,6 +22,7 @@ def test_bench_draws_runs_gunicorn_and_locust_and_reports_p99():
     report = out.getvalue()
     assert re.search(r"p99 [\d.]+ ms", report), report
     assert "0 failures" in report
+    assert "record commit: asynchronous; prepared statements: on" in report
     checks = DrawCheck.objects.filter(client_ref="bench-draws")
     assert checks.count() >= 20 and set(checks.values_list("customer_id", flat=True)) <= {line.customer_id for line in lines}
     assert not ApiToken.objects.filter(revoked_at__isnull=True, client__name="bench-draws").exists()  # its token is revoked
