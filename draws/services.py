@@ -4,7 +4,8 @@
 transaction** — a single SELECT in autocommit (the customer, its credit line, its drawn balance,
 its holds, the active policy's identity and the velocity aggregates; see `_READ_SQL`) — decides
 with a pure function, and appends the `DrawCheck` record in its own autocommit INSERT. Nothing is
-locked and nothing else is written: two statements per check (plus the token lookup).
+locked and nothing else is written: two statements per check (plus the token lookup), both
+prepared on PostgreSQL (riskops/core/prepared.py: planning them cost more than running them).
 
 Input is as strict as the other endpoints': an empty object is a 400 on `body`, a field this
 request does not have is a 400 naming it, and the currency must be exactly the book's
