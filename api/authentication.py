@@ -1,8 +1,8 @@
 """Bearer-token authentication for service clients.
 
 `Authorization: Bearer rk_<prefix>_<secret>`. The prefix finds the token (one indexed query,
-joined to its client, api/selectors.py); the secret is compared by hash in constant time. A revoked token or an
-inactive client is a 401. `request.user` is an `ApiPrincipal` (not a Django user: service
+joined to its client: api/selectors.py); the secret is compared by hash in constant time. A
+revoked token or an inactive client is a 401. `request.user` is an `ApiPrincipal` (not a Django user: service
 clients have no staff account and cannot log in), `request.auth` is the `ApiToken`.
 
 Staff pages never look at this header: they authenticate with the session only, so a token
