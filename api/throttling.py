@@ -10,8 +10,9 @@ grows with the rate it allows. At 200 draw checks/s under a 1,000,000/min rate t
 12,000 floats; through Redis that is ~100 kB each way per request. This one keeps two integers
 per client: the count of the current fixed window and of the one before, and estimates the
 sliding window as `previous × (share of it still inside the window) + current` (the
-approximation Cloudflare and nginx-style limiters use): O(1) per request, one atomic `incr` and
-one `get`, never a read-modify-write race between workers.
+approximation Cloudflare and nginx-style limiters use): O(1) per request, one `incr` and one
+`get` (Django's Redis backend makes its `incr` an EXISTS then an atomic INCR), never a
+read-modify-write race between workers.
 """
 
 import math

@@ -15,7 +15,7 @@ plain append-only records only.
 
 from __future__ import annotations
 
-from typing import Any, Sequence
+from typing import Any
 
 from django.db import connection, connections, models
 
