@@ -2,10 +2,12 @@
 
 import hashlib
 import hmac
+import re
 import secrets
 
 TOKEN_PREFIX = "rk_"
 PREFIX_LENGTH = 8  # hex characters: the public part that finds the row
+_HEX = re.compile(r"[0-9a-f]+")
 
 
 def token_generate() -> tuple[str, str, str]:
@@ -24,7 +26,9 @@ def token_split(token: str) -> tuple[str, str] | None:
     if not token.startswith(TOKEN_PREFIX):
         return None
     prefix, sep, secret = token[len(TOKEN_PREFIX):].partition("_")
-    if not sep or len(prefix) != PREFIX_LENGTH or not secret or len(secret) > 200:
+    # The prefix is what token_generate makes (lowercase hex) or nothing: anything else (a NUL
+    # among it, which PostgreSQL cannot even compare) never reaches the lookup.
+    if not sep or len(prefix) != PREFIX_LENGTH or not _HEX.fullmatch(prefix) or not secret or len(secret) > 200:
         return None
     return prefix, secret
 

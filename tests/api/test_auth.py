@@ -76,7 +76,9 @@ def test_missing_scope_is_403_naming_it():
 
 
 @pytest.mark.parametrize(
-    "header", ["Bearer rk_deadbeef_nope", "Bearer garbage", "Bearer", "Bearer a b", "Bearer rk_x_y"]
+    "header", ["Bearer rk_deadbeef_nope", "Bearer garbage", "Bearer", "Bearer a b", "Bearer rk_x_y",
+               # a prefix that is not lowercase hex never reaches the lookup (a NUL was a 500 on PostgreSQL)
+               "Bearer rk_" + "\x00" * 8 + "_secret", "Bearer rk_DEADBEEF_secret", "Bearer rk_zzzzzzzz_secret"]
 )
 def test_bad_tokens_are_401(header):
     token_for(ApiClientFactory())
