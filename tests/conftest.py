@@ -1,6 +1,8 @@
 import os
+from datetime import datetime, time, timezone as dt_timezone
 
 import pytest
+import time_machine
 from django.db import connection
 
 os.environ.setdefault("DJANGO_ALLOW_ASYNC_UNSAFE", "true")
@@ -24,6 +26,32 @@ def browser_type_launch_args():
             "--no-first-run",
         ],
     }
+
+
+# Tests marked `clock` run on a fixed time of day (UTC, today's date): 12:00 unless
+# RISKOPS_TEST_CLOCK says otherwise. CI runs them once more with RISKOPS_TEST_CLOCK=00:06, the
+# hour in which "now - 5 hours" lies on yesterday, so a test that quietly assumed midday fails
+# there and not at whatever hour a submission happens to stop. Only the time of day is fixed:
+# the date stays today's, so cookies the live server sets are not expired in the browser's eyes.
+TEST_CLOCK = os.environ.get("RISKOPS_TEST_CLOCK", "12:00")
+
+
+def test_clock_now() -> datetime:
+    try:
+        at = time.fromisoformat(TEST_CLOCK)
+    except ValueError:
+        raise pytest.UsageError(f"RISKOPS_TEST_CLOCK must be a time of day like 00:06, not {TEST_CLOCK!r}")
+    return datetime.combine(datetime.now(dt_timezone.utc).date(), at, tzinfo=dt_timezone.utc)
+
+
+@pytest.fixture(autouse=True)
+def _fixed_clock(request):
+    if request.node.get_closest_marker("clock") is None:
+        yield None
+        return
+    # tick=True: time moves on from the fixed point, so timeouts and waits still work.
+    with time_machine.travel(test_clock_now(), tick=True) as traveller:
+        yield traveller
 
 
 def _is_postgres() -> bool:

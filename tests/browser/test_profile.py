@@ -29,11 +29,14 @@ def test_profile_draws_its_charts_and_passes_axe(page, live_server, login, analy
     assert_no_serious_axe_violations(page)
 
 
+@pytest.mark.clock
 def test_overview_draws_its_charts_and_passes_axe(page, live_server, login, analyst):
-    # Given a small book whose daily figures were refreshed
+    # Given a small book whose daily figures were refreshed (yesterday's too: before 02:00 UTC
+    # the alert raised 2 hours ago lies on yesterday)
     now = timezone.now()
     lines = [CreditLineFactory(score=700 - 30 * n, band="ABCDE"[n], limit_amount=Decimal("400.00")) for n in range(4)]
     RiskAlertFactory(customer=lines[0].customer, raised_at=now - timedelta(hours=2))
+    book_stats_refresh(day=utc_today() - timedelta(days=1))
     book_stats_refresh(day=utc_today())
     # when an analyst logs in (the overview is where the login lands)
     login(page, live_server, analyst)

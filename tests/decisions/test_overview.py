@@ -35,6 +35,8 @@ def _english():
 
 @pytest.fixture
 def book():
+    # Alerts 5 hours old lie on yesterday between 00:00 and 05:00 UTC: every day the book's
+    # events touch is refreshed, as the hourly task does (today and yesterday).
     now = timezone.now()
     lines = [
         CreditLineFactory(access="open", limit_amount=Decimal("1200.00"), score=705, band="A"),
@@ -45,6 +47,7 @@ def book():
     RiskAlertFactory(customer=lines[0].customer, rule="OVER_BORROWING", raised_at=now)
     RiskAlertFactory(customer=lines[3].customer, rule="OVERDUE_90", close=True, raised_at=now - timedelta(hours=5))
     CreditDecisionFactory(customer=lines[0].customer, decided_at=now, limit_amount=Decimal("1200.00"), previous_limit=Decimal("1000.00"))
+    book_stats_refresh(day=utc_today() - timedelta(days=1))
     book_stats_refresh(day=utc_today())
     return lines
 
@@ -78,6 +81,7 @@ def test_open_alerts_by_severity_and_past_sla():
     assert by[3]["open"] == 1 and by[3]["past_sla"] == 0
 
 
+@pytest.mark.clock
 def test_figures_carry_data_and_the_palette(book):
     charts = {c["id"]: c for c in book_overview().charts}
     score = charts["chart-score-distribution"]["figure"]
