@@ -18,8 +18,10 @@ committed earlier is covered by the data the recompute is about to read.
 
 from __future__ import annotations
 
+from contextlib import contextmanager
+from contextvars import ContextVar
 from datetime import datetime
-from typing import Callable, Protocol
+from typing import Callable, Iterator, Protocol
 
 from django.db.models import Min
 from django.utils import timezone
@@ -45,10 +47,34 @@ def subscribers() -> tuple[Callable[..., None], ...]:
     return tuple(_SUBSCRIBERS)
 
 
+_DEFERRED: ContextVar[bool] = ContextVar("recomputes_deferred", default=False)
+
+
+@contextmanager
+def recomputes_deferred() -> Iterator[None]:
+    """Within this block a data change is marked (the outbox) but no subscriber is told.
+
+    For a caller that runs the recompute itself on its own clock: a replay stores a past day's
+    events and then runs that day's nightly recompute, which clears the marks. Told at once, a
+    subscriber would recompute at today's time, with the day's events but not the days between."""
+    token = _DEFERRED.set(True)
+    try:
+        yield
+    finally:
+        _DEFERRED.reset(token)
+
+
+def recomputes_are_deferred() -> bool:
+    return _DEFERRED.get()
+
+
 def customer_data_changed(*, customer_id: int, trigger: str) -> None:
-    """Mark `customer_id` as needing a recompute and tell every subscriber. Call inside the
-    event's transaction, so the mark and the event commit (or roll back) together."""
+    """Mark `customer_id` as needing a recompute and tell every subscriber (unless recomputes are
+    deferred). Call inside the event's transaction, so the mark and the event commit (or roll
+    back) together."""
     CustomerChangeMark.objects.create(customer_id=customer_id, trigger=trigger, marked_at=timezone.now())
+    if _DEFERRED.get():
+        return
     for subscriber in _SUBSCRIBERS:
         subscriber(customer_id=customer_id, trigger=trigger)
 

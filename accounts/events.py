@@ -278,13 +278,13 @@ def bureau_report_record(
 
 def consent_grant(
     *, customer: Customer, purpose: str, disclosure: Disclosure, channel: str, evidence: dict[str, Any], actor=None,
-    expires_at: datetime | None = None,
+    expires_at: datetime | None = None, now: datetime | None = None,
 ) -> Consent:
     """Record a purpose-specific consent tied to the consent text the customer saw. Granting a
     purpose that is already active returns the active consent unchanged. `evidence` is a JSON
     object (datetimes inside are refused: send ISO 8601 strings); `expires_at`, when given, is in
-    the future."""
-    now = timezone.now()
+    the future. `now` is the clock (a replayed day's time; never from the API)."""
+    now = now or timezone.now()
     purpose = choice(purpose, field="purpose", choices=Consent.Purpose.values)
     channel = choice(channel, field="channel", choices=Consent.Channel.values)
     evidence = json_object(evidence, field="evidence")
@@ -362,9 +362,12 @@ def consents_expire_lapsed(*, now: datetime | None = None) -> int:
             return expired
 
 
-def consent_withdraw(*, consent: Consent, channel: str = "app", evidence: dict[str, Any] | None = None, actor=None) -> Consent:
-    """Withdraw a consent: one call, effective for every later recompute (one is enqueued now)."""
-    now = timezone.now()
+def consent_withdraw(
+    *, consent: Consent, channel: str = "app", evidence: dict[str, Any] | None = None, actor=None, now: datetime | None = None
+) -> Consent:
+    """Withdraw a consent: one call, effective for every later recompute (one is enqueued now).
+    `now` is the clock (a replayed day's time; never from the API)."""
+    now = now or timezone.now()
     channel = choice(channel, field="channel", choices=Consent.Channel.values)
     evidence = json_object({} if evidence is None else evidence, field="evidence")
     saved(consent, Consent, field="consent")

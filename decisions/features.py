@@ -7,6 +7,15 @@ Both hand their raw aggregates to `_finish`, so rounding and ratios are computed
 
 Consent gate: without `credit_scoring` nothing is read; without `bureau_query` the bureau table is
 never queried; without `transaction_analysis` the wallet transactions are never queried.
+
+Point in time: everything is read as of `as_of`, the one clock the caller passes down, and sees
+only what had happened by then, so a replayed day computes what the engine would have computed
+on that day even when later events are already stored: consents granted by `as_of` and not yet
+withdrawn or expired then; installments of draws made by `as_of`, paid only if paid by `as_of`;
+transactions, applications and bureau reports dated by `as_of`. One limit, by the data model: an
+installment keeps the running sum of partial payments, not each payment's time, so a partial
+payment on an installment that is still open counts from the moment it is stored (a full
+settlement is dated by `paid_at` and is exact).
 """
 
 from __future__ import annotations
@@ -17,7 +26,7 @@ from datetime import date, datetime, timedelta, timezone as dt_timezone
 from decimal import ROUND_HALF_UP, Decimal
 from typing import Iterable
 
-from django.db.models import Count, DateField, DurationField, ExpressionWrapper, F, Max, Min, Q, Sum
+from django.db.models import Case, Count, DateField, DecimalField, DurationField, ExpressionWrapper, F, Max, Min, Q, Sum, Value, When
 from django.db.models.functions import TruncDate
 
 from accounts.models import (
@@ -170,19 +179,23 @@ def _windows(as_of: datetime) -> dict:
 
 
 def consent_states(customer_ids: Iterable[int], *, as_of: datetime) -> dict[int, ConsentState]:
-    """Live consents per customer in one query. An active consent past its expiry does not count."""
+    """Consents per customer as they stood at `as_of`, in one query.
+
+    A consent counts as active from its grant until it was withdrawn or expired, whatever its
+    state says today (a consent withdrawn after `as_of` was still active then); one withdrawn by
+    `as_of` with no active consent for the purpose since marks the purpose withdrawn."""
     active: dict[int, dict[str, int]] = defaultdict(dict)
     withdrawn: dict[int, set[str]] = defaultdict(set)
     rows = (
-        Consent.objects.filter(customer_id__in=ids_param(list(customer_ids)), state__in=["active", "withdrawn"])
+        Consent.objects.filter(customer_id__in=ids_param(list(customer_ids)), granted_at__lte=as_of)
         .order_by("granted_at", "id")
-        .values_list("customer_id", "purpose", "id", "state", "expires_at")
+        .values_list("customer_id", "purpose", "id", "expires_at", "withdrawn_at")
     )
-    for customer_id, purpose, consent_id, state, expires_at in rows:
-        if state == "active" and (expires_at is None or expires_at > as_of):
-            active[customer_id][purpose] = consent_id
-        elif state == "withdrawn":
+    for customer_id, purpose, consent_id, expires_at, withdrawn_at in rows:
+        if withdrawn_at is not None and withdrawn_at <= as_of:
             withdrawn[customer_id].add(purpose)
+        elif expires_at is None or expires_at > as_of:
+            active[customer_id][purpose] = consent_id
     return {
         cid: ConsentState(active=dict(active[cid]), withdrawn=frozenset(withdrawn[cid] - set(active[cid])))
         for cid in set(active) | set(withdrawn)
@@ -256,9 +269,11 @@ def features_for_customer(
     w = _windows(as_of)
     raw = _Raw(onboarded_at=customer.onboarded_at, limit=limit)
 
-    for due_on, paid_at, amount_due, amount_paid in RepaymentInstallment.objects.filter(customer=customer).values_list(
-        "due_on", "paid_at", "amount_due", "amount_paid"
-    ):
+    for due_on, paid_at, amount_due, amount_paid in RepaymentInstallment.objects.filter(
+        customer=customer, draw__occurred_at__lte=as_of
+    ).values_list("due_on", "paid_at", "amount_due", "amount_paid"):
+        if paid_at is not None and paid_at > as_of:
+            paid_at, amount_paid = None, Decimal("0")  # settled after as_of: still owed then
         if paid_at is None:
             raw.outstanding += amount_due - amount_paid
             if due_on < w["today"]:
@@ -327,19 +342,27 @@ def features_for_chunk(
     sources = {cid: _sources(consents[cid]) for cid in scored}
 
     paid_dpd = ExpressionWrapper(TruncDate("paid_at") - F("due_on"), output_field=DurationField())
+    # Paid as of as_of: settled by then. An installment settled later was still owed in full.
+    unpaid, paid = Q(paid_at__isnull=True) | Q(paid_at__gt=as_of), Q(paid_at__lte=as_of)
+    owed = Case(
+        When(paid_at__isnull=True, then=F("amount_due") - F("amount_paid")),
+        When(paid_at__gt=as_of, then=F("amount_due")),
+        default=Value(Decimal("0")),
+        output_field=DecimalField(max_digits=14, decimal_places=2),
+    )
     installment_rows = (
-        RepaymentInstallment.objects.filter(customer_id__in=ids_param(scored))
+        RepaymentInstallment.objects.filter(customer_id__in=ids_param(scored), draw__occurred_at__lte=as_of)
         .values("customer_id")
         .annotate(
-            outstanding=Sum(F("amount_due") - F("amount_paid"), filter=Q(paid_at__isnull=True)),
-            overdue_count=Count("id", filter=Q(paid_at__isnull=True, due_on__lt=w["today"])),
-            oldest_unpaid_due=Min("due_on", filter=Q(paid_at__isnull=True, due_on__lt=w["today"])),
-            oldest_unpaid_due_12m=Min("due_on", filter=Q(paid_at__isnull=True, due_on__gte=w["y1"], due_on__lt=w["today"])),
+            outstanding=Sum(owed, filter=unpaid),
+            overdue_count=Count("id", filter=unpaid & Q(due_on__lt=w["today"])),
+            oldest_unpaid_due=Min("due_on", filter=unpaid & Q(due_on__lt=w["today"])),
+            oldest_unpaid_due_12m=Min("due_on", filter=unpaid & Q(due_on__gte=w["y1"], due_on__lt=w["today"])),
             due_12m=Count("id", filter=Q(due_on__gte=w["y1"], due_on__lt=w["today"])),
             on_time_12m=Count(
-                "id", filter=Q(due_on__gte=w["y1"], due_on__lt=w["today"], paid_at__isnull=False, paid_at__date__lte=F("due_on"))
+                "id", filter=paid & Q(due_on__gte=w["y1"], due_on__lt=w["today"], paid_at__date__lte=F("due_on"))
             ),
-            max_paid_dpd_12m=Max(paid_dpd, filter=Q(due_on__gte=w["y1"], due_on__lt=w["today"], paid_at__isnull=False)),
+            max_paid_dpd_12m=Max(paid_dpd, filter=paid & Q(due_on__gte=w["y1"], due_on__lt=w["today"])),
         )
     )
     for row in installment_rows:

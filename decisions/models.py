@@ -137,6 +137,10 @@ class RecomputeRun(models.Model):
     # The UTC date a nightly run is for, unique: beat's message is acks_late, so a worker lost
     # mid-task gets it redelivered, and the redelivery must find tonight's run, not start another.
     night = models.DateField(null=True, blank=True)
+    # The clock the run computes at. Empty for a live run: each chunk reads the time when it runs.
+    # Set by a replay (`seed_demo --history-days`), whose nightly run for a past day must see the
+    # book as it stood at that day's end, whenever its chunks happen to run.
+    as_of = models.DateTimeField(null=True, blank=True)
     created_at = models.DateTimeField(auto_now_add=True)
     started_at = models.DateTimeField(null=True, blank=True)
     finished_at = models.DateTimeField(null=True, blank=True)

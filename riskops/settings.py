@@ -66,6 +66,8 @@ INSTALLED_APPS = [
     "api",
     "draws",
     "webhooks",
+    # The synthetic book (demo, benchmarks): generative model, daily replay, ground truth.
+    "synthetic",
 ]
 
 MIDDLEWARE = [

@@ -112,15 +112,17 @@ def _flow_values(day: date) -> dict[tuple[str, str], Decimal]:
     return values
 
 
-def book_stats_refresh(*, day: date) -> int:
+def book_stats_refresh(*, day: date, now: datetime | None = None) -> int:
     """Recount the day's book aggregates and upsert them; return the number of rows written.
 
     Idempotent: the rows are keyed by (day, metric, key) and rewritten in place, and keys that no
     longer occur for a recounted metric (a score bucket that emptied) are deleted, so two calls
     with the same data leave the same rows. Snapshot metrics are written only when `day` is today
-    (UTC); for a past day only the flow metrics are recounted. A future day is refused.
+    (UTC); for a past day only the flow metrics are recounted. A future day is refused. `now` is
+    the clock (a replay passes its day's end, so that day's snapshot is the book as it stood then).
     """
-    today = utc_today()
+    now = now or timezone.now()
+    today = now.astimezone(dt_timezone.utc).date()
     if day > today:
         raise ValidationFailed(f"{day} is in the future", field="day")
     # Reads first, outside the write transaction: the aggregates may take a while on a big book
@@ -130,7 +132,6 @@ def book_stats_refresh(*, day: date) -> int:
     if day == today:
         values.update(_snapshot_values())
         metrics += SNAPSHOT_METRICS
-    now = timezone.now()
     rows = [BookDailyStat(day=day, metric=m, key=k, value=v, computed_at=now) for (m, k), v in values.items()]
     with transaction.atomic():
         BookDailyStat.objects.bulk_create(

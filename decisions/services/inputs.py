@@ -44,7 +44,9 @@ class CustomerContext:
 def _active_overrides(customer_ids: list[int], now: datetime) -> dict[int, ActiveOverride]:
     found: dict[int, ActiveOverride] = {}
     rows = (
-        Override.objects.filter(customer_id__in=ids_param(customer_ids), state=Override.State.APPROVED, expires_at__gt=now)
+        Override.objects.filter(
+            customer_id__in=ids_param(customer_ids), state=Override.State.APPROVED, decided_at__lte=now, expires_at__gt=now
+        )
         .order_by("customer_id", "-decided_at", "-id")
         .values_list("customer_id", "id", "access", "limit_amount", "expires_at")
     )
@@ -124,7 +126,10 @@ def _read_lines(customer_ids: list[int]) -> dict[int, CreditLine]:
 def load_chunk(*, first_id: int, last_id: int, now: datetime, lock: bool = True) -> list[CustomerContext]:
     """Everything a chunk's plans need. `lock=False` is for reads that will not write (a policy's
     dry run): no row lock, no line created, the change marks left for the real recompute."""
-    customers = dict(Customer.objects.filter(pk__gte=first_id, pk__lte=last_id).values_list("pk", "onboarded_at"))
+    # Customers onboarded by `now` only: a replayed day does not see customers who came later.
+    customers = dict(
+        Customer.objects.filter(pk__gte=first_id, pk__lte=last_id, onboarded_at__lte=now).values_list("pk", "onboarded_at")
+    )
     ids = sorted(customers)
     if not ids:
         return []

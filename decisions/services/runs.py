@@ -10,7 +10,7 @@ the recovery sweep (`services/recovery.py`) and `recompute --resume` find it by 
 from __future__ import annotations
 
 import logging
-from datetime import date, datetime, timedelta
+from datetime import date, datetime, timedelta, timezone as dt_timezone
 from typing import Callable
 
 from django.conf import settings
@@ -56,6 +56,7 @@ def recompute_run_start(
     chunk_size: int = DEFAULT_CHUNK_SIZE,
     enqueue: bool = True,
     night: date | None = None,
+    as_of: datetime | None = None,
 ) -> RecomputeRun:
     """Create a run over the whole book, split into chunks of consecutive customer ids.
 
@@ -65,19 +66,24 @@ def recompute_run_start(
     A nightly run is keyed by its night (`night`, default today in UTC), unique in the database:
     when beat's message is delivered twice (acks_late after a lost worker) the second delivery
     returns the night's existing run and starts nothing.
+
+    `as_of` fixes the run's clock (a replayed day's end): every chunk computes as of it, and the
+    run's night defaults to its date. Without it every chunk reads the time when it runs.
     """
+    if as_of is not None and (as_of.tzinfo is None or as_of > timezone.now()):
+        raise ValidationFailed("as_of must be an aware time, not in the future", field="as_of")
     if chunk_size < 1 or chunk_size > 50_000:
         raise ValidationFailed("chunk_size must be between 1 and 50,000", field="chunk_size")
     if trigger not in Trigger.values:
         raise ValidationFailed(f"unknown trigger {trigger!r}", field="trigger")
     if trigger == Trigger.NIGHTLY:
-        night = night or timezone.now().date()
+        night = night or (as_of or timezone.now()).astimezone(dt_timezone.utc).date()
     elif night is not None:
         raise ValidationFailed("only a nightly run is for a night", field="night")
     if night is not None and (existing := RecomputeRun.objects.filter(night=night).first()) is not None:
         return existing
     try:
-        return _run_create(trigger=trigger, actor=actor, chunk_size=chunk_size, enqueue=enqueue, night=night)
+        return _run_create(trigger=trigger, actor=actor, chunk_size=chunk_size, enqueue=enqueue, night=night, as_of=as_of)
     except IntegrityError:
         # Two deliveries raced past the check above: the unique night let exactly one insert in.
         existing = RecomputeRun.objects.filter(night=night).first() if night is not None else None
@@ -86,13 +92,17 @@ def recompute_run_start(
         return existing
 
 
-def _run_create(*, trigger: str, actor, chunk_size: int, enqueue: bool, night: date | None) -> RecomputeRun:
+def _run_create(
+    *, trigger: str, actor, chunk_size: int, enqueue: bool, night: date | None, as_of: datetime | None
+) -> RecomputeRun:
     with transaction.atomic():
         version, _ = active_policy()
         now = timezone.now()
-        ids = list(Customer.objects.order_by("pk").values_list("pk", flat=True))
+        # A replayed day's run covers the customers onboarded by then, not later ones.
+        customers = Customer.objects.filter(onboarded_at__lte=as_of) if as_of is not None else Customer.objects.all()
+        ids = list(customers.order_by("pk").values_list("pk", flat=True))
         run = RecomputeRun.objects.create(
-            trigger=trigger, policy_version=version, requested_by=actor, chunk_size=chunk_size, night=night,
+            trigger=trigger, policy_version=version, requested_by=actor, chunk_size=chunk_size, night=night, as_of=as_of,
             total_customers=len(ids), total_chunks=(len(ids) + chunk_size - 1) // chunk_size,
             status=RecomputeRun.Status.RUNNING if ids else RecomputeRun.Status.SUCCEEDED,
             started_at=now, finished_at=None if ids else now,
@@ -158,7 +168,8 @@ def chunk_recompute(*, chunk_id: int) -> RecomputeChunk:
         chunk = RecomputeChunk.objects.select_for_update(of=("self",)).select_related("run__policy_version").get(pk=chunk_id)
         if chunk.status == RecomputeChunk.Status.DONE:
             return chunk
-        now = timezone.now()
+        # The one clock of this chunk's computation, passed down from here.
+        now = chunk.run.as_of or timezone.now()
         customers, decisions = chunk_plans_write(
             first_id=chunk.first_customer_id, last_id=chunk.last_customer_id, run=chunk.run, now=now
         )

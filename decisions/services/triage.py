@@ -14,13 +14,14 @@ permission `decisions.change_riskalert`), only risk admins hand cases to someone
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import timedelta
+from datetime import datetime, timedelta
 from typing import TYPE_CHECKING, Any, Iterable
 
 from django.db import transaction
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
+from accounts.changes import change_marks_write, recomputes_are_deferred
 from accounts.models import Customer
 from riskops.core.audit import audit_record
 from riskops.core.exceptions import AlertClaimedByOther, AlertClosed, NotFound, NotPermitted, ValidationFailed
@@ -97,6 +98,10 @@ def _state(alert: RiskAlert) -> dict:
 def _enqueue_recompute(customer_id: int) -> None:
     from ..tasks import recompute_customer
 
+    if recomputes_are_deferred():
+        # A replay runs the day's recompute itself, on the day's clock: the mark is the request.
+        change_marks_write(customer_ids=[customer_id], trigger=Trigger.MANUAL.value)
+        return
     # After commit: the worker must see the triaged alert, and a rollback must send nothing.
     recompute_customer.delay_on_commit(customer_id=customer_id, trigger=Trigger.MANUAL.value)
 
@@ -277,14 +282,16 @@ def _check_closing_input(note: str, suppress_days: Any) -> tuple[str, int]:
     return note, days
 
 
-def _close(*, alert: RiskAlert, actor: Any, note: str, suppress_days: Any, status: str, action: str) -> RiskAlert:
+def _close(
+    *, alert: RiskAlert, actor: Any, note: str, suppress_days: Any, status: str, action: str, now: datetime | None = None
+) -> RiskAlert:
     _require(actor, ACT_PERMISSION)
     note, days = _check_closing_input(note, suppress_days)
     alert = _lock(alert)
     _require_open(alert)
     _require_not_held_by_other(alert, actor)
     before = {**_state(alert), "suppressed_until": alert.suppressed_until}
-    now = timezone.now()
+    now = now or timezone.now()
     alert.status, alert.resolved_by, alert.resolved_at = status, actor, now
     alert.resolution, alert.suppressed_until = note, now + timedelta(days=days)
     alert.save(update_fields=["status", "resolved_by", "resolved_at", "resolution", "suppressed_until"])
@@ -302,7 +309,7 @@ def _close(*, alert: RiskAlert, actor: Any, note: str, suppress_days: Any, statu
 
 
 @transaction.atomic
-def alert_dismiss(*, alert: RiskAlert, actor: User, note: str, suppress_days: int) -> RiskAlert:
+def alert_dismiss(*, alert: RiskAlert, actor: User, note: str, suppress_days: int, now: datetime | None = None) -> RiskAlert:
     """A false positive: the alert is dismissed (resolved_by/at set), the reason kept as a case
     note, and the same rule is suppressed for `suppress_days` (1 … the policy's
     `max_suppression_days`) unless its severity rises. A recompute follows on commit.
@@ -310,18 +317,18 @@ def alert_dismiss(*, alert: RiskAlert, actor: User, note: str, suppress_days: in
     Invariants: a note is required; the alert is open or in review and not held by someone else
     (a risk admin may step in); nothing is written when any check fails.
     """
-    return _close(alert=alert, actor=actor, note=note, suppress_days=suppress_days, status=RiskAlert.Status.DISMISSED, action="alert.dismiss")
+    return _close(alert=alert, actor=actor, note=note, suppress_days=suppress_days, status=RiskAlert.Status.DISMISSED, action="alert.dismiss", now=now)
 
 
 @transaction.atomic
-def alert_confirm(*, alert: RiskAlert, actor: User, note: str, suppress_days: int) -> RiskAlert:
+def alert_confirm(*, alert: RiskAlert, actor: User, note: str, suppress_days: int, now: datetime | None = None) -> RiskAlert:
     """A real risk: the alert is confirmed and its action (review, suspend, close) stays in force
     until `suppressed_until` (1 … the policy's `max_suppression_days` days); the rule is not
     raised again meanwhile unless its severity rises. A recompute follows on commit.
 
     Invariants: as `alert_dismiss`.
     """
-    return _close(alert=alert, actor=actor, note=note, suppress_days=suppress_days, status=RiskAlert.Status.CONFIRMED, action="alert.confirm")
+    return _close(alert=alert, actor=actor, note=note, suppress_days=suppress_days, status=RiskAlert.Status.CONFIRMED, action="alert.confirm", now=now)
 
 
 @transaction.atomic
