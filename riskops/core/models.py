@@ -14,6 +14,8 @@ class AuditAction(models.TextChoices):
     CONSENT_EXPIRE = "consent.expire", "Consent expired"
     DISCLOSURE_PUBLISH = "disclosure.publish", "Disclosure published"
     SEED_DEMO_BOOK = "seed.demo_book", "Demo book seeded"
+    SEED_REPLAY = "seed.replay", "Demo book history replayed"
+    OUTCOMES_MATERIALISE = "outcomes.materialise", "Credit outcomes materialised"
     CHANGE_MARK_SWEEP = "change_mark.sweep", "Stale recompute marks re-enqueued"
     # policies
     POLICY_CREATE = "policy.create", "Policy version created"
