@@ -128,6 +128,15 @@ def _at(day_start: datetime, rng: random.Random) -> datetime:
     return day_start + timedelta(seconds=25200 + _below(rng, 57600))
 
 
+ARCHETYPES = ((0.78, "on_time"), (0.91, "late"), (0.97, "overdue30"), (1.0, "overdue90"))
+
+
+def archetype_of(*, seed: int, index: int) -> str:
+    """The customer's risk archetype: the first draw of its generator (see `generate_customer`)."""
+    roll = random.Random(f"{seed}:{index}").random()
+    return next(name for bound, name in ARCHETYPES if roll < bound)
+
+
 def generate_customer(
     *, seed: int, index: int, as_of: datetime, id_bases: dict[str, int], disclosure_ids: dict[tuple[str, int], int]
 ) -> CustomerRows:
@@ -139,7 +148,7 @@ def generate_customer(
     today = as_of.replace(hour=0, minute=0, second=0, microsecond=0)
 
     roll = rng.random()
-    archetype = "on_time" if roll < 0.78 else "late" if roll < 0.91 else "overdue30" if roll < 0.97 else "overdue90"
+    archetype = next(name for bound, name in ARCHETYPES if roll < bound)
     months = rng.randint(3, 12)
     if archetype == "overdue90":
         months = max(months, 6)  # long enough for an installment to be 90+ days past due

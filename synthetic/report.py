@@ -1,0 +1,94 @@
+"""The engine over time, read back from a replayed book's decisions and installments.
+
+- **Limit reversals**: a limit change followed, within 30 days, by a change the other way (up then
+  down, or down then up) with no new event of the customer in between. The engine should not
+  hesitate: the target is 0. Reported per customer-year (customers × days covered by nightly runs).
+- **Defaults caught early**: customers who reached 90+ days past due on an installment during the
+  replayed period, and the share of them whose line was limited, suspended or closed (the last
+  decision before that day) before they got there.
+"""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from dataclasses import dataclass
+from datetime import datetime, time, timedelta, timezone as dt_timezone
+
+from django.db.models import Min, Sum
+
+from accounts.models import BureauReport, Consent, CreditApplication, RepaymentInstallment, Transaction
+from decisions.models import CreditDecision, RecomputeRun, Trigger
+
+REVERSAL_WINDOW = timedelta(days=30)
+CAUGHT = {"limited", "suspended", "closed"}
+
+
+@dataclass
+class EngineOverTime:
+    reversals: int
+    customer_years: float
+    defaults: int
+    caught_early: int
+
+    @property
+    def reversals_per_customer_year(self) -> float:
+        return self.reversals / self.customer_years if self.customer_years else 0.0
+
+    @property
+    def caught_early_share(self) -> float:
+        return self.caught_early / self.defaults if self.defaults else 0.0
+
+
+def _had_event(customer_id: int, after: datetime, until: datetime) -> bool:
+    window = dict(customer_id=customer_id)
+    return (
+        Transaction.objects.filter(**window, occurred_at__gt=after, occurred_at__lte=until).exists()
+        or CreditApplication.objects.filter(**window, applied_at__gt=after, applied_at__lte=until).exists()
+        or BureauReport.objects.filter(**window, reported_at__gt=after, reported_at__lte=until).exists()
+        or Consent.objects.filter(**window, granted_at__gt=after, granted_at__lte=until).exists()
+        or Consent.objects.filter(**window, withdrawn_at__gt=after, withdrawn_at__lte=until).exists()
+    )
+
+
+def limit_reversals() -> int:
+    changes: dict[int, list[tuple[datetime, int]]] = defaultdict(list)
+    for customer_id, decided_at, limit, previous in (
+        CreditDecision.objects.filter(previous_limit__isnull=False).order_by("customer_id", "decided_at", "pk")
+        .values_list("customer_id", "decided_at", "limit_amount", "previous_limit")
+    ):
+        if limit != previous:
+            changes[customer_id].append((decided_at, 1 if limit > previous else -1))
+    reversals = 0
+    for customer_id, moves in changes.items():
+        for (t1, d1), (t2, d2) in zip(moves, moves[1:]):
+            if d1 != d2 and t2 - t1 <= REVERSAL_WINDOW and not _had_event(customer_id, t1, t2):
+                reversals += 1
+    return reversals
+
+
+def defaults_caught_early() -> tuple[int, int]:
+    """(customers who reached 90+ days past due within the replayed nights, those caught before)."""
+    nights = RecomputeRun.objects.filter(trigger=Trigger.NIGHTLY, as_of__isnull=False).aggregate(first=Min("night"))
+    if nights["first"] is None:
+        return 0, 0
+    first_night = nights["first"]
+    reached: dict[int, datetime] = {}
+    for customer_id, due_on, paid_at in RepaymentInstallment.objects.values_list("customer_id", "due_on", "paid_at"):
+        day90 = due_on + timedelta(days=90)
+        if day90 < first_night or (paid_at is not None and paid_at.date() <= day90):
+            continue
+        at = datetime.combine(day90, time.min, tzinfo=dt_timezone.utc)
+        if at > datetime.now(dt_timezone.utc):
+            continue
+        reached[customer_id] = min(reached.get(customer_id, at), at)
+    caught = 0
+    for customer_id, at in reached.items():
+        last = CreditDecision.objects.filter(customer_id=customer_id, decided_at__lt=at).order_by("-decided_at", "-pk").values_list("access", flat=True).first()
+        caught += last in CAUGHT
+    return len(reached), caught
+
+
+def engine_over_time() -> EngineOverTime:
+    covered = RecomputeRun.objects.filter(trigger=Trigger.NIGHTLY).aggregate(n=Sum("total_customers"))["n"] or 0
+    defaults, caught = defaults_caught_early()
+    return EngineOverTime(reversals=limit_reversals(), customer_years=covered / 365, defaults=defaults, caught_early=caught)
