@@ -4,6 +4,8 @@ VENV := .venv
 PY := $(VENV)/bin/python
 MANAGE := $(PY) manage.py
 DEMO_CUSTOMERS ?= 500
+# Days of history the demo book lives through (replayed day by day up to today).
+DEMO_HISTORY_DAYS ?= 180
 BENCH_CUSTOMERS ?= 100000
 BENCH_DB ?= postgres://postgres@127.0.0.1:5432/riskops_bench
 BENCH_BROKER ?= redis://127.0.0.1:6379/13
@@ -27,7 +29,7 @@ migrate: install
 	$(MANAGE) migrate --noinput
 
 seed: migrate
-	$(MANAGE) seed_demo --customers $(DEMO_CUSTOMERS) --seed 1 --skip-if-seeded
+	$(MANAGE) seed_demo --customers $(DEMO_CUSTOMERS) --seed 1 --history-days $(DEMO_HISTORY_DAYS) --skip-if-seeded
 
 recompute: seed
 	$(MANAGE) recompute --all
@@ -57,11 +59,13 @@ worker: install
 beat: install
 	$(VENV)/bin/celery -A riskops beat --loglevel=info
 
-# Seeds BENCH_CUSTOMERS customers into a fresh PostgreSQL database and prints the time.
+# Seeds BENCH_CUSTOMERS customers into a fresh PostgreSQL database with 12 months of history
+# (recomputed at each month's end, nightly over the last 30 days) and prints where the time went.
+BENCH_HISTORY_DAYS ?= 365
 bench-seed: install
 	psql "$(dir $(BENCH_DB))postgres" -q -c "DROP DATABASE IF EXISTS $(notdir $(BENCH_DB))" -c "CREATE DATABASE $(notdir $(BENCH_DB))"
 	DATABASE_URL=$(BENCH_DB) $(MANAGE) migrate --noinput -v0
-	DATABASE_URL=$(BENCH_DB) $(MANAGE) seed_demo --customers $(BENCH_CUSTOMERS) --seed 7
+	DATABASE_URL=$(BENCH_DB) $(MANAGE) seed_demo --customers $(BENCH_CUSTOMERS) --seed 7 --history-days $(BENCH_HISTORY_DAYS) --daily-runs-last-days 30
 
 # Full recompute of the bench book through a real worker vs the naive path, and event latency.
 # Seeds the book first if it is not there (reuses it otherwise: make bench-seed starts afresh).

@@ -36,14 +36,20 @@ class Command(BaseCommand):
         )
         parser.add_argument("--triage-share", type=float, default=0.5, help="share of each day's new alerts the simulated analyst works (0–1)")
         parser.add_argument("--verify-fixed-point", action="store_true", help="rerun every replayed night with the same clock and count its decisions")
+        parser.add_argument(
+            "--daily-runs-last-days", type=int, default=None,
+            help="recompute nightly only over the last N replayed days, at each month's end before (the bench book: 30)",
+        )
         parser.add_argument("--chunk-size", type=int, default=2000)
         parser.add_argument("--workers", type=int, default=2, help="parallel writer processes (PostgreSQL only)")
         parser.add_argument("--no-progress", action="store_true")
         parser.add_argument("--skip-if-seeded", action="store_true", help="exit quietly if this seed is loaded")
 
-    def handle(self, *args, customers, seed, as_of, history_days, triage_share, verify_fixed_point, chunk_size, workers,
-               no_progress, skip_if_seeded, **options):
+    def handle(self, *args, customers, seed, as_of, history_days, triage_share, verify_fixed_point, daily_runs_last_days,
+               chunk_size, workers, no_progress, skip_if_seeded, **options):
         days = _history_days(history_days)
+        if daily_runs_last_days is not None and not 0 <= daily_runs_last_days <= days:
+            raise CommandError(f"--daily-runs-last-days must be between 0 and --history-days ({days}), not {daily_runs_last_days}")
         if not 0 <= triage_share <= 1:
             raise CommandError(f"--triage-share must be between 0 and 1, not {triage_share}")
         if skip_if_seeded and seed_is_loaded(seed=seed):
@@ -60,7 +66,7 @@ class Command(BaseCommand):
             try:
                 result, replay = demo_book_seed_with_history(
                     customers=customers, seed=seed, history_days=days, today=as_of_dt.date(), triage_share=triage_share,
-                    verify_fixed_point=verify_fixed_point, chunk_size=chunk_size, workers=workers,
+                    verify_fixed_point=verify_fixed_point, chunk_size=chunk_size, workers=workers, daily_runs_last_days=daily_runs_last_days,
                     progress_seed=seed_bar.update, progress_days=day_bar.update,
                 )
             except DomainError as exc:
