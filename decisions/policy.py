@@ -397,6 +397,38 @@ def parse_draws(draws: dict) -> DrawRules:
     )
 # --- end of draws ---------------------------------------------------------------------------------
 
+# --- outcome: the optional `outcome` section (the "bad" definition, modelling/services/outcomes.py) --
+# Absent from policy v1 (frozen in a migration): DEFAULT_OUTCOME applies, key by key. A customer is
+# "bad" at an observation date when the worst days past due reached within `horizon_months` after
+# it is at least `bad_days_past_due`. A horizon longer than three years leaves too few matured
+# observations to develop a model on; the threshold shares the policy's ten-year bound on days.
+DEFAULT_OUTCOME: dict[str, int] = {"bad_days_past_due": 90, "horizon_months": 12}
+OUTCOME_HORIZON_MONTHS_MAX = 36
+SCHEMA["properties"]["outcome"] = {
+    "type": "object",
+    "additionalProperties": False,
+    "properties": {
+        "bad_days_past_due": _DAYS,
+        "horizon_months": _int(1, OUTCOME_HORIZON_MONTHS_MAX),
+    },
+}
+
+
+@dataclass(frozen=True)
+class OutcomeDefinition:
+    """The parsed `outcome` section (defaults when absent): what a bad credit outcome is."""
+
+    bad_days_past_due: int = DEFAULT_OUTCOME["bad_days_past_due"]
+    horizon_months: int = DEFAULT_OUTCOME["horizon_months"]
+
+
+def parse_outcome(outcome: dict) -> OutcomeDefinition:
+    return OutcomeDefinition(
+        bad_days_past_due=int(outcome.get("bad_days_past_due", DEFAULT_OUTCOME["bad_days_past_due"])),
+        horizon_months=int(outcome.get("horizon_months", DEFAULT_OUTCOME["horizon_months"])),
+    )
+# --- end of outcome -------------------------------------------------------------------------------
+
 _VALIDATOR = PolicyValidator(SCHEMA)
 
 
@@ -579,6 +611,8 @@ class Policy:
     override_default_days: int = DEFAULT_OVERRIDE_DEFAULT_DAYS
     # From the optional `draws` section (draw checks); the defaults apply when it is absent.
     draws: DrawRules = dataclass_field(default_factory=DrawRules)
+    # From the optional `outcome` section (credit outcomes); the defaults apply when it is absent.
+    outcome: OutcomeDefinition = dataclass_field(default_factory=OutcomeDefinition)
 
     def band_for(self, score: int) -> str:
         for band, min_score in self.bands:
@@ -643,6 +677,7 @@ def parse_policy(body: dict, *, version_id: int | None = None) -> Policy:
         or DEFAULT_OVERRIDE_REASON_CATEGORIES,
         override_max_days=override_max,
         draws=parse_draws(body.get("draws", {})),
+        outcome=parse_outcome(body.get("outcome", {})),
         override_default_days=int(overrides.get("default_days", min(DEFAULT_OVERRIDE_DEFAULT_DAYS, override_max))),
     )
 
