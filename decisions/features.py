@@ -103,7 +103,7 @@ class _Raw:
     onboarded_at: datetime
     limit: Decimal
     bureau: tuple[int, int, Decimal] | None = None  # score, lenders, debt of the latest report
-    income_90d: Decimal | None = None
+    income_90d: Decimal | None = None  # the last three complete calendar months (see _windows)
     spend_90d: Decimal | None = None
     spend_7d: Decimal | None = None
     due_12m: int = 0
@@ -166,7 +166,15 @@ def _windows(as_of: datetime) -> dict:
     follows says so), never between a run and its rerun a minute later."""
     midnight = _day_start(as_of)
     today = midnight.date()
+    month_start = midnight.replace(day=1)
+    months_back = month_start.month - 3
     return {
+        # Income is measured over the last three complete calendar months, not a sliding 90 days:
+        # a monthly salary sliding out of a 90-day window days before the next one comes in moved
+        # the income proxy, and the limit with it, up and down with no new event (the replay
+        # counted such reversals); calendar months move it once a month, on the 1st.
+        "m3": month_start.replace(year=month_start.year + (months_back - 1) // 12, month=(months_back - 1) % 12 + 1),
+        "m0": month_start,
         "d90": midnight - timedelta(days=90),
         "d30": midnight - timedelta(days=30),
         "d7": midnight - timedelta(days=7),
@@ -297,11 +305,11 @@ def features_for_customer(
     if "transactions" in sources:
         raw.income_90d = raw.spend_90d = raw.spend_7d = Decimal("0")
         for kind, amount, occurred_at in Transaction.objects.filter(
-            customer=customer, occurred_at__gt=w["d90"], occurred_at__lte=as_of
+            customer=customer, occurred_at__gte=min(w["m3"], w["d90"]), occurred_at__lte=as_of
         ).values_list("kind", "amount", "occurred_at"):
             if kind == "income":
-                raw.income_90d += amount
-            elif kind in SPEND_KINDS:
+                raw.income_90d += amount if w["m3"] <= occurred_at < w["m0"] else 0
+            elif kind in SPEND_KINDS and occurred_at > w["d90"]:
                 raw.spend_90d += amount
                 if occurred_at > w["d7"]:
                     raw.spend_7d += amount
@@ -387,11 +395,13 @@ def features_for_chunk(
         raws[cid].income_90d = raws[cid].spend_90d = raws[cid].spend_7d = Decimal("0")
     if with_transactions:
         for row in (
-            Transaction.objects.filter(customer_id__in=ids_param(with_transactions), occurred_at__gt=w["d90"], occurred_at__lte=as_of)
+            Transaction.objects.filter(
+                customer_id__in=ids_param(with_transactions), occurred_at__gte=min(w["m3"], w["d90"]), occurred_at__lte=as_of
+            )
             .values("customer_id")
             .annotate(
-                income=Sum("amount", filter=Q(kind="income")),
-                spend90=Sum("amount", filter=Q(kind__in=SPEND_KINDS)),
+                income=Sum("amount", filter=Q(kind="income", occurred_at__gte=w["m3"], occurred_at__lt=w["m0"])),
+                spend90=Sum("amount", filter=Q(kind__in=SPEND_KINDS, occurred_at__gt=w["d90"])),
                 spend7=Sum("amount", filter=Q(kind__in=SPEND_KINDS, occurred_at__gt=w["d7"])),
             )
         ):

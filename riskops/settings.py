@@ -68,6 +68,8 @@ INSTALLED_APPS = [
     "webhooks",
     # The synthetic book (demo, benchmarks): generative model, daily replay, ground truth.
     "synthetic",
+    # Credit model work: matured outcomes now; development samples, scorecard fitting, monitoring later.
+    "modelling",
 ]
 
 MIDDLEWARE = [
@@ -115,7 +117,9 @@ DATABASES = {
 }
 if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
     # WAL lets the dev server read while a seed or recompute writes.
-    DATABASES["default"]["OPTIONS"] = {"init_command": "PRAGMA journal_mode=WAL;", "timeout": 30}
+    # synchronous=NORMAL: in WAL mode a commit no longer waits for an fsync (a power cut may lose the
+    # last commits, never corrupt the file): the SQLite demo and tests, not a production store.
+    DATABASES["default"]["OPTIONS"] = {"init_command": "PRAGMA journal_mode=WAL; PRAGMA synchronous=NORMAL;", "timeout": 30}
 
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
@@ -325,6 +329,11 @@ CELERY_BEAT_SCHEDULE = {
     "hourly-idempotency-purge": {
         "task": "api.tasks.idempotency_purge",
         "schedule": crontab(minute=40),
+    },
+    # Credit outcomes as of today (modelling.services.outcomes), after the night's recompute and audit walk.
+    "nightly-outcomes": {
+        "task": "modelling.tasks.materialise_outcomes",
+        "schedule": crontab(hour=4, minute=15),
     },
 }
 

@@ -1,6 +1,6 @@
 """Customers built to a recipe, for engine tests: what data they have and what they consented to."""
 
-from datetime import timedelta
+from datetime import datetime, timedelta, timezone as dt_timezone
 from decimal import Decimal
 
 from django.utils import timezone
@@ -20,6 +20,13 @@ GOOD_BUREAU = {"score": 720, "external_lenders": 1, "external_debt": Decimal("50
 
 def days_ago(n: float):
     return timezone.now() - timedelta(days=n)
+
+
+def months_ago_mid(n: int):
+    """The 15th, noon UTC, of the calendar month `n` months before this one."""
+    now = timezone.now().astimezone(dt_timezone.utc)
+    index = now.year * 12 + now.month - 1 - n
+    return datetime(index // 12, index % 12 + 1, 15, 12, tzinfo=dt_timezone.utc)
 
 
 def make_customer(
@@ -45,8 +52,10 @@ def make_customer(
     for purpose in consents:
         ConsentFactory(customer=customer, purpose=purpose, granted_at=days_ago(onboarded_days - 1))
     if income:
+        # A salary in each of the last three complete calendar months (the income proxy's window),
+        # so the recipe gives the same limit whatever today's date.
         for month in range(3):
-            TransactionFactory(customer=customer, income=True, amount=income, occurred_at=days_ago(5 + 30 * month))
+            TransactionFactory(customer=customer, income=True, amount=income, occurred_at=months_ago_mid(month + 1))
     if bureau:
         BureauReportFactory(customer=customer, reported_at=days_ago(10), **bureau)
     for n in range(applications_last_week):
