@@ -1,0 +1,62 @@
+"""Credit outcomes: for each customer and monthly observation date, whether the customer went bad.
+
+A row is derived data (modelling/services/outcomes.py writes every row; nothing else does), so it
+carries the definition it was computed under (`bad_days_past_due`, `horizon_months`, the policy
+version they came from) and the date it was computed for: a model developed on these rows can say
+exactly what its target meant.
+"""
+
+from django.db import models
+from django.db.models import F, Q
+from django.utils.translation import gettext_lazy as _
+
+from decisions.policy import DAYS_MAX, OUTCOME_HORIZON_MONTHS_MAX
+
+
+class Outcome(models.Model):
+    customer = models.ForeignKey("accounts.Customer", on_delete=models.PROTECT, related_name="outcomes")
+    observation_date = models.DateField(_("observation date"), help_text=_("The first day of a month (UTC)."))
+    horizon_end = models.DateField(_("horizon end"), help_text=_("observation_date + horizon_months."))
+    as_of = models.DateField(_("as of"), help_text=_("The date the row was computed for: no event after it was read."))
+    worst_dpd = models.PositiveIntegerField(
+        _("worst days past due"), help_text=_("Worst days past due reached after the observation date, up to min(horizon end, as of).")
+    )
+    matured = models.BooleanField(_("matured"), help_text=_("The whole horizon had passed by as_of."))
+    bad = models.BooleanField(_("bad"), help_text=_("worst_dpd reached the bad threshold (may be true before maturity)."))
+    bad_days_past_due = models.PositiveSmallIntegerField(_("bad threshold (days past due)"))
+    horizon_months = models.PositiveSmallIntegerField(_("horizon (months)"))
+    policy_version = models.ForeignKey("decisions.PolicyVersion", on_delete=models.PROTECT, related_name="outcomes")
+    computed_at = models.DateTimeField(_("computed at"))
+
+    class Meta:
+        ordering = ["customer", "-observation_date"]
+        verbose_name = _("credit outcome")
+        verbose_name_plural = _("credit outcomes")
+        constraints = [
+            models.UniqueConstraint(fields=["customer", "observation_date"], name="outcome_one_per_customer_month"),
+            models.CheckConstraint(condition=Q(worst_dpd__gte=0), name="outcome_worst_dpd_non_negative"),
+            models.CheckConstraint(
+                condition=Q(horizon_months__gte=1) & Q(horizon_months__lte=OUTCOME_HORIZON_MONTHS_MAX),
+                name="outcome_horizon_months_in_range",
+            ),
+            models.CheckConstraint(
+                condition=Q(bad_days_past_due__gte=1) & Q(bad_days_past_due__lte=DAYS_MAX),
+                name="outcome_bad_days_past_due_in_range",
+            ),
+            models.CheckConstraint(condition=Q(horizon_end__gt=F("observation_date")), name="outcome_horizon_after_observation"),
+            models.CheckConstraint(condition=Q(as_of__gte=F("observation_date")), name="outcome_as_of_after_observation"),
+            # bad ⇔ worst_dpd ≥ threshold; matured ⇔ the horizon had ended by as_of.
+            models.CheckConstraint(
+                condition=Q(bad=True, worst_dpd__gte=F("bad_days_past_due")) | Q(bad=False, worst_dpd__lt=F("bad_days_past_due")),
+                name="outcome_bad_iff_threshold_reached",
+            ),
+            models.CheckConstraint(
+                condition=Q(matured=True, horizon_end__lte=F("as_of")) | Q(matured=False, horizon_end__gt=F("as_of")),
+                name="outcome_matured_iff_horizon_ended",
+            ),
+        ]
+        indexes = [models.Index(fields=["observation_date"], name="outcome_observation_date_idx")]
+
+    def __str__(self) -> str:
+        state = "bad" if self.bad else "good"
+        return f"{self.customer_id} {self.observation_date:%Y-%m} {state}{'' if self.matured else ' (open)'}"

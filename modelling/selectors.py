@@ -1,0 +1,30 @@
+"""Reads of credit outcomes for pages, the API and commands."""
+
+from django.db.models import QuerySet
+
+from accounts.models import Customer
+
+from .models import Outcome
+
+
+def customer_outcomes(customer_id: int) -> QuerySet[Outcome]:
+    """A customer's outcome rows, newest observation date first (the profile's outcome history).
+
+    Each row: observation_date, horizon_end, as_of, worst_dpd, matured, bad, bad_days_past_due,
+    horizon_months, policy_version (its `version` number is selected with it), computed_at. No
+    rows for a month means the customer was not onboarded by then or had no credit_scoring
+    consent at the observation date."""
+    return (
+        Outcome.objects.filter(customer_id=customer_id)
+        .select_related("policy_version")
+        .only(
+            "customer_id", "observation_date", "horizon_end", "as_of", "worst_dpd", "matured", "bad",
+            "bad_days_past_due", "horizon_months", "computed_at", "policy_version__version",
+        )
+        .order_by("-observation_date")
+    )
+
+
+def customers_to_materialise() -> int:
+    """How many customers a materialisation reads (all of them): the progress bar's total."""
+    return Customer.objects.count()

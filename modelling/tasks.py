@@ -1,0 +1,14 @@
+"""Celery tasks: thin adapters that call one service."""
+
+from celery import shared_task
+from django.utils import timezone
+
+from .performance import utc_date
+from .services.outcomes import outcomes_materialise
+
+
+@shared_task(acks_late=True)  # idempotent: a redelivered message rewrites nothing that did not change
+def materialise_outcomes() -> dict:
+    """Nightly (beat "nightly-outcomes", 04:15 UTC): outcomes as of today, UTC."""
+    now = timezone.now()
+    return outcomes_materialise(as_of=utc_date(now), now=now).audit_payload()
