@@ -26,6 +26,8 @@ from typing import Callable, Iterator, Protocol
 from django.db.models import Min
 from django.utils import timezone
 
+from riskops.core.bulk import ids_param
+
 from .models import CustomerChangeMark
 
 
@@ -102,6 +104,23 @@ def change_marks_clear_range(*, first_id: int, last_id: int) -> int:
     range delete on the customer index instead of a list of ids as long as the chunk."""
     deleted, _ = CustomerChangeMark.objects.filter(customer_id__gte=first_id, customer_id__lte=last_id).delete()
     return deleted
+
+
+def change_marks_take_range(*, first_id: int, last_id: int) -> dict[int, list[str]]:
+    """Delete the marks of every customer with first_id <= id <= last_id and say what they were:
+    customer id -> the distinct triggers, sorted. Only the marks read are deleted, so one
+    committed in between survives for the next recompute, as with `change_marks_clear_range`.
+    A run's chunk uses it to tell "new data arrived" from "time passed" in its reasons."""
+    marks = list(
+        CustomerChangeMark.objects.filter(customer_id__gte=first_id, customer_id__lte=last_id).values_list("pk", "customer_id", "trigger")
+    )
+    if not marks:
+        return {}
+    CustomerChangeMark.objects.filter(pk__in=ids_param([pk for pk, _, _ in marks])).delete()
+    triggers: dict[int, set[str]] = {}
+    for _, customer_id, trigger in marks:
+        triggers.setdefault(customer_id, set()).add(trigger)
+    return {customer_id: sorted(found) for customer_id, found in triggers.items()}
 
 
 def stale_change_marks(*, older_than: datetime, limit: int) -> list[tuple[int, str]]:

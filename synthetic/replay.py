@@ -198,7 +198,7 @@ def _lines() -> dict[int, tuple[str, int]]:
 
 
 def book_replay(
-    *, seed: int, start: date, end: date, triage_share: float = 0.5, verify_fixed_point: bool = False,
+    *, seed: int, start: date, end: date, triage_share: float = 0.8, verify_fixed_point: bool = False,
     daily_runs_from: date | None = None, progress: Callable[[int], None] | None = None,
 ) -> ReplayReport:
     """Replay days start .. end − 1 on the book seeded with `seed` as of `start` (see the module).
@@ -294,7 +294,7 @@ def _publish_risk_disclosure(day: date) -> Disclosure:
 
 
 def demo_book_seed_with_history(
-    *, customers: int, seed: int, history_days: int, today: date, triage_share: float = 0.5, verify_fixed_point: bool = False,
+    *, customers: int, seed: int, history_days: int, today: date, triage_share: float = 0.8, verify_fixed_point: bool = False,
     chunk_size: int = 2000, workers: int = 1, daily_runs_last_days: int | None = None,
     progress_seed: Callable[[int], None] | None = None, progress_days: Callable[[int], None] | None = None,
 ) -> tuple[object, ReplayReport | None]:

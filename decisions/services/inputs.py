@@ -13,7 +13,7 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from decimal import Decimal
 
-from accounts.changes import change_marks_clear, change_marks_clear_range
+from accounts.changes import change_marks_clear, change_marks_take_range
 from accounts.models import Customer
 from riskops.core.bulk import ids_param
 
@@ -39,6 +39,8 @@ class CustomerContext:
     suppressed: dict[str, SuppressedRule] = field(default_factory=dict)
     # Standing with the risk disclosure in force (DISCLOSURE_MISSING); None when none is published.
     disclosure: DisclosureStatus | None = None
+    # What the change marks this recompute cleared said had changed (a run's chunk; triggers).
+    changed_data: list[str] = field(default_factory=list)
 
 
 def _active_overrides(customer_ids: list[int], now: datetime) -> dict[int, ActiveOverride]:
@@ -133,9 +135,10 @@ def load_chunk(*, first_id: int, last_id: int, now: datetime, lock: bool = True)
     ids = sorted(customers)
     if not ids:
         return []
+    changed: dict[int, list[str]] = {}
     if lock:
         lines = _locked_lines(ids)
-        change_marks_clear_range(first_id=first_id, last_id=last_id)
+        changed = change_marks_take_range(first_id=first_id, last_id=last_id)
     else:
         lines = _read_lines(ids)
     exposures = {cid: _exposure(line, now) for cid, line in lines.items()}
@@ -150,7 +153,8 @@ def load_chunk(*, first_id: int, last_id: int, now: datetime, lock: bool = True)
     disclosures = disclosure_states(customers, as_of=now)
     return [
         CustomerContext(
-            cid, results[cid], lines[cid], alerts[cid], overrides.get(cid), exposures[cid], suppressed[cid], disclosures.get(cid)
+            cid, results[cid], lines[cid], alerts[cid], overrides.get(cid), exposures[cid], suppressed[cid], disclosures.get(cid),
+            changed.get(cid, []),
         )
         for cid in ids
     ]

@@ -52,13 +52,17 @@ def explain_changes(plans: list[CustomerPlan], *, now: datetime) -> None:
             time_driven.append("statement_period")
         if line.access == "suspended" and line.suspended_until is not None and line.suspended_until <= now:
             time_driven.append("suspension_ended")
-        text = "New data arrived." if p.snapshot.trigger in EVENT_TRIGGERS else "Time passed: inputs moved without a new event."
-        if not inputs and not time_driven and p.snapshot.trigger not in EVENT_TRIGGERS:
+        # A run's chunk knows from the change marks it cleared whether events arrived since the
+        # last computation (a replayed night, or an event whose own recompute was lost).
+        arrived = [t for t in p.context.changed_data if t in EVENT_TRIGGERS]
+        new_data = p.snapshot.trigger in EVENT_TRIGGERS or bool(arrived)
+        text = "New data arrived." if new_data else "Time passed: inputs moved without a new event."
+        if not inputs and not time_driven and not new_data:
             text = "Recomputed with the same inputs; the policy or a person's action changed the outcome."
-        p.decision.reasons = [
-            *p.decision.reasons,
-            normalise({"code": "WHAT_CHANGED", "text": text, "trigger": p.snapshot.trigger, "inputs": inputs, "time": time_driven}),
-        ]
+        reason = {"code": "WHAT_CHANGED", "text": text, "trigger": p.snapshot.trigger, "inputs": inputs, "time": time_driven}
+        if arrived:
+            reason["events"] = arrived
+        p.decision.reasons = [*p.decision.reasons, normalise(reason)]
 
 
 def decision_recompute(*, customer: Customer, trigger: str, actor=None, now: datetime | None = None) -> CreditLine:

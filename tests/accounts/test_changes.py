@@ -12,6 +12,7 @@ from accounts import changes
 from accounts.changes import (
     change_marks_clear,
     change_marks_clear_range,
+    change_marks_take_range,
     customer_data_changed,
     stale_change_marks,
 )
@@ -82,6 +83,21 @@ def test_clear_range_is_inclusive_at_both_ends():
 
     assert change_marks_clear_range(first_id=first.pk, last_id=last.pk) == 3
 
+    assert list(CustomerChangeMark.objects.values_list("customer_id", flat=True)) == [outside.pk]
+
+
+def test_take_range_says_what_changed_per_customer_and_leaves_the_rest():
+    first, last, outside = (CustomerFactory() for _ in range(3))
+    mark(first, "transaction", 2)
+    mark(first, "repayment", 1)
+    mark(first, "transaction", 1)
+    mark(last, "consent", 1)
+    mark(outside, "bureau", 1)
+
+    assert change_marks_take_range(first_id=first.pk, last_id=last.pk) == {
+        first.pk: ["repayment", "transaction"], last.pk: ["consent"]
+    }
+    assert change_marks_take_range(first_id=first.pk, last_id=last.pk) == {}
     assert list(CustomerChangeMark.objects.values_list("customer_id", flat=True)) == [outside.pk]
 
 

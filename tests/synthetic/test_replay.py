@@ -67,6 +67,16 @@ def test_history_shows_in_the_book_figures_and_the_score_history(replayed):
     assert ScoreSnapshot.objects.filter(customer=customer).values("computed_at").distinct().count() >= DAYS
 
 
+def test_a_replayed_night_after_the_days_events_says_new_data_arrived(replayed):
+    # The events went in with recomputes deferred; the night's run found their change marks.
+    texts = {
+        (r.get("text"), tuple(r.get("events", ())))
+        for reasons in CreditDecision.objects.filter(run__trigger="nightly").values_list("reasons", flat=True)
+        for r in reasons if r.get("code") == "WHAT_CHANGED"
+    }
+    assert any(text == "New data arrived." and events for text, events in texts)
+
+
 def test_the_simulated_analyst_is_named_as_such_in_the_audit_trail(replayed):
     events = AuditEvent.objects.filter(action__in=["alert.dismiss", "alert.confirm"])
     assert events.exists()

@@ -34,7 +34,7 @@ class Command(BaseCommand):
             "--history-days", default="0",
             help=f"days of history replayed up to --as-of, 0–{MAX_HISTORY_DAYS:,} (0: the book is written as it stands today, with no replay)",
         )
-        parser.add_argument("--triage-share", type=float, default=0.5, help="share of each day's new alerts the simulated analyst works (0–1)")
+        parser.add_argument("--triage-share", type=float, default=0.8, help="share of each day's new alerts the simulated analyst works (0–1)")
         parser.add_argument("--verify-fixed-point", action="store_true", help="rerun every replayed night with the same clock and count its decisions")
         parser.add_argument(
             "--daily-runs-last-days", type=int, default=None,
