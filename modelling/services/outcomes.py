@@ -82,7 +82,8 @@ class ObservationSummary:
 @dataclass
 class OutcomeReport:
     as_of: date
-    policy_version_id: int | None
+    policy_version_id: int
+    policy_version: int  # the version's number, as people read it ("v3")
     bad_days_past_due: int
     horizon_months: int
     observations: list[ObservationSummary] = field(default_factory=list)
@@ -103,6 +104,7 @@ class OutcomeReport:
         return {
             "as_of": self.as_of.isoformat(),
             "policy_version_id": self.policy_version_id,
+            "policy_version": self.policy_version,
             "bad_days_past_due": self.bad_days_past_due,
             "horizon_months": self.horizon_months,
             "observation_dates": len(self.observations),
@@ -178,6 +180,7 @@ def outcomes_materialise(*, as_of: date, now: datetime, progress: Progress | Non
     report = OutcomeReport(
         as_of=as_of,
         policy_version_id=version.pk,
+        policy_version=version.version,
         bad_days_past_due=definition.bad_days_past_due,
         horizon_months=definition.horizon_months,
         observations=[ObservationSummary(d) for d in dates],

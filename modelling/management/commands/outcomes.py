@@ -64,7 +64,7 @@ class Command(BaseCommand):
         elapsed = time.perf_counter() - started
         self.stdout.write(
             f"Outcomes as of {report.as_of}: bad = worst days past due ≥ {report.bad_days_past_due} within "
-            f"{report.horizon_months} months (policy version id {report.policy_version_id})."
+            f"{report.horizon_months} months (policy v{report.policy_version})."
         )
         if report.observations:
             for line in report_table(report):
