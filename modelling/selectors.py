@@ -11,16 +11,13 @@ def customer_outcomes(customer_id: int) -> QuerySet[Outcome]:
     """A customer's outcome rows, newest observation date first (the profile's outcome history).
 
     Each row: observation_date, horizon_end, as_of, worst_dpd, matured, bad, bad_days_past_due,
-    horizon_months, policy_version (its `version` number is selected with it), computed_at. No
+    horizon_months, policy_version (its `version` number is read with it), computed_at. No
     rows for a month means the customer was not onboarded by then or had no credit_scoring
     consent at the observation date."""
     return (
         Outcome.objects.filter(customer_id=customer_id)
         .select_related("policy_version")
-        .only(
-            "customer_id", "observation_date", "horizon_end", "as_of", "worst_dpd", "matured", "bad",
-            "bad_days_past_due", "horizon_months", "computed_at", "policy_version__version",
-        )
+        .defer("policy_version__body")  # the version's number is shown, not its document
         .order_by("-observation_date")
     )
 

@@ -173,6 +173,8 @@ def outcomes_materialise(*, as_of: date, now: datetime, progress: Progress | Non
     consent and rows dated after `as_of` (left by a run with a later as_of) are deleted.
     A run interrupted between chunks leaves earlier chunks written; running it again completes it.
     """
+    if chunk_size < 1:
+        raise ValidationFailed(_("chunk_size must be at least 1."), field="chunk_size")
     start = _validated_book_start(as_of=as_of, now=now)
     version, policy = active_policy()
     definition = policy.outcome

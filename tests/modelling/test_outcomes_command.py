@@ -100,3 +100,10 @@ def test_the_nightly_task_is_scheduled_at_04_15_utc():
     assert entry["task"] == "modelling.tasks.materialise_outcomes"
     assert entry["schedule"] == crontab(hour=4, minute=15)
     assert settings.CELERY_TIMEZONE == "UTC"
+
+
+def test_a_date_before_the_first_observation_date_has_none_yet(book):
+    output = _run("--as-of", "2024-01-20", "--no-progress")
+
+    assert "No observation date yet" in output
+    assert "0 outcomes: 0 written" in output

@@ -3,6 +3,7 @@ from datetime import date
 
 from django.core.management.base import BaseCommand, CommandError
 from django.utils import timezone
+from django.utils.translation import gettext as _, gettext_lazy
 from tqdm import tqdm
 
 from modelling.performance import utc_date
@@ -10,7 +11,14 @@ from modelling.selectors import customers_to_materialise
 from modelling.services.outcomes import OutcomeReport, outcomes_materialise
 from riskops.core.exceptions import DomainError
 
-HEADERS = ("observation date", "customers", "excluded (no consent)", "matured", "bad", "bad rate")
+HEADERS = (
+    gettext_lazy("observation date"),
+    gettext_lazy("customers"),
+    gettext_lazy("excluded (no consent)"),
+    gettext_lazy("matured"),
+    gettext_lazy("bad"),
+    gettext_lazy("bad rate"),
+)
 
 
 def _as_of(value: str | None) -> date:
@@ -19,11 +27,11 @@ def _as_of(value: str | None) -> date:
     try:
         return date.fromisoformat(value)
     except ValueError:
-        raise CommandError(f"--as-of must be a date as YYYY-MM-DD, not {value!r}") from None
+        raise CommandError(_("--as-of must be a date as YYYY-MM-DD, not %(value)r") % {"value": value}) from None
 
 
 def report_table(report: OutcomeReport) -> list[str]:
-    """The report as aligned text lines: one per observation date."""
+    """The report as aligned text lines: a header, a rule, then one line per observation date."""
     rows = [
         (
             o.observation_date.isoformat(),
@@ -31,12 +39,14 @@ def report_table(report: OutcomeReport) -> list[str]:
             f"{o.excluded_no_consent:,}",
             f"{o.matured:,}",
             f"{o.bad:,}",
-            f"{o.bad_rate:.2%}" if o.bad_rate is not None else "open",
+            f"{o.bad_rate:.2%}" if o.bad_rate is not None else _("open"),  # no rate before the horizon ends
         )
         for o in report.observations
     ]
-    widths = [max(len(cell) for cell in column) for column in zip(HEADERS, *rows)]
-    lines = ["  ".join(cell.rjust(w) if i else cell.ljust(w) for i, (cell, w) in enumerate(zip(row, widths))) for row in [HEADERS, *rows]]
+    headers = tuple(str(h) for h in HEADERS)
+    widths = [max(len(cell) for cell in column) for column in zip(headers, *rows)]
+    # The date left-aligned, the figures right-aligned.
+    lines = ["  ".join(cell.rjust(w) if i else cell.ljust(w) for i, (cell, w) in enumerate(zip(row, widths))) for row in [headers, *rows]]
     lines.insert(1, "  ".join("-" * w for w in widths))
     return lines
 
@@ -63,16 +73,26 @@ class Command(BaseCommand):
             raise CommandError(f"{name}: {exc.message}" if name else exc.message) from None
         elapsed = time.perf_counter() - started
         self.stdout.write(
-            f"Outcomes as of {report.as_of}: bad = worst days past due ≥ {report.bad_days_past_due} within "
-            f"{report.horizon_months} months (policy v{report.policy_version})."
+            _("Outcomes as of %(as_of)s: bad = worst days past due ≥ %(days)s within %(months)s months (policy v%(version)s).")
+            % {"as_of": report.as_of, "days": report.bad_days_past_due, "months": report.horizon_months, "version": report.policy_version}
         )
         if report.observations:
             for line in report_table(report):
                 self.stdout.write(line)
         else:
-            self.stdout.write("No observation date yet: the first is the first of the month after the first onboarding.")
-        self.stdout.write(f"Excluded (no credit_scoring consent at the observation date): {report.excluded_no_consent:,} customer-months in total.")
+            self.stdout.write(_("No observation date yet: the first is the first month start on or after the first onboarding."))
+        self.stdout.write(
+            _("Excluded (no credit_scoring consent at the observation date): %(count)s customer-months in total.")
+            % {"count": f"{report.excluded_no_consent:,}"}
+        )
         self.stdout.write(self.style.SUCCESS(
-            f"{report.rows:,} outcomes: {report.written:,} written, {report.unchanged:,} unchanged, {report.deleted:,} deleted; "
-            f"{report.customers_read:,} customers read in {elapsed:.1f}s."
+            _("%(rows)s outcomes: %(written)s written, %(unchanged)s unchanged, %(deleted)s deleted; %(customers)s customers read in %(seconds).1fs.")
+            % {
+                "rows": f"{report.rows:,}",
+                "written": f"{report.written:,}",
+                "unchanged": f"{report.unchanged:,}",
+                "deleted": f"{report.deleted:,}",
+                "customers": f"{report.customers_read:,}",
+                "seconds": elapsed,
+            }
         ))
