@@ -11,8 +11,10 @@ Order of precedence (the first that applies wins):
 7. otherwise `open`.
 Limits: income proxy (or the policy's fallback when income is unknown) × band multiplier, rounded
 down, bounded; an increase is capped per cycle (`max_increase_pct` over the limit the cycle
-started from), a decrease applies at once and starts a new cycle; a line back from a suspension
-is capped from its last granted limit. An approved, unexpired override wins over all of it.
+started from), a decrease applies at once and starts a new cycle; a cycle begun by a cut or a
+first grant raises nothing until it has run `cycle_days` (LIMIT_INCREASE_WAITS), so a limit never
+goes down and straight back up on noise; a line back from a suspension is capped from its last
+granted limit. An approved, unexpired override wins over all of it.
 
 Fixed point: `decide` is a pure function of its inputs, and none of them is something the previous
 recompute of the same moment produced: utilisation in `features` is measured against the exposure
@@ -192,6 +194,16 @@ def _model_decision(*, has_scoring_consent, score, features, hits, open_alerts, 
         limit = target
         if target < previous:
             cycle_started, cycle_base = now, target
+    elif cycle_started is not None and now < cycle_started + timedelta(days=policy.cycle_days) and previous <= cycle_base:
+        # The cycle began with a cut or a first grant and nothing was raised in it: a raise waits
+        # for the next cycle. A score that wobbles across a band boundary (a 7-day spend window
+        # sliding) otherwise cut a limit one night and put it back a few nights later; the
+        # replayed book counted such reversals. Cuts are never held back.
+        limit = previous
+        reasons.append(_reason(
+            "LIMIT_INCREASE_WAITS", f"No increase within {policy.cycle_days} days of a cut or a new line.",
+            target=target, until=cycle_started + timedelta(days=policy.cycle_days),
+        ))
     else:
         if cycle_started is None or now >= cycle_started + timedelta(days=policy.cycle_days):
             cycle_started, cycle_base = now, previous

@@ -132,6 +132,16 @@ def _celery_eager_unless_integration(request):
 
 
 @pytest.fixture(autouse=True)
+def _default_language_after_each_test():
+    """A request in Chinese leaves its language active in the thread (the locale middleware
+    activates it); the next test must not read its labels in Chinese because of who ran before."""
+    from django.utils import translation
+
+    yield
+    translation.deactivate()
+
+
+@pytest.fixture(autouse=True)
 def _empty_cache():
     """Pages cache book-wide figures (FIGURES_TTL); a figure cached by one test must not be what
     the next test's page shows."""

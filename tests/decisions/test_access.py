@@ -358,8 +358,8 @@ def test_first_grant_from_zero_is_not_capped(policy):
 
 
 def test_increase_is_capped_within_a_cycle(policy):
-    # given an open line at 1000 in a cycle started 10 days ago from 1000; target now 3000
-    line = open_line("1000.00", started=NOW - timedelta(days=10))
+    # given an open line raised to 1100 in a cycle started 10 days ago from 1000; target now 3000
+    line = open_line("1100.00", started=NOW - timedelta(days=10), base="1000.00")
     out = run(policy, score=scored("A"), line=line)
 
     # then the increase stops at 1000 × 1.25 = 1250, and the cycle carries on unchanged
@@ -412,8 +412,8 @@ def test_a_line_without_a_cycle_starts_one_on_increase(policy):
 
 
 def test_an_increase_within_the_cap_is_granted_in_full(policy):
-    # given 1000 → target 1200 (band B earning 1200): under the 1250 cap
-    out = run(policy, features=income("1200.00"), line=open_line("1000.00", started=NOW - timedelta(days=1)))
+    # given 1000 → target 1200 (band B earning 1200) as a new cycle starts: under the 1250 cap
+    out = run(policy, features=income("1200.00"), line=open_line("1000.00", started=NOW - timedelta(days=31)))
     assert_money(out.limit, "1200.00")
     assert codes(out) == ["BAND"]
 
@@ -430,14 +430,36 @@ def test_a_decrease_applies_at_once_mid_cycle(policy):
     assert (out.cycle_started_at, out.cycle_base_limit) == (NOW, Decimal("800.00"))
 
 
-def test_after_a_cut_the_next_increase_is_capped_from_the_cut_limit(policy):
+def test_after_a_cut_no_increase_until_the_cycle_has_run(policy):
     # given a line cut to 800 yesterday (new cycle at 800); the target is back at 2000
     line = open_line("800.00", started=NOW - timedelta(days=1))
     out = run(policy, line=line)
 
-    # then it may rise 25% over 800 only
+    # then the limit waits at 800 (a cut and a raise within days of it is a reversal on noise)
+    assert_money(out.limit, "800.00")
+    assert codes(out) == ["BAND", "LIMIT_INCREASE_WAITS"]
+    assert out.reasons[1]["until"] == str(NOW + timedelta(days=29)) and out.reasons[1]["target"] == "2000.00"
+    assert out.changed_from(line) is False
+    # a second before the cycle ends it still waits; when it ends it may rise 25% over 800 only
+    assert_money(run(policy, line=open_line("800.00", started=NOW - timedelta(days=30) + timedelta(seconds=1))).limit, "800.00")
+    later = run(policy, line=open_line("800.00", started=NOW - timedelta(days=30)))
+    assert_money(later.limit, "1000.00")
+    assert "LIMIT_INCREASE_CAPPED" in codes(later)
+
+
+def test_a_new_line_is_not_raised_in_its_first_cycle(policy):
+    # given a first grant of 1000 five days ago; the target rises to 3000
+    out = run(policy, score=scored("A"), line=open_line("1000.00", started=NOW - timedelta(days=5)))
     assert_money(out.limit, "1000.00")
-    assert "LIMIT_INCREASE_CAPPED" in codes(out)
+    assert "LIMIT_INCREASE_WAITS" in codes(out)
+
+
+def test_a_cut_is_never_held_back(policy):
+    # given a line raised yesterday in a new cycle; the target falls
+    line = open_line("1250.00", started=NOW - timedelta(days=1), base="1000.00")
+    out = run(policy, features=income("900.00"), line=line)
+    assert_money(out.limit, "900.00")
+    assert (out.cycle_started_at, out.cycle_base_limit) == (NOW, Decimal("900.00"))
 
 
 def test_unchanged_target_keeps_the_limit(policy):
@@ -468,9 +490,9 @@ def test_previous_limit_is_the_models_not_the_overrides(policy):
     # given a line shown at 4000 by an override that has ended, the model's own view was 1000
     line = LineState(
         access="open", limit=Decimal("4000.00"), model_access="open", model_limit=Decimal("1000.00"),
-        cycle_started_at=NOW - timedelta(days=5), cycle_base_limit=Decimal("1000.00"),
+        cycle_started_at=NOW - timedelta(days=40), cycle_base_limit=Decimal("1000.00"),
     )
-    # when the model raises band A (target 3000)
+    # when the model raises band A (target 3000) as a new cycle starts
     out = run(policy, score=scored("A"), line=line)
 
     # then the cap applies over the model's 1000, not the override's 4000
@@ -484,10 +506,15 @@ def test_coming_back_is_capped_from_the_last_granted_limit(policy, model_access)
     line = LineState(access=model_access, model_access=model_access, cycle_started_at=NOW - timedelta(days=3), cycle_base_limit=Decimal("1000.00"))
     out = run(policy, score=scored("A"), line=line)
 
-    # then it may not jump to the 3000 target: +25% over 1000 in the running cycle
+    # then it comes back at 1000, not the 3000 target: no raise within the cycle
     assert out.access == "open"
-    assert_money(out.limit, "1250.00")
-    assert "LIMIT_INCREASE_CAPPED" in codes(out)
+    assert_money(out.limit, "1000.00")
+    assert "LIMIT_INCREASE_WAITS" in codes(out)
+    # and once the cycle has run, +25% over 1000
+    line = replace(line, cycle_started_at=NOW - timedelta(days=40))
+    later = run(policy, score=scored("A"), line=line)
+    assert_money(later.limit, "1250.00")
+    assert "LIMIT_INCREASE_CAPPED" in codes(later)
 
 
 def test_a_line_never_granted_gets_its_target_as_a_fresh_grant(policy):
@@ -565,7 +592,7 @@ def test_override_without_a_usable_line_has_no_limit(policy, access):
 def test_override_keeps_the_models_cycle(policy):
     # the override does not touch the model's cycle bookkeeping
     override = ActiveOverride(id=3, access="open", limit=Decimal("4000.00"), expires_at=NOW + timedelta(days=7))
-    line = open_line("1000.00", started=NOW - timedelta(days=10))
+    line = open_line("1100.00", started=NOW - timedelta(days=10), base="1000.00")
     out = run(policy, score=scored("A"), line=replace(line, access="open", limit=Decimal("4000.00")), override=override)
     assert_money(out.model_limit, "1250.00")
     assert (out.cycle_started_at, out.cycle_base_limit) == (NOW - timedelta(days=10), Decimal("1000.00"))

@@ -13,7 +13,7 @@ from decisions.models import CreditDecision, CreditLine, RiskAlert, ScoreSnapsho
 from decisions.services.recompute import decision_recompute
 from riskops.core.audit import verify_chain
 from riskops.core.models import AuditEvent
-from tests.decisions.scenarios import days_ago, make_customer
+from tests.decisions.scenarios import days_ago, make_customer, months_ago_mid
 from tests.factories import OverrideFactory, UserFactory
 
 pytestmark = pytest.mark.django_db
@@ -221,14 +221,19 @@ def test_limit_increase_is_capped_per_cycle_and_decreases_apply_at_once():
     for month in range(3):  # income triples
         from tests.factories import TransactionFactory
 
-        TransactionFactory(customer=customer, income=True, amount=Decimal("2000.00"), occurred_at=days_ago(6 + 30 * month))
+        TransactionFactory(customer=customer, income=True, amount=Decimal("2000.00"), occurred_at=months_ago_mid(month + 1))
+    line = recompute(customer)
+    assert line.limit_amount == Decimal("1500.00")  # a new line is not raised in its first cycle
+    assert CreditDecision.objects.filter(customer=customer).count() == 1  # so nothing was decided
+    # A cycle later (the line's cycle moved 30 days back, as if they had passed)
+    CreditLine.objects.filter(customer=customer).update(cycle_started_at=line.cycle_started_at - timedelta(days=30))
     line = recompute(customer)
     assert line.limit_amount == Decimal("1850.00")  # capped at +25% of 1,500.00, rounded down to 50
     assert "LIMIT_INCREASE_CAPPED" in [r["code"] for r in CreditDecision.objects.latest("decided_at").reasons]
 
     customer.transactions.filter(kind="income").delete()
     for month in range(3):
-        TransactionFactory(customer=customer, income=True, amount=Decimal("300.00"), occurred_at=days_ago(7 + 30 * month))
+        TransactionFactory(customer=customer, income=True, amount=Decimal("300.00"), occurred_at=months_ago_mid(month + 1))
     line = recompute(customer)
     assert (line.band, line.limit_amount) == ("B", Decimal("300.00"))  # 300.00 × 1.0, at once
 
