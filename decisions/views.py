@@ -5,7 +5,6 @@ from django.shortcuts import get_object_or_404, redirect
 from django.views import View
 from django.views.generic import TemplateView
 
-from draws.selectors import draw_denials_for_customer
 from riskops.core.exceptions import DomainError
 from riskops.core.roles import ANALYST, RISK_ADMIN, has_role
 from riskops.core.views import RoleRequiredMixin
@@ -14,6 +13,7 @@ from .models import RecomputeRun, Trigger
 from .override_views import override_panel_context
 from .notice_selectors import customer_notices
 from .overview_selectors import book_overview
+from .profile_panels import panels_for
 from .profile_selectors import PROFILE_LISTS, customer_profile, more_params
 from .selectors import recompute_runs, run_progress
 from .services.runs import recompute_run_start
@@ -72,7 +72,8 @@ class CustomerProfileView(RoleRequiredMixin, TemplateView):
         return super().get_context_data(
             profile=profile,
             overrides=override_panel_context(self.request, profile),  # decisions/override_views.py
-            draw_denials=draw_denials_for_customer(customer_id=profile.customer.pk),  # draws/selectors.py
+            # Sections other apps register (draws: denied draws; modelling: outcomes): profile_panels.py
+            panels=panels_for(customer_id=profile.customer.pk, user=self.request.user),
             notices=customer_notices(external_id=profile.customer.external_id),  # decisions/notice_selectors.py
             can_act=can_act,
             # The dismiss/confirm form's suppression period (one policy read, only for those who act).

@@ -6,3 +6,14 @@ class DrawsConfig(AppConfig):
 
     name = "draws"
     default_auto_field = "django.db.models.BigAutoField"
+
+    def ready(self):
+        from decisions.profile_panels import ProfilePanel, register
+        from riskops.core.roles import ANALYST, COMPLIANCE, RISK_ADMIN
+
+        from .selectors import draw_denials_for_customer
+
+        register(ProfilePanel(
+            "draw_denials", "decisions/_draws.html",
+            lambda customer_id: draw_denials_for_customer(customer_id=customer_id), (ANALYST, COMPLIANCE, RISK_ADMIN),
+        ))

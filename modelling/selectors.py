@@ -22,6 +22,14 @@ def customer_outcomes(customer_id: int) -> QuerySet[Outcome]:
     )
 
 
+PROFILE_ROWS = 24  # two years of monthly observation dates
+
+
+def customer_outcomes_for_profile(customer_id: int) -> list[Outcome]:
+    """The profile's outcome panel: the newest PROFILE_ROWS observation dates (one query)."""
+    return list(customer_outcomes(customer_id)[:PROFILE_ROWS])
+
+
 def customers_to_materialise() -> int:
     """How many customers a materialisation reads (all of them): the progress bar's total."""
     return Customer.objects.count()
