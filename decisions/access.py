@@ -189,6 +189,9 @@ def _model_decision(*, has_scoring_consent, score, features, hits, open_alerts, 
         limit, cycle_started, cycle_base = target, now, target
     elif limited:
         limit = min(target, previous)
+        if limit < previous:
+            # A cut, like any other: it starts a new cycle, so a raise waits for it to run.
+            cycle_started, cycle_base = now, limit
     elif target <= previous:
         # Decreases apply at once, and start a new cycle so the next increase is capped from here.
         limit = target

@@ -454,6 +454,19 @@ def test_a_new_line_is_not_raised_in_its_first_cycle(policy):
     assert "LIMIT_INCREASE_WAITS" in codes(out)
 
 
+def test_a_cut_while_limited_starts_a_new_cycle_too(policy):
+    # given an open line at 2000 in an old cycle; band D now (limited), target 600
+    line = open_line("2000.00", started=NOW - timedelta(days=50), base="1800.00")
+    out = run(policy, score=scored("D"), line=line)
+    assert out.access == "limited"
+    assert_money(out.limit, "600.00")
+    assert (out.cycle_started_at, out.cycle_base_limit) == (NOW, Decimal("600.00"))
+    # and the next day, back in band B, the limit waits at 600
+    back = run(policy, line=open_line("600.00", access="limited", started=NOW - timedelta(days=1)))
+    assert_money(back.limit, "600.00")
+    assert "LIMIT_INCREASE_WAITS" in codes(back)
+
+
 def test_a_cut_is_never_held_back(policy):
     # given a line raised yesterday in a new cycle; the target falls
     line = open_line("1250.00", started=NOW - timedelta(days=1), base="1000.00")
