@@ -136,3 +136,12 @@ def test_history_days_zero_keeps_todays_book():
     call_command("seed_demo", "--customers", "5", "--seed", "8", "--history-days", "0", "--no-progress")
     assert Customer.objects.count() == 5
     assert not RecomputeRun.objects.exists() and not SyntheticHazard.objects.exists()
+
+
+@pytest.mark.slow
+def test_bench_replay_times_fresh_databases_and_reports_the_figures(capsys):
+    call_command("bench_replay", "--runs", "1", "--customers", "8", "--history-days", "3")
+    out = capsys.readouterr().out
+    assert "run 1: 8 customers × 3 days in" in out
+    assert "Replayed 3 days" in out and "Engine over time:" in out
+    assert "target met in 1 of 1 runs" in out
