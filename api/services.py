@@ -103,3 +103,18 @@ def api_token_revoke(*, token: ApiToken, actor: Any) -> ApiToken:
         after={"client_id": token.client_id, "prefix": token.prefix, "revoked_at": token.revoked_at.isoformat()},
     )
     return token
+
+
+DEMO_SERVICE_CLIENT = "svc-payments"
+
+
+def demo_api_token() -> str:
+    """The demo service client (every scope) with a fresh token: a token's secret is stored only
+    as a hash, so each run makes a new one to print and revokes the earlier ones."""
+    client = ApiClient.objects.filter(name=DEMO_SERVICE_CLIENT).first()
+    if client is None:
+        client = api_client_create(name=DEMO_SERVICE_CLIENT, scopes=list(Scope.values), actor=None)
+    for old in client.tokens.filter(revoked_at__isnull=True):
+        api_token_revoke(token=old, actor=None)
+    _, secret = api_token_create(client=client, actor=None)
+    return secret

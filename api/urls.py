@@ -1,14 +1,13 @@
 from django.urls import path, re_path
 from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerSplitView
 
-from draws.api_views import DrawCheckView
-
 from . import views
 
 app_name = "api"
 
+# The draw-check route (`api:draw-check`, in draws/api_views.py) is added in riskops/urls.py:
+# draws builds on the API's framework (auth, idempotency, errors), so api never imports draws.
 urlpatterns: list = [
-    path("v1/draw-checks/", DrawCheckView.as_view(), name="draw-check"),
     # ingestion: single events and batches of up to 1,000 (all or nothing)
     path("v1/transactions/", views.TransactionCreate.as_view(), name="transactions"),
     path("v1/transactions/batch/", views.TransactionBatchCreate.as_view(), name="transactions-batch"),

@@ -12,7 +12,7 @@ from django.urls import Resolver404, resolve
 from django.utils.dateparse import parse_datetime
 from django.utils.http import escape_leading_slashes
 from django.views.decorators.csrf import csrf_exempt
-from drf_spectacular.utils import OpenApiParameter, OpenApiResponse, extend_schema
+from drf_spectacular.utils import OpenApiParameter, extend_schema
 from rest_framework import status
 from rest_framework.generics import ListAPIView
 from rest_framework.request import Request
@@ -27,30 +27,11 @@ from riskops.core.exceptions import NotFound, ValidationFailed
 
 from . import serializers as s
 from .authentication import ApiPrincipal
-from .idempotency import HEADER, idempotent
+from .errors import ERRORS, IDEMPOTENCY_PARAM, READ_ERRORS
+from .idempotency import idempotent
 from .models import Scope
 from .selectors import customer_by_external_id, decision_history, draw_installment, draw_schedule, effective_decision, open_alerts
 from .tasks import recompute_customers_on_commit
-
-ERRORS = {
-    code: OpenApiResponse(s.ApiErrorSerializer, description=text)
-    for code, text in {
-        400: "invalid input (malformed JSON, a bad field: `field` names it)",
-        401: "no token, an invalid one, or a revoked one",
-        403: "the client lacks the scope",
-        404: "unknown customer, draw, installment or disclosure",
-        409: "the external id or Idempotency-Key was used with different content",
-        413: "body over the size limit, or a batch over 1,000 events",
-        415: "not application/json",
-        429: "over the client's rate",
-    }.items()
-}
-READ_ERRORS = {code: ERRORS[code] for code in (400, 401, 403, 404, 429)}
-IDEMPOTENCY_PARAM = OpenApiParameter(
-    HEADER, str, OpenApiParameter.HEADER, required=False,
-    description="Makes the write safe to retry: the same key and body return the stored answer (24 h).",
-)
-
 
 def _body(request: Request) -> dict:
     data = request.data

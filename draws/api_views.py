@@ -11,7 +11,7 @@ from rest_framework.views import APIView
 from api.idempotency import idempotent
 from api.permissions import HasScope
 from api.serializers import ApiErrorSerializer
-from api.views import ERRORS, IDEMPOTENCY_PARAM
+from api.errors import ERRORS, IDEMPOTENCY_PARAM
 
 from .models import DrawCheck, DrawDecision
 from .services import draw_check

@@ -3,6 +3,9 @@ from django.contrib.auth import views as auth_views
 from django.urls import include, path
 from django.views.i18n import set_language
 
+from api.urls import urlpatterns as api_urlpatterns
+from draws.api_views import DrawCheckView
+
 admin.site.site_header = "RiskOps administration"
 admin.site.site_title = "RiskOps admin"
 
@@ -13,6 +16,8 @@ urlpatterns = [
     # The language switch in the top bar POSTs here (CSRF); the choice is kept in a cookie.
     path("i18n/setlang/", set_language, name="set_language"),
     path("compliance/", include("compliance.urls")),
-    path("api/", include("api.urls")),
+    # The service API under one namespace: the draw check (draws) first, then the api app's own
+    # routes, whose last pattern answers any other /api/ path with a JSON 404.
+    path("api/", include(([path("v1/draw-checks/", DrawCheckView.as_view(), name="draw-check"), *api_urlpatterns], "api"))),
     path("", include("decisions.urls")),
 ]

@@ -6,3 +6,12 @@ class WebhooksConfig(AppConfig):
 
     name = "webhooks"
     default_auto_field = "django.db.models.BigAutoField"
+
+    def ready(self) -> None:
+        from decisions.announcements import listen
+
+        from .services.outbox import webhook_events_for_plans
+
+        # Events for changed decisions and newly raised alerts, in the engine's own transaction
+        # (the outbox); sent by Celery after commit.
+        listen(webhook_events_for_plans)

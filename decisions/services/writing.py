@@ -14,6 +14,7 @@ from decimal import Decimal
 from riskops.core.audit import canonical_json
 from riskops.core.bulk import copy_rows, insert_objects, update_objects
 
+from ..announcements import plans_written
 from ..models import CreditDecision, CreditLine, RiskAlert, ScoreSnapshot
 from ..planning import CustomerPlan
 from .notices import alerts_clear, notices_for_plans
@@ -75,12 +76,8 @@ def write_plans(plans: list[CustomerPlan]) -> list[CreditDecision]:
         lines.append(line)
     update_objects(CreditLine, lines, LINE_FIELDS)
 
-    # --- issue 15: webhook events for changed decisions and newly raised alerts, in this same
-    # transaction (the outbox); sent by Celery after commit (webhooks/services/outbox.py).
-    from webhooks.services.outbox import webhook_events_for_plans
-
-    webhook_events_for_plans(plans, decisions)
-    # --- end issue 15
+    # Whoever listens (webhooks: its outbox events) writes in this same transaction.
+    plans_written(plans, decisions)
     return decisions
 
 

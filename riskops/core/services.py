@@ -24,27 +24,10 @@ DEMO_USERS = (
     # A second admin, so the four-eyes approval of overrides can be tried alone.
     ("riskadmin2", "riskadmin2-demo", RISK_ADMIN, True),
 )
-SERVICE_USER = "svc-payments"
-
-
-def _demo_api_token() -> str:
-    """The demo service client (every scope) with a fresh token: a token's secret is stored only
-    as a hash, so each run makes a new one to print and revokes the earlier ones."""
-    from api.models import ApiClient, Scope  # the api app's client and token services (api/services.py)
-    from api.services import api_client_create, api_token_create, api_token_revoke
-
-    client = ApiClient.objects.filter(name=SERVICE_USER).first()
-    if client is None:
-        client = api_client_create(name=SERVICE_USER, scopes=list(Scope.values), actor=None)
-    for old in client.tokens.filter(revoked_at__isnull=True):
-        api_token_revoke(token=old, actor=None)
-    _, secret = api_token_create(client=client, actor=None)
-    return secret
-
-
 @transaction.atomic
-def demo_users_bootstrap() -> list[DemoCredential]:
-    """Create (or reset) one demo user per role and an API service client with a new token.
+def demo_users_bootstrap(*, extra: tuple[DemoCredential, ...] = ()) -> list[DemoCredential]:
+    """Create (or reset) one demo user per role; `extra` credentials made by other apps (the API's
+    demo service token) are listed and audited with them.
 
     Idempotent: running it again resets the demo passwords and roles, nothing else.
     """
@@ -57,7 +40,7 @@ def demo_users_bootstrap() -> list[DemoCredential]:
         user.save()
         user.groups.set([Group.objects.get(name=role)])
         credentials.append(DemoCredential(username, password, role))
-    credentials.append(DemoCredential(SERVICE_USER, "(token only)", "service client", _demo_api_token()))
+    credentials.extend(extra)
     audit_record(
         actor=None,
         action="bootstrap.demo_users",

@@ -1,7 +1,10 @@
 from django.conf import settings
 from django.core.management.base import BaseCommand, CommandError
 
-from riskops.core.services import demo_users_bootstrap
+from django.db import transaction
+
+from api.services import DEMO_SERVICE_CLIENT, demo_api_token
+from riskops.core.services import DemoCredential, demo_users_bootstrap
 
 
 class Command(BaseCommand):
@@ -13,7 +16,9 @@ class Command(BaseCommand):
     def handle(self, *args, force, **options):
         if not settings.DEBUG and not force:
             raise CommandError("bootstrap creates users with known passwords; refusing with DEBUG off (use --force)")
-        credentials = demo_users_bootstrap()
+        with transaction.atomic():
+            token = DemoCredential(DEMO_SERVICE_CLIENT, "(token only)", "service client", demo_api_token())
+            credentials = demo_users_bootstrap(extra=(token,))
         self.stdout.write("Demo users (log in at /login/):")
         for c in credentials:
             line = f"  {c.role:<15} {c.username:<13} {c.password}"

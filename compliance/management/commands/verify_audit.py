@@ -2,6 +2,8 @@ from django.core.management.base import BaseCommand, CommandError
 
 from riskops.core.audit import verify_chain
 
+from compliance.services.verification import previous_tail, tail_missing
+
 
 class Command(BaseCommand):
     help = (
@@ -12,8 +14,6 @@ class Command(BaseCommand):
     def handle(self, *args, **options):
         # The tail anchor is kept by the compliance app's verification runs; a chain cut short at
         # its end verifies by itself, so only that remembered tail shows the cut.
-        from compliance.services.verification import previous_tail, tail_missing
-
         anchor = previous_tail()
         checked, broken = verify_chain()
         if broken is None and anchor is not None:
