@@ -10,7 +10,7 @@ BENCH_CUSTOMERS ?= 100000
 BENCH_DB ?= postgres://postgres@127.0.0.1:5432/riskops_bench
 BENCH_BROKER ?= redis://127.0.0.1:6379/13
 
-.PHONY: install messages demo serve migrate seed recompute bootstrap test check-deploy worker beat bench-seed bench screenshots clean
+.PHONY: install messages demo serve migrate seed recompute bootstrap test check-deploy worker beat bench-seed bench screenshots docs docs-build lint-imports clean
 
 $(VENV)/.installed: requirements.txt
 	$(PYTHON) -m venv $(VENV)
@@ -48,6 +48,17 @@ serve: install
 
 test: install
 	$(PY) -m pytest
+
+# The documentation (MkDocs, Material theme): served on :8001, or built with --strict as CI does.
+docs: install
+	NO_MKDOCS_2_WARNING=1 $(VENV)/bin/mkdocs serve -a 127.0.0.1:8001
+
+docs-build: install
+	NO_MKDOCS_2_WARNING=1 $(VENV)/bin/mkdocs build --strict --quiet
+
+# The layers of the house (.importlinter); tests/core/test_layers.py runs the same check.
+lint-imports: install
+	$(VENV)/bin/lint-imports
 
 check-deploy: install
 	DEBUG=false SECRET_KEY=$$($(PY) -c 'import secrets; print(secrets.token_urlsafe(50))') \

@@ -59,7 +59,7 @@ class CustomerAdmin(ReadOnlyAdminMixin, LargeTableAdminMixin, admin.ModelAdmin):
     inlines = (ConsentInline,)
 
     def get_fields(self, request: HttpRequest, obj: Model | None = None) -> list[str]:
-        # The raw values reach only people whose job needs them (DESIGN §1); everyone else gets
+        # The raw values reach only people whose job needs them (see docs/data-model.md, "Roles"); everyone else gets
         # the masked form, and the raw fields are not in the page at all.
         if request.user.has_perm(PII_PERMISSION):
             pii = ["national_id", "phone"]

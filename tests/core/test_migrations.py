@@ -110,3 +110,9 @@ def test_roles_survive_a_flush_between_transactional_tests(make_user):
     user = make_user("after-flush", "risk_admin")
 
     assert user.has_perm("decisions.approve_override")
+
+
+@pytest.mark.django_db
+def test_no_model_change_is_missing_its_migration():
+    # makemigrations --check exits non-zero when a model differs from its migrations.
+    call_command("makemigrations", "--check", "--dry-run", verbosity=0)
