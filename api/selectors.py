@@ -10,7 +10,7 @@ from django.utils import timezone
 
 from accounts.models import Customer, RepaymentInstallment, Transaction
 from decisions.models import ACCESS_WITH_LIMIT, Access, CreditDecision, CreditLine, CustomerNotice, Override, RiskAlert
-from decisions.texts import reason_text
+from decisions.presentation.texts import reason_text
 from riskops.core.exceptions import NotFound
 from riskops.core.prepared import prepared_cursor
 from riskops.core.rows import instance_from_row

@@ -1,13 +1,13 @@
 """Plotly figures for the compliance pages: plain data in, a figure dict out (drawn by
 static/js/charts.js from `json_script`, no inline script). Labels are translated here, in the
-request, so in the viewer's language; colours come from decisions.palette."""
+request, so in the viewer's language; colours come from decisions.presentation.palette."""
 
 from __future__ import annotations
 
 from django.utils.translation import gettext as _
 
-from decisions.charts import figure
-from decisions.palette import ACCENT, ACCESS_COLOURS
+from decisions.presentation.charts import figure
+from decisions.presentation.palette import ACCENT, ACCESS_COLOURS
 
 from .selectors import BookFigures
 

@@ -38,7 +38,7 @@ from .override_selectors import override_target
 from .override_views import OverrideRequestForm
 from .overview_selectors import money
 from .services.overrides import category_label, override_approve, override_bounds, override_reject, override_request, override_revoke
-from .texts import access_name
+from .presentation.texts import access_name
 
 EXPIRING_DAYS = 7
 

@@ -16,7 +16,7 @@ from django.utils import timezone
 from .models import ACCESS_WITH_LIMIT, CreditLine, Override
 from .overview_selectors import money
 from .services.overrides import category_label
-from .texts import access_name
+from .presentation.texts import access_name
 
 PAST = 5  # past overrides shown under the live ones
 # Live overrides: one pending and one in force at most (the services keep it so); a few more rows

@@ -29,7 +29,7 @@ from riskops.core.views import RoleRequiredMixin
 from .models import Access
 from .override_selectors import customer_override_panel, override_target
 from .services.overrides import OverrideBounds, override_bounds, override_request
-from .texts import access_name
+from .presentation.texts import access_name
 
 REQUESTING_ROLES = (ANALYST, RISK_ADMIN)
 

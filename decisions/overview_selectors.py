@@ -20,12 +20,12 @@ from django.utils.translation import gettext as _, ngettext
 
 from riskops.core.exceptions import NotFound
 
-from . import charts
+from .presentation import charts
 from .models import Access, AlertRule, Band, BookDailyStat, BookMetric, RecomputeRun, RiskAlert
 from .selectors import recompute_runs, run_progress
 from .services.book_stats import UNSCORED, utc_today
 from .services.policy import active_policy
-from .texts import access_name, rule_name
+from .presentation.texts import access_name, rule_name
 
 HISTORY_DAYS = 90
 SEVERITIES = (5, 4, 3, 2, 1)

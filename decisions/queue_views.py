@@ -30,7 +30,7 @@ from riskops.core.views import RoleRequiredMixin
 from .models import ACCESS_VALUES, BAND_VALUES, AlertRule, RiskAlert
 from .queue_selectors import ASSIGNEE_CHOICES, PAGE_SIZES, QueueFilters, flagged_accounts
 from .services import triage
-from .texts import access_name, rule_name
+from .presentation.texts import access_name, rule_name
 
 ACTING_ROLES = (ANALYST, RISK_ADMIN)
 

@@ -11,11 +11,11 @@ from decimal import Decimal
 
 from django.utils.translation import gettext as _
 
-from .charts import CUT_COLOUR, INCREASE_COLOUR, _layout, figure
+from .presentation.charts import CUT_COLOUR, INCREASE_COLOUR, _layout, figure
 from .models import Access, PolicySimulation
-from .palette import ACCENT, ACCESS_COLOURS, BAND_COLOURS
+from .presentation.palette import ACCENT, ACCESS_COLOURS, BAND_COLOURS
 from .services.simulation import NO_BAND, limit_change_buckets
-from .texts import access_name, rule_name
+from .presentation.texts import access_name, rule_name
 
 NOW_COLOUR = ACCESS_COLOURS["not_offered"]  # grey: as things stand
 DRAFT_COLOUR = ACCENT  # the draft

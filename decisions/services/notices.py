@@ -22,7 +22,7 @@ from accounts.models import Customer, CustomerLanguage
 
 from ..features import current_risk_disclosure
 from ..models import CreditDecision, CustomerNotice, NoticeKind, RiskAlert
-from ..texts import reason_text
+from decisions.presentation.texts import reason_text
 
 if TYPE_CHECKING:
     from ..planning import CustomerPlan

@@ -35,7 +35,7 @@ from riskops.core.exceptions import Conflict, FourEyesViolation, NotFound, NotPe
 from riskops.core.roles import ANALYST, RISK_ADMIN, has_role
 
 from ..models import ACCESS_VALUES, ACCESS_WITH_LIMIT, CreditLine, Override, Trigger
-from ..texts import access_name
+from decisions.presentation.texts import access_name
 from ..policy import (
     DEFAULT_OVERRIDE_DEFAULT_DAYS,
     DEFAULT_OVERRIDE_MAX_DAYS,

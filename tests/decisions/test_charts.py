@@ -3,7 +3,7 @@
 from datetime import datetime, timedelta, timezone as dt_timezone
 from decimal import Decimal
 
-from decisions import charts
+from decisions.presentation import charts
 
 T0 = datetime(2026, 11, 20, 9, 30, tzinfo=dt_timezone.utc)
 
@@ -35,7 +35,7 @@ def test_the_limit_history_of_one_decision_and_one_alert_is_widened_too():
 
 
 def test_alert_evidence_reads_as_money_and_two_decimal_ratios():
-    from decisions.texts import alert_evidence_lines
+    from decisions.presentation.texts import alert_evidence_lines
 
     (spike,) = alert_evidence_lines("SPENDING_SPIKE", {"spend_7d": "7986.96", "avg_monthly_spend_3m": "4040.33", "spike_ratio": "8.4720", "min_spike_ratio": 3})
     assert spike == "Spent ¥7,986.96 in 7 days against ¥4,040.33 a month on average: 8.47× (the rule fires from 3×)."

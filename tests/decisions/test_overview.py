@@ -11,7 +11,7 @@ from django.urls import reverse
 from django.utils import timezone, translation
 
 from decisions.overview_selectors import book_overview, open_alert_counts
-from decisions.palette import ACCESS_COLOURS, BAND_COLOURS, PLOTLY_CONFIG
+from decisions.presentation.palette import ACCESS_COLOURS, BAND_COLOURS, PLOTLY_CONFIG
 from decisions.services.book_stats import book_stats_refresh, utc_today
 from tests.factories import (
     CreditDecisionFactory,

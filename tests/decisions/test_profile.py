@@ -8,8 +8,8 @@ import pytest
 from django.urls import reverse
 from django.utils import timezone, translation
 
-from decisions import charts
-from decisions.palette import ACCESS_COLOURS, BAND_COLOURS, PLOTLY_CONFIG
+from decisions.presentation import charts
+from decisions.presentation.palette import ACCESS_COLOURS, BAND_COLOURS, PLOTLY_CONFIG
 from decisions.profile_selectors import PAGE, customer_profile
 from tests.factories import (
     CaseNoteFactory,
@@ -231,7 +231,7 @@ def test_limit_history_marks_the_alerts_raised_since_the_first_decision():
     figure = {c["id"]: c for c in customer_profile(external_id=customer.external_id).charts}["chart-limit-history"]["figure"]
     alerts = next(t for t in figure["data"] if t["name"] == "Alerts")
     # then each alert is a triangle on the axis in its severity's colour
-    from decisions.palette import SEVERITY_COLOURS
+    from decisions.presentation.palette import SEVERITY_COLOURS
 
     assert alerts["marker"]["symbol"] == "triangle-up"
     assert set(alerts["marker"]["color"]) <= set(SEVERITY_COLOURS.values())

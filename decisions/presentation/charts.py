@@ -1,7 +1,7 @@
 """Plotly figure builders: plain data in, a figure dict out ({"data", "layout", "config"}).
 
 The dict goes to the template through `json_script` and `static/js/charts.js` draws it, so no
-inline script is needed (strict CSP). Colours come from `decisions.palette`, the same as the
+inline script is needed (strict CSP). Colours come from `decisions.presentation.palette`, the same as the
 badges next to the chart. Money is Decimal everywhere else; it becomes a float only here, at the
 edge, because Plotly plots numbers. Labels are translated when the figure is built (in the
 request, so in the viewer's language).
