@@ -1,7 +1,7 @@
 """Admin for decisions and their history: all view-only for now.
 
 Snapshots, decisions, lines and runs are written by the recompute services. Policy versions
-have their own module (decisions/admin_policy.py: drafts edited here, activation through
+have their own module (decisions/governance/admin_policy.py: drafts edited here, activation through
 maker-checker services).
 """
 
@@ -18,8 +18,8 @@ from .models import (
     RiskAlert,
     ScoreSnapshot,
 )
-from . import admin_overrides  # noqa: F401  (Override: four-eyes actions, requests through the service)
-from . import admin_policy  # noqa: F401  (PolicyVersion: drafts, diff, simulation, maker-checker)
+from .governance import admin_overrides  # noqa: F401  (Override: four-eyes actions, requests through the service)
+from .governance import admin_policy  # noqa: F401  (PolicyVersion: drafts, diff, simulation, maker-checker)
 
 # Snapshots and decisions grow by up to one row per customer per run, lines and alerts with the
 # book: LargeTableAdminMixin (riskops/core/admin.py) — no exact count of a large table, pages up

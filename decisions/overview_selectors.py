@@ -24,7 +24,7 @@ from .presentation import charts
 from .models import Access, AlertRule, Band, BookDailyStat, BookMetric, RecomputeRun, RiskAlert
 from .selectors import recompute_runs, run_progress
 from .services.book_stats import UNSCORED, utc_today
-from .services.policy import active_policy
+from .governance.services.policy import active_policy
 from .presentation.texts import access_name, rule_name
 
 HISTORY_DAYS = 90

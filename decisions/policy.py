@@ -289,7 +289,7 @@ SCHEMA: dict[str, Any] = {
                 "max_suppression_days": _DAYS,
             },
         },
-        # Optional: manual overrides (decisions/services/overrides.py). Absent → the
+        # Optional: manual overrides (decisions/governance/services/overrides.py). Absent → the
         # DEFAULT_OVERRIDE_* values above.
         "overrides": {
             "type": "object",

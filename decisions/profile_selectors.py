@@ -41,7 +41,7 @@ from .presentation import charts
 from .features import SPEND_KINDS
 from .models import CaseNote, CreditDecision, CreditLine, Override, RiskAlert, ScoreSnapshot
 from .overview_selectors import currency_symbol, money
-from .services.policy import active_policy
+from .governance.services.policy import active_policy
 from .presentation.texts import access_name, alert_evidence_lines, reason_text, rule_name
 
 SERIES_CAP = 365  # points per chart: a year of nightly scores

@@ -72,12 +72,12 @@ def refresh_book_stats() -> int:
     return book_stats_refresh(day=today - timedelta(days=1)) + book_stats_refresh(day=today)
 
 
-# --- policy simulation (decisions/services/simulation.py) ----------------------------------------
+# --- policy simulation (decisions/governance/services/simulation.py) ----------------------------------------
 
 
 @shared_task(bind=True, **RETRY)  # idempotent: a chunk done is never scored or counted twice
 def simulate_chunk(self, *, chunk_id: int) -> None:
-    from .services.simulation import simulation_chunk_record_failure, simulation_chunk_run
+    from .governance.services.simulation import simulation_chunk_record_failure, simulation_chunk_run
 
     try:
         simulation_chunk_run(chunk_id=chunk_id)

@@ -1,14 +1,15 @@
 from django.urls import path
 
-from . import override_views, policy_views, queue_views, views
+from .governance import override_views, policy_views, run_views
+from . import queue_views, views
 
 app_name = "decisions"
 urlpatterns = [
     path("", views.OverviewView.as_view(), name="overview"),
     path("customers/<str:external_id>/", views.CustomerProfileView.as_view(), name="customer"),
-    path("runs/", views.RunListView.as_view(), name="runs"),
-    path("runs/start/", views.RunStartView.as_view(), name="run-start"),
-    path("runs/<int:pk>/progress/", views.RunProgressView.as_view(), name="run-progress"),
+    path("runs/", run_views.RunListView.as_view(), name="runs"),
+    path("runs/start/", run_views.RunStartView.as_view(), name="run-start"),
+    path("runs/<int:pk>/progress/", run_views.RunProgressView.as_view(), name="run-progress"),
     # The flagged-account queue and triage actions (decisions/queue_views.py); actions are POST.
     path("queue/", queue_views.QueueView.as_view(), name="queue"),
     path("queue/next/", queue_views.QueueNextView.as_view(), name="queue-next"),
@@ -20,10 +21,10 @@ urlpatterns = [
     path("alerts/<int:pk>/confirm/", queue_views.AlertConfirmView.as_view(), name="alert-confirm"),
     path("customers/<str:external_id>/notes/", queue_views.NoteAddView.as_view(), name="note-add"),
     path("customers/<str:external_id>/recompute/", queue_views.CustomerRecomputeView.as_view(), name="customer-recompute"),
-    # Policy simulations (decisions/policy_views.py): the report of a draft scored on the book.
+    # Policy simulations (decisions/governance/policy_views.py): the report of a draft scored on the book.
     path("policies/simulations/<int:pk>/", policy_views.SimulationView.as_view(), name="simulation"),
     path("policies/simulations/<int:pk>/progress/", policy_views.SimulationProgressView.as_view(), name="simulation-progress"),
     path("policies/simulations/<int:pk>/resume/", policy_views.SimulationResumeView.as_view(), name="simulation-resume"),
-    # Manual overrides (decisions/override_views.py): requested here, decided in the admin.
+    # Manual overrides (decisions/governance/override_views.py): requested here, decided in the admin.
     path("customers/<str:external_id>/overrides/request/", override_views.OverrideRequestView.as_view(), name="override-request"),
 ]

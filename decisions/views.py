@@ -1,53 +1,16 @@
-from django.contrib import messages
-from django.core.exceptions import PermissionDenied
-from django.http import JsonResponse
-from django.shortcuts import get_object_or_404, redirect
-from django.views import View
+"""The book overview and the customer's risk profile (the analysts' two reading pages)."""
+
 from django.views.generic import TemplateView
 
-from riskops.core.exceptions import DomainError
 from riskops.core.roles import ANALYST, RISK_ADMIN, has_role
 from riskops.core.views import RoleRequiredMixin
 
-from .models import RecomputeRun, Trigger
-from .override_views import override_panel_context
+from .governance.override_views import override_panel_context
 from .notice_selectors import customer_notices
 from .overview_selectors import book_overview
 from .profile_panels import panels_for
 from .profile_selectors import PROFILE_LISTS, customer_profile, more_params
-from .selectors import recompute_runs, run_progress
-from .services.runs import recompute_run_start
 from .services.triage import suppression_bounds
-
-
-class RunListView(RoleRequiredMixin, TemplateView):
-    template_name = "decisions/runs.html"
-
-    def get_context_data(self, **kwargs):
-        runs = list(recompute_runs())
-        return super().get_context_data(
-            runs=[(run, run_progress(run=run)) for run in runs],
-            can_start=self.request.user.has_perm("decisions.start_recomputerun"),
-            **kwargs,
-        )
-
-
-class RunStartView(RoleRequiredMixin, View):
-    def post(self, request):
-        if not request.user.has_perm("decisions.start_recomputerun"):
-            raise PermissionDenied("Only a risk admin can start a full recompute.")
-        try:
-            run = recompute_run_start(trigger=Trigger.MANUAL, actor=request.user)
-        except DomainError as exc:
-            messages.error(request, exc.message)
-        else:
-            messages.success(request, f"Run {run.pk} started over {run.total_customers:,} customers.")
-        return redirect("decisions:runs")
-
-
-class RunProgressView(RoleRequiredMixin, View):
-    def get(self, request, pk: int):
-        return JsonResponse(run_progress(run=get_object_or_404(RecomputeRun, pk=pk)))
 
 
 class OverviewView(RoleRequiredMixin, TemplateView):
@@ -71,7 +34,7 @@ class CustomerProfileView(RoleRequiredMixin, TemplateView):
         profile = customer_profile(external_id=self.kwargs["external_id"], show=show)
         return super().get_context_data(
             profile=profile,
-            overrides=override_panel_context(self.request, profile),  # decisions/override_views.py
+            overrides=override_panel_context(self.request, profile),  # decisions/governance/override_views.py
             # Sections other apps register (draws: denied draws; modelling: outcomes): profile_panels.py
             panels=panels_for(customer_id=profile.customer.pk, user=self.request.user),
             notices=customer_notices(external_id=profile.customer.external_id),  # decisions/notice_selectors.py

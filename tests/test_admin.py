@@ -262,7 +262,7 @@ def test_role_user_can_view_but_not_delete(client: Client, rows, risk_admin):
 
     assert response.status_code == 200
     assert "delete_selected" not in response.context["cl"].model_admin.get_actions(response.wsgi_request)
-    # the add page is a request through override_request (decisions/admin_overrides.py)
+    # the add page is a request through override_request (decisions/governance/admin_overrides.py)
     assert client.get(_url(Override, "add")).status_code == 200
     assert client.post(_url(Override, "delete", rows[Override].pk), {"post": "yes"}).status_code == 403
 

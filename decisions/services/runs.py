@@ -24,8 +24,8 @@ from riskops.core.audit import audit_record
 from riskops.core.exceptions import Conflict, NotFound, ValidationFailed
 
 from ..models import CreditLine, Override, RecomputeChunk, RecomputeRun, Trigger
-from .overrides import pending_lapsed_expire
-from .policy import active_policy
+from decisions.governance.services.overrides import pending_lapsed_expire
+from decisions.governance.services.policy import active_policy
 from .recompute import chunk_plans_write, decisions_digest
 
 DEFAULT_CHUNK_SIZE = 2000

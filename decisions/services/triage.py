@@ -52,7 +52,7 @@ class SuppressionBounds:
 
 def suppression_bounds() -> SuppressionBounds:
     """The active policy's suppression period: its default and its upper bound, in days."""
-    from .policy import active_policy
+    from decisions.governance.services.policy import active_policy
 
     try:
         _version, policy = active_policy()

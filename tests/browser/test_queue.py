@@ -8,7 +8,7 @@ from django.urls import reverse
 
 from decisions.models import AlertStatus, CreditLine, PolicyVersion, RiskAlert
 from decisions.policy import default_policy_body
-from decisions.services.policy import policy_activate, policy_create
+from decisions.governance.services.policy import policy_activate, policy_create
 from decisions.services.recompute import decision_recompute
 from tests.decisions.scenarios import make_customer
 

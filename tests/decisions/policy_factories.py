@@ -9,7 +9,7 @@ import pytest
 
 from decisions.models import PolicyVersion
 from decisions.policy import default_policy_body
-from decisions.services.policy import policy_draft_copy, policy_draft_edit
+from decisions.governance.services.policy import policy_draft_copy, policy_draft_edit
 
 
 def active_version() -> PolicyVersion:

@@ -10,7 +10,7 @@ from django.urls import reverse
 from django.utils import timezone
 
 from decisions.models import CreditDecision, Override
-from decisions.services import overrides as svc
+from decisions.governance.services import overrides as svc
 from tests.decisions.override_factories import audit_actions, line_of, risk_admin2, scored_customer  # noqa: F401
 from tests.factories import CreditLineFactory, CustomerFactory, OverrideFactory, UserFactory
 

@@ -15,7 +15,7 @@ from accounts.models import CustomerChangeMark
 from decisions.access import ActiveOverride, DecisionOutcome, apply_override
 from decisions.models import CreditDecision, Override, PolicyVersion
 from decisions.policy import default_policy_body, parse_policy
-from decisions.services import overrides as svc
+from decisions.governance.services import overrides as svc
 from decisions.services.recompute import decision_recompute
 from decisions.services.runs import expiry_sweep
 from decisions.tasks import expire_overrides_and_suspensions

@@ -9,8 +9,8 @@ from django.urls import reverse
 from django.utils import timezone
 
 from decisions.models import Override
-from decisions.override_selectors import customer_override_panel
-from decisions.services import overrides as svc
+from decisions.governance.override_selectors import customer_override_panel
+from decisions.governance.services import overrides as svc
 from tests.decisions.override_factories import audit_actions, line_of, risk_admin2, scored_customer  # noqa: F401
 from tests.factories import CreditLineFactory, CustomerFactory, OverrideFactory
 

@@ -8,10 +8,10 @@ import pytest
 from django.urls import reverse
 from hypothesis import given, settings as hsettings, strategies as st
 
-from decisions.admin_policy import PolicyDraftForm
+from decisions.governance.admin_policy import PolicyDraftForm
 from decisions.models import PolicySimulation, PolicyVersion, RecomputeRun
 from decisions.policy import default_policy_body
-from decisions.services.policy import (
+from decisions.governance.services.policy import (
     active_policy,
     parsed_policy,
     policy_activation_approve,
@@ -22,7 +22,7 @@ from decisions.services.policy import (
     policy_draft_edit,
     policy_simulate,
 )
-from decisions.services.simulation import simulation_process_inline
+from decisions.governance.services.simulation import simulation_process_inline
 from riskops.core.exceptions import Conflict, FourEyesViolation, NotPermitted, PolicyInvalid, ValidationFailed
 from riskops.core.models import AuditEvent
 from tests.decisions.policy_factories import active_version, edited_draft, second_admin, stricter_body  # noqa: F401
@@ -463,7 +463,7 @@ def test_a_failed_simulation_is_resumed_from_its_page_by_a_risk_admin(client, ri
     make_customer()
     draft = edited_draft(actor=risk_admin)
     simulation = policy_simulate(version=draft, actor=risk_admin, enqueue=False)
-    from decisions.services import simulation as module
+    from decisions.governance.services import simulation as module
 
     real = module.plan_customer
     monkeypatch.setattr(module, "plan_customer", lambda **kw: (_ for _ in ()).throw(ZeroDivisionError("boom")))
@@ -476,7 +476,7 @@ def test_a_failed_simulation_is_resumed_from_its_page_by_a_risk_admin(client, ri
     assert resume not in client.get(url).content.decode()
     assert client.post(resume).status_code == 403
     # the service itself refuses too, whoever calls it
-    from decisions.services.simulation import simulation_resume
+    from decisions.governance.services.simulation import simulation_resume
 
     with pytest.raises(NotPermitted):
         simulation_resume(simulation=simulation, actor=compliance_officer, enqueue=False)

@@ -208,7 +208,7 @@ def test_profile_query_budget(analyst_client, django_assert_max_num_queries, his
     # (prefetch), 16 alerts page, 17 notes page, 18 active policy (overdue thresholds), 19 its body
     # (parsed once per process, so only on a cold cache), 20 active policy again for the dismiss
     # form's suppression bounds (only for roles that act), 21 the overrides panel's rows
-    # (decisions/override_selectors.py), 22 active policy for the override form's bounds (roles that request),
+    # (decisions/governance/override_selectors.py), 22 active policy for the override form's bounds (roles that request),
     # 23 denied draw checks (draws panel), 24 customer notices (notices panel)
     with django_assert_max_num_queries(24):
         assert analyst_client.get(_url(customer)).status_code == 200

@@ -10,9 +10,9 @@ from django.db.models import Sum
 from accounts.seeding.generator import as_of_default
 from accounts.services import demo_book_seed
 from decisions.models import CreditDecision, CreditLine, CustomerNotice, PolicySimulation, RiskAlert, ScoreSnapshot, SimulationChunk
-from decisions.services.policy import policy_activation_approve, policy_activation_request, policy_simulate
+from decisions.governance.services.policy import policy_activation_approve, policy_activation_request, policy_simulate
 from decisions.services.runs import recompute_run_process_inline, recompute_run_start
-from decisions.services.simulation import (
+from decisions.governance.services.simulation import (
     NO_BAND,
     limit_change_bucket,
     limit_change_buckets,
@@ -177,7 +177,7 @@ def test_the_tasks_run_the_chunks_after_commit(risk_admin, django_capture_on_com
 def test_a_failing_chunk_fails_the_simulation_with_its_error(risk_admin, monkeypatch):
     _book(20, seed=65)
     simulation = policy_simulate(version=edited_draft(actor=risk_admin), actor=risk_admin, chunk_size=10, enqueue=False)
-    from decisions.services import simulation as module
+    from decisions.governance.services import simulation as module
 
     monkeypatch.setattr(module, "plan_customer", lambda **kw: (_ for _ in ()).throw(ZeroDivisionError("boom")))
     simulation = simulation_process_inline(simulation=simulation)

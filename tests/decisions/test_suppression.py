@@ -10,8 +10,8 @@ from django.utils import timezone
 
 from decisions.models import AlertStatus, CreditLine, RiskAlert, Trigger
 from decisions.policy import default_policy_body
-from decisions.services import policy as policy_service
-from decisions.services.policy import policy_activate, policy_create
+from decisions.governance.services import policy as policy_service
+from decisions.governance.services.policy import policy_activate, policy_create
 from decisions.services.recompute import decision_recompute
 from decisions.services.runs import recompute_run_process_inline, recompute_run_start
 from decisions.services.triage import alert_confirm, alert_dismiss

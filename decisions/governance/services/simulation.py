@@ -35,11 +35,11 @@ from accounts.models import Customer
 from riskops.core.audit import audit_record
 from riskops.core.exceptions import Conflict, NotFound, ValidationFailed
 
-from ..models import Access, PolicySimulation, PolicyVersion, SimulationChunk, Trigger
-from ..planning import plan_customer
-from .inputs import load_chunk
+from decisions.models import Access, PolicySimulation, PolicyVersion, SimulationChunk, Trigger
+from decisions.planning import plan_customer
+from decisions.services.inputs import load_chunk
 from .policy import _require_perm, active_policy, body_stamp, parsed_policy
-from .runs import chunk_stale_before
+from decisions.services.runs import chunk_stale_before
 
 DEFAULT_CHUNK_SIZE = 2000
 SAMPLE_SIZE = 50
@@ -124,7 +124,7 @@ def simulation_start(*, version: PolicyVersion, actor, chunk_size: int = DEFAULT
 
 def simulation_chunks_dispatch(*, chunk_ids: list[int]) -> None:
     """One `simulate_chunk` task per chunk, after commit (a worker must see the rows it is sent)."""
-    from ..tasks import simulate_chunk  # tasks import this module
+    from decisions.tasks import simulate_chunk  # tasks import this module
 
     if chunk_ids:
         ids = list(chunk_ids)

@@ -25,8 +25,8 @@ from django.utils.translation import gettext as _, gettext_lazy
 from riskops.core.admin import ReadOnlyAdminMixin
 from riskops.core.exceptions import DomainError, PolicyInvalid
 
-from .models import PolicySimulation, PolicyVersion
-from .policy import validate_policy
+from decisions.models import PolicySimulation, PolicyVersion
+from decisions.policy import validate_policy
 from .services.policy import (
     fresh_simulation,
     policy_activation_approve,

@@ -13,10 +13,10 @@ from datetime import datetime
 from django.db.models import Case, IntegerField, Q, Value, When
 from django.utils import timezone
 
-from .models import ACCESS_WITH_LIMIT, CreditLine, Override
-from .overview_selectors import money
+from decisions.models import ACCESS_WITH_LIMIT, CreditLine, Override
+from decisions.overview_selectors import money
 from .services.overrides import category_label
-from .presentation.texts import access_name
+from decisions.presentation.texts import access_name
 
 PAST = 5  # past overrides shown under the live ones
 # Live overrides: one pending and one in force at most (the services keep it so); a few more rows

@@ -1,7 +1,7 @@
 """Staff pages for policy simulations: progress while it runs, the report when it is done.
 
 Risk admins (who simulate and activate) and compliance (read-only) see them; analysts do not.
-The actions (simulate, request, approve, reject) live in the admin (decisions/admin_policy.py).
+The actions (simulate, request, approve, reject) live in the admin (decisions/governance/admin_policy.py).
 """
 
 from django.contrib import messages
@@ -15,7 +15,7 @@ from riskops.core.exceptions import DomainError
 from riskops.core.roles import COMPLIANCE, RISK_ADMIN, has_role
 from riskops.core.views import RoleRequiredMixin
 
-from .models import PolicySimulation
+from decisions.models import PolicySimulation
 from .services.policy import body_stamp, policy_diff
 from .services.simulation import simulation_progress, simulation_resume
 from .simulation_charts import simulation_report

@@ -1,6 +1,6 @@
 """The Override admin: where risk admins decide overrides (four eyes), and may request one.
 
-Nothing here writes around the services (decisions/services/overrides.py): approve, reject and
+Nothing here writes around the services (decisions/governance/services/overrides.py): approve, reject and
 revoke are list actions that go through a confirmation page with a note and then call the
 service per override (a refusal, such as approving one's own request, is shown as a message and
 changes nothing); the add page is a request form that calls `override_request`, so a request
@@ -33,12 +33,12 @@ from riskops.core.admin import IndexedSearchMixin
 from riskops.core.exceptions import DomainError
 from riskops.core.roles import RISK_ADMIN, has_role
 
-from .models import CreditLine, Override
+from decisions.models import CreditLine, Override
 from .override_selectors import override_target
 from .override_views import OverrideRequestForm
-from .overview_selectors import money
+from decisions.overview_selectors import money
 from .services.overrides import category_label, override_approve, override_bounds, override_reject, override_request, override_revoke
-from .presentation.texts import access_name
+from decisions.presentation.texts import access_name
 
 EXPIRING_DAYS = 7
 
@@ -171,7 +171,7 @@ class OverrideAdmin(IndexedSearchMixin, admin.ModelAdmin):
         return has_role(request.user, RISK_ADMIN)
 
     def save_model(self, request: HttpRequest, obj: Override, form: Any, change: bool) -> None:
-        raise PermissionDenied("Overrides change only through decisions.services.overrides.")
+        raise PermissionDenied("Overrides change only through decisions.governance.services.overrides.")
 
     def delete_model(self, request: HttpRequest, obj: Override) -> None:
         raise PermissionDenied("Overrides are evidence: they are never deleted.")

@@ -34,9 +34,9 @@ from riskops.core.audit import audit_record
 from riskops.core.exceptions import Conflict, FourEyesViolation, NotFound, NotPermitted, OverrideNotPending, ValidationFailed
 from riskops.core.roles import ANALYST, RISK_ADMIN, has_role
 
-from ..models import ACCESS_VALUES, ACCESS_WITH_LIMIT, CreditLine, Override, Trigger
+from decisions.models import ACCESS_VALUES, ACCESS_WITH_LIMIT, CreditLine, Override, Trigger
 from decisions.presentation.texts import access_name
-from ..policy import (
+from decisions.policy import (
     DEFAULT_OVERRIDE_DEFAULT_DAYS,
     DEFAULT_OVERRIDE_MAX_DAYS,
     DEFAULT_OVERRIDE_REASON_CATEGORIES,

@@ -1,5 +1,5 @@
 """Requesting an override from the risk profile: a thin adapter over
-`decisions.services.overrides.override_request`.
+`decisions.governance.services.overrides.override_request`.
 
 The form sits in the profile's overrides panel (templates/decisions/_overrides.html) and posts
 here. Valid input → the service → a redirect to the profile with a flash message. Bad input
@@ -26,10 +26,10 @@ from riskops.core.exceptions import DomainError, ValidationFailed
 from riskops.core.roles import ANALYST, RISK_ADMIN, has_role
 from riskops.core.views import RoleRequiredMixin
 
-from .models import Access
+from decisions.models import Access
 from .override_selectors import customer_override_panel, override_target
 from .services.overrides import OverrideBounds, override_bounds, override_request
-from .presentation.texts import access_name
+from decisions.presentation.texts import access_name
 
 REQUESTING_ROLES = (ANALYST, RISK_ADMIN)
 

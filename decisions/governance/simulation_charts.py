@@ -11,11 +11,11 @@ from decimal import Decimal
 
 from django.utils.translation import gettext as _
 
-from .presentation.charts import CUT_COLOUR, INCREASE_COLOUR, _layout, figure
-from .models import Access, PolicySimulation
-from .presentation.palette import ACCENT, ACCESS_COLOURS, BAND_COLOURS
+from decisions.presentation.charts import CUT_COLOUR, INCREASE_COLOUR, _layout, figure
+from decisions.models import Access, PolicySimulation
+from decisions.presentation.palette import ACCENT, ACCESS_COLOURS, BAND_COLOURS
 from .services.simulation import NO_BAND, limit_change_buckets
-from .presentation.texts import access_name, rule_name
+from decisions.presentation.texts import access_name, rule_name
 
 NOW_COLOUR = ACCESS_COLOURS["not_offered"]  # grey: as things stand
 DRAFT_COLOUR = ACCENT  # the draft
