@@ -358,7 +358,7 @@ class RiskAlert(models.Model):
     """A rule's hit on a customer, and its triage: open → in_review (claimed) → dismissed or confirmed.
 
     Dismissed and confirmed alerts carry `suppressed_until`: until then the recompute does not
-    raise the same rule again unless its severity rises (see decisions/services/triage.py).
+    raise the same rule again unless its severity rises (see decisions/casework/services/triage.py).
     """
 
     Rule = AlertRule
@@ -426,7 +426,7 @@ class RiskAlert(models.Model):
         indexes = [
             models.Index(fields=["status", "-severity", "raised_at"], name="alert_queue_idx"),
             models.Index(fields=["customer", "status"], name="alert_customer_status_idx"),
-            # Queue filters (decisions/queue_selectors.py): by rule, by assignee, oldest first.
+            # Queue filters (decisions/casework/queue_selectors.py): by rule, by assignee, oldest first.
             models.Index(fields=["rule", "status"], name="alert_rule_status_idx"),
             models.Index(fields=["assigned_to", "status"], name="alert_assignee_status_idx"),
             models.Index(fields=["severity", "status"], name="alert_severity_status_idx"),
@@ -554,7 +554,7 @@ class BookDailyStat(models.Model):
     few hundred small rows instead of scanning the book and its transactions on every view.
 
     Long rather than wide: a new rule, band or access state is a new key, not a migration.
-    Written only by `decisions.services.book_stats.book_stats_refresh` (an upsert for the day)."""
+    Written only by `decisions.casework.services.book_stats.book_stats_refresh` (an upsert for the day)."""
 
     Metric = BookMetric
 

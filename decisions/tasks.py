@@ -66,7 +66,7 @@ def refresh_book_stats() -> int:
     yesterday's flow counts again so what happened after its last refresh is not lost."""
     from datetime import timedelta
 
-    from .services.book_stats import book_stats_refresh, utc_today
+    from .casework.services.book_stats import book_stats_refresh, utc_today
 
     today = utc_today()
     return book_stats_refresh(day=today - timedelta(days=1)) + book_stats_refresh(day=today)

@@ -1,7 +1,7 @@
 from django.urls import path
 
 from .governance import override_views, policy_views, run_views
-from . import queue_views, views
+from .casework import queue_views, views
 
 app_name = "decisions"
 urlpatterns = [
@@ -10,7 +10,7 @@ urlpatterns = [
     path("runs/", run_views.RunListView.as_view(), name="runs"),
     path("runs/start/", run_views.RunStartView.as_view(), name="run-start"),
     path("runs/<int:pk>/progress/", run_views.RunProgressView.as_view(), name="run-progress"),
-    # The flagged-account queue and triage actions (decisions/queue_views.py); actions are POST.
+    # The flagged-account queue and triage actions (decisions/casework/queue_views.py); actions are POST.
     path("queue/", queue_views.QueueView.as_view(), name="queue"),
     path("queue/next/", queue_views.QueueNextView.as_view(), name="queue-next"),
     path("queue/assign/", queue_views.QueueAssignView.as_view(), name="queue-assign"),

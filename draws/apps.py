@@ -8,7 +8,7 @@ class DrawsConfig(AppConfig):
     default_auto_field = "django.db.models.BigAutoField"
 
     def ready(self):
-        from decisions.profile_panels import ProfilePanel, register
+        from decisions.casework.profile_panels import ProfilePanel, register
         from riskops.core.roles import ANALYST, COMPLIANCE, RISK_ADMIN
 
         from .selectors import draw_denials_for_customer

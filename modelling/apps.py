@@ -7,7 +7,7 @@ class ModellingConfig(AppConfig):
     verbose_name = _("Credit modelling")
 
     def ready(self):
-        from decisions.profile_panels import ProfilePanel, register
+        from decisions.casework.profile_panels import ProfilePanel, register
         from riskops.core.roles import ANALYST, RISK_ADMIN
 
         from .selectors import customer_outcomes_for_profile

@@ -71,7 +71,7 @@ ROLE_PERMISSIONS: dict[str, list[str]] = {
         "decisions.change_override",
         "decisions.approve_override",
         "decisions.start_recomputerun",
-        "decisions.assign_riskalert",  # hand a case to someone else (decisions/services/triage.py)
+        "decisions.assign_riskalert",  # hand a case to someone else (decisions/casework/services/triage.py)
         # service API clients and their tokens, managed in the admin (api/admin.py)
         "api.view_apiclient",
         "api.add_apiclient",

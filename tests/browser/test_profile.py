@@ -7,7 +7,7 @@ import pytest
 from django.urls import reverse
 from django.utils import timezone
 
-from decisions.services.book_stats import book_stats_refresh, utc_today
+from decisions.casework.services.book_stats import book_stats_refresh, utc_today
 from tests.decisions.test_profile import scored_customer
 from tests.factories import CreditLineFactory, RiskAlertFactory
 

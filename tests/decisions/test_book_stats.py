@@ -7,7 +7,7 @@ import pytest
 from django.utils import timezone
 
 from decisions.models import BookDailyStat, BookMetric
-from decisions.services.book_stats import book_stats_refresh, utc_today
+from decisions.casework.services.book_stats import book_stats_refresh, utc_today
 from decisions.tasks import refresh_book_stats
 from riskops.core.exceptions import ValidationFailed
 from tests.factories import (

@@ -10,9 +10,9 @@ from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
 from django.utils import timezone, translation
 
-from decisions.overview_selectors import book_overview, open_alert_counts
+from decisions.casework.overview_selectors import book_overview, open_alert_counts
 from decisions.presentation.palette import ACCESS_COLOURS, BAND_COLOURS, PLOTLY_CONFIG
-from decisions.services.book_stats import book_stats_refresh, utc_today
+from decisions.casework.services.book_stats import book_stats_refresh, utc_today
 from tests.factories import (
     CreditDecisionFactory,
     CreditLineFactory,
@@ -165,7 +165,7 @@ def test_overview_query_budget(analyst_client, django_assert_max_num_queries, da
 
 
 def test_money_keeps_thousands_separators_in_chinese():
-    from decisions.overview_selectors import money
+    from decisions.casework.overview_selectors import money
 
     with translation.override("zh-hans"):
         assert money(Decimal("1234567.5")) == "¥1,234,567.50"

@@ -10,7 +10,7 @@ from django.utils import timezone, translation
 
 from decisions.presentation import charts
 from decisions.presentation.palette import ACCESS_COLOURS, BAND_COLOURS, PLOTLY_CONFIG
-from decisions.profile_selectors import PAGE, customer_profile
+from decisions.casework.profile_selectors import PAGE, customer_profile
 from tests.factories import (
     CaseNoteFactory,
     ConsentFactory,
@@ -201,7 +201,7 @@ def test_no_role_is_refused_and_anonymous_goes_to_login(client, make_user):
 def test_profile_query_budget(analyst_client, django_assert_max_num_queries, history):
     customer = scored_customer(history=history)
     OverrideFactory(customer=customer, approved=True)
-    # 1 session, 2 user, 3 groups (roles); then the profile (decisions/profile_selectors.py):
+    # 1 session, 2 user, 3 groups (roles); then the profile (decisions/casework/profile_selectors.py):
     # 4 customer + line + last snapshot + policy, 5 override in force, 6 consents, 7 acknowledgements,
     # 8 score history, 9 last snapshot's consents, 10 monthly cash flow (GROUP BY), 11 installments,
     # 12 drawn balance (aggregate), 13 limit history, 14 decision page, 15 their snapshots' consents

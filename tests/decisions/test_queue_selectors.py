@@ -6,7 +6,7 @@ import pytest
 from django.urls import reverse
 from django.utils import timezone
 
-from decisions.queue_selectors import QueueFilters, duration_words, flagged_accounts, queue_counts
+from decisions.casework.queue_selectors import QueueFilters, duration_words, flagged_accounts, queue_counts
 from tests.factories import CreditLineFactory, CustomerFactory, RiskAlertFactory
 
 pytestmark = pytest.mark.django_db

@@ -9,8 +9,8 @@ from django.db import IntegrityError, connection, transaction
 from django.utils import timezone
 
 from decisions.models import AlertStatus, CaseNote, RiskAlert
-from decisions.queue_selectors import QueueFilters
-from decisions.services import triage
+from decisions.casework.queue_selectors import QueueFilters
+from decisions.casework.services import triage
 from riskops.core.exceptions import AlertClaimedByOther, AlertClosed, NotPermitted, ValidationFailed
 from riskops.core.models import AuditEvent
 from tests.factories import CreditLineFactory, CustomerFactory, RiskAlertFactory, UserFactory

@@ -14,7 +14,7 @@ from decisions.governance.services import policy as policy_service
 from decisions.governance.services.policy import policy_activate, policy_create
 from decisions.services.recompute import decision_recompute
 from decisions.services.runs import recompute_run_process_inline, recompute_run_start
-from decisions.services.triage import alert_confirm, alert_dismiss
+from decisions.casework.services.triage import alert_confirm, alert_dismiss
 from tests.decisions.scenarios import days_ago, make_customer
 
 pytestmark = pytest.mark.django_db

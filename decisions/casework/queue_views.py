@@ -1,5 +1,5 @@
 """The flagged-account queue and the triage actions: thin adapters over
-`decisions.queue_selectors` (reads) and `decisions.services.triage` (writes).
+`decisions.casework.queue_selectors` (reads) and `decisions.casework.services.triage` (writes).
 
 Every action is a POST with CSRF that calls one service and answers with a redirect and a flash
 message, or, for htmx, the changed alert's action block. Known domain errors become a flash or a
@@ -27,10 +27,10 @@ from riskops.core.exceptions import DomainError, ValidationFailed
 from riskops.core.roles import ANALYST, RISK_ADMIN
 from riskops.core.views import RoleRequiredMixin
 
-from .models import ACCESS_VALUES, BAND_VALUES, AlertRule, RiskAlert
+from decisions.models import ACCESS_VALUES, BAND_VALUES, AlertRule, RiskAlert
 from .queue_selectors import ASSIGNEE_CHOICES, PAGE_SIZES, QueueFilters, flagged_accounts
 from .services import triage
-from .presentation.texts import access_name, rule_name
+from decisions.presentation.texts import access_name, rule_name
 
 ACTING_ROLES = (ANALYST, RISK_ADMIN)
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from django.db.models import QuerySet
 
-from .models import CustomerNotice
+from decisions.models import CustomerNotice
 from .overview_selectors import money
 
 PROFILE_NOTICES = 10

@@ -1,7 +1,7 @@
 """Reads for the overview page `/`: book KPIs and book-wide charts.
 
 Nothing here scans the book or its transactions: book-wide figures come from `BookDailyStat`
-(kept by `decisions.services.book_stats`), and the live parts are indexed counts (open alerts by
+(kept by `decisions.casework.services.book_stats`), and the live parts are indexed counts (open alerts by
 severity on `alert_queue_idx`, the latest run by its ordering). Four queries in all, whatever the
 size of the book.
 """
@@ -20,12 +20,12 @@ from django.utils.translation import gettext as _, ngettext
 
 from riskops.core.exceptions import NotFound
 
-from .presentation import charts
-from .models import Access, AlertRule, Band, BookDailyStat, BookMetric, RecomputeRun, RiskAlert
-from .selectors import recompute_runs, run_progress
+from decisions.presentation import charts
+from decisions.models import Access, AlertRule, Band, BookDailyStat, BookMetric, RecomputeRun, RiskAlert
+from decisions.selectors import recompute_runs, run_progress
 from .services.book_stats import UNSCORED, utc_today
-from .governance.services.policy import active_policy
-from .presentation.texts import access_name, rule_name
+from decisions.governance.services.policy import active_policy
+from decisions.presentation.texts import access_name, rule_name
 
 HISTORY_DAYS = 90
 SEVERITIES = (5, 4, 3, 2, 1)

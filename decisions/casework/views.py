@@ -5,7 +5,7 @@ from django.views.generic import TemplateView
 from riskops.core.roles import ANALYST, RISK_ADMIN, has_role
 from riskops.core.views import RoleRequiredMixin
 
-from .governance.override_views import override_panel_context
+from decisions.governance.override_views import override_panel_context
 from .notice_selectors import customer_notices
 from .overview_selectors import book_overview
 from .profile_panels import panels_for
@@ -37,7 +37,7 @@ class CustomerProfileView(RoleRequiredMixin, TemplateView):
             overrides=override_panel_context(self.request, profile),  # decisions/governance/override_views.py
             # Sections other apps register (draws: denied draws; modelling: outcomes): profile_panels.py
             panels=panels_for(customer_id=profile.customer.pk, user=self.request.user),
-            notices=customer_notices(external_id=profile.customer.external_id),  # decisions/notice_selectors.py
+            notices=customer_notices(external_id=profile.customer.external_id),  # decisions/casework/notice_selectors.py
             can_act=can_act,
             # The dismiss/confirm form's suppression period (one policy read, only for those who act).
             suppression=suppression_bounds() if can_act else None,

@@ -37,12 +37,12 @@ from django.utils.translation import gettext as _, ngettext
 from accounts.models import Consent, Customer, DisclosureAcknowledgement, RepaymentInstallment, Transaction
 from riskops.core.exceptions import NotFound
 
-from .presentation import charts
-from .features import SPEND_KINDS
-from .models import CaseNote, CreditDecision, CreditLine, Override, RiskAlert, ScoreSnapshot
+from decisions.presentation import charts
+from decisions.features import SPEND_KINDS
+from decisions.models import CaseNote, CreditDecision, CreditLine, Override, RiskAlert, ScoreSnapshot
 from .overview_selectors import currency_symbol, money
-from .governance.services.policy import active_policy
-from .presentation.texts import access_name, alert_evidence_lines, reason_text, rule_name
+from decisions.governance.services.policy import active_policy
+from decisions.presentation.texts import access_name, alert_evidence_lines, reason_text, rule_name
 
 SERIES_CAP = 365  # points per chart: a year of nightly scores
 PAGE = 20  # rows per list before "show more"

@@ -26,9 +26,9 @@ from django.utils.translation import gettext as _, ngettext
 from accounts.models import Customer
 from riskops.core.masking import mask_phone
 
-from .models import ACCESS_VALUES, BAND_VALUES, AlertRule, CreditLine, RiskAlert
+from decisions.models import ACCESS_VALUES, BAND_VALUES, AlertRule, CreditLine, RiskAlert
 from .overview_selectors import alert_sla_hours, money
-from .presentation.texts import access_name, rule_name
+from decisions.presentation.texts import access_name, rule_name
 
 OPEN_STATUSES = RiskAlert.OPEN_STATUSES
 SEVERITIES = (1, 2, 3, 4, 5)

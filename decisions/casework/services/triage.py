@@ -1,0 +1,343 @@
+"""Triage: what an analyst does with a flagged account.
+
+Lifecycle of an alert: open → in_review (claimed, someone's) → dismissed (false positive) or
+confirmed (real risk). Dismissed and confirmed alerts carry `suppressed_until`, a period bounded
+by the policy (`alerts.max_suppression_days`): until then the recompute does not raise the same
+rule again unless its severity rises, and a confirmed alert's action stays in force.
+
+Every service here: lock → re-check → change → audit → defer side effects, in one transaction.
+Permissions are checked here, not only hidden in the UI: analysts and risk admins act (model
+permission `decisions.change_riskalert`), only risk admins hand cases to someone else
+(`decisions.assign_riskalert`).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from typing import TYPE_CHECKING, Any, Iterable
+
+from django.db import transaction
+from django.utils import timezone
+from django.utils.translation import gettext as _
+
+from accounts.changes import change_marks_write, recomputes_are_deferred
+from accounts.models import Customer
+from riskops.core.audit import audit_record
+from riskops.core.exceptions import AlertClaimedByOther, AlertClosed, NotFound, NotPermitted, ValidationFailed
+from riskops.core.roles import ANALYST, RISK_ADMIN, has_role
+
+from decisions.models import CaseNote, RiskAlert, Trigger
+
+if TYPE_CHECKING:  # pragma: no cover
+    from django.contrib.auth.models import User
+
+    from decisions.casework.queue_selectors import QueueFilters
+
+OPEN, IN_REVIEW = RiskAlert.Status.OPEN, RiskAlert.Status.IN_REVIEW
+ACT_PERMISSION = "decisions.change_riskalert"
+ASSIGN_PERMISSION = "decisions.assign_riskalert"
+NOTE_PERMISSION = "decisions.add_casenote"
+
+# Used until the policy document carries them (decisions/policy.py, `alerts` section).
+DEFAULT_SUPPRESSION_DAYS = 14
+MAX_SUPPRESSION_DAYS = 90
+
+
+@dataclass(frozen=True)
+class SuppressionBounds:
+    default_days: int
+    max_days: int
+
+
+def suppression_bounds() -> SuppressionBounds:
+    """The active policy's suppression period: its default and its upper bound, in days."""
+    from decisions.governance.services.policy import active_policy
+
+    try:
+        _version, policy = active_policy()
+    except NotFound:
+        policy = None
+    max_days = max(int(getattr(policy, "max_suppression_days", MAX_SUPPRESSION_DAYS)), 1)
+    default_days = int(getattr(policy, "default_suppression_days", DEFAULT_SUPPRESSION_DAYS))
+    # The form's starting value; a policy default of 0 ("no suppression by default") still asks
+    # for at least one day, since a dismissal that suppresses nothing comes back tonight.
+    return SuppressionBounds(default_days=min(max(default_days, 1), max_days), max_days=max_days)
+
+
+def _require(actor: Any, permission: str) -> None:
+    if not actor.has_perm(permission):
+        raise NotPermitted(_("Your role does not allow this action."))
+
+
+def _lock(alert: RiskAlert) -> RiskAlert:
+    # A fresh row under lock: the caller's copy may be stale (two tabs, two analysts).
+    return RiskAlert.objects.select_for_update().select_related("customer").get(pk=alert.pk)
+
+
+def _require_open(alert: RiskAlert) -> None:
+    if alert.status not in RiskAlert.OPEN_STATUSES:
+        raise AlertClosed(
+            _("This alert is already %(status)s.") % {"status": alert.get_status_display().lower()}, alert_id=alert.pk
+        )
+
+
+def _require_not_held_by_other(alert: RiskAlert, actor: Any) -> None:
+    """An alert someone holds is theirs; a risk admin (who may reassign it anyway) may step in."""
+    if alert.assigned_to_id not in (None, actor.pk) and not actor.has_perm(ASSIGN_PERMISSION):
+        raise AlertClaimedByOther(
+            _("%(user)s is already working on this alert.") % {"user": alert.assigned_to.get_username()},
+            alert_id=alert.pk,
+        )
+
+
+def _state(alert: RiskAlert) -> dict:
+    return {"status": alert.status, "assigned_to": alert.assigned_to_id}
+
+
+def _enqueue_recompute(customer_id: int) -> None:
+    from decisions.tasks import recompute_customer
+
+    if recomputes_are_deferred():
+        # A replay runs the day's recompute itself, on the day's clock: the mark is the request.
+        change_marks_write(customer_ids=[customer_id], trigger=Trigger.MANUAL.value)
+        return
+    # After commit: the worker must see the triaged alert, and a rollback must send nothing.
+    recompute_customer.delay_on_commit(customer_id=customer_id, trigger=Trigger.MANUAL.value)
+
+
+def _claim(alert: RiskAlert, *, assignee: Any, now) -> None:
+    alert.status, alert.assigned_to, alert.claimed_at = IN_REVIEW, assignee, now
+    alert.save(update_fields=["status", "assigned_to", "claimed_at"])
+
+
+@transaction.atomic
+def alert_claim(*, alert: RiskAlert, actor: User) -> RiskAlert:
+    """Take an open alert: it becomes in_review, assigned to `actor`, with a claim time.
+
+    Invariants: only an open or in-review alert can be claimed; claiming an alert someone else
+    holds is a Conflict (`AlertClaimedByOther`), so two analysts never work the same alert;
+    claiming one's own alert again changes nothing and writes nothing.
+    """
+    _require(actor, ACT_PERMISSION)
+    alert = _lock(alert)
+    _require_open(alert)
+    if alert.status == IN_REVIEW and alert.assigned_to_id == actor.pk:
+        return alert
+    if alert.assigned_to_id not in (None, actor.pk):
+        raise AlertClaimedByOther(
+            _("%(user)s is already working on this alert.") % {"user": alert.assigned_to.get_username()},
+            alert_id=alert.pk,
+        )
+    before = _state(alert)
+    _claim(alert, assignee=actor, now=timezone.now())
+    audit_record(actor=actor, action="alert.claim", target=alert, before=before, after=_state(alert))
+    return alert
+
+
+@transaction.atomic
+def alert_unassign(*, alert: RiskAlert, actor: User) -> RiskAlert:
+    """Give a claimed alert back to the queue: open again, nobody's.
+
+    Invariants: only the assignee or a risk admin may do it (`AlertClaimedByOther` otherwise);
+    a closed alert stays closed; an alert already unassigned is left alone (no audit row).
+    """
+    _require(actor, ACT_PERMISSION)
+    alert = _lock(alert)
+    _require_open(alert)
+    if alert.assigned_to_id is None and alert.status == OPEN:
+        return alert
+    _require_not_held_by_other(alert, actor)
+    before = _state(alert)
+    alert.status, alert.assigned_to, alert.claimed_at = OPEN, None, None
+    alert.save(update_fields=["status", "assigned_to", "claimed_at"])
+    audit_record(actor=actor, action="alert.unassign", target=alert, before=before, after=_state(alert))
+    return alert
+
+
+def _check_assignee(assignee: Any) -> None:
+    if assignee is None or not assignee.is_active or not has_role(assignee, ANALYST, RISK_ADMIN):
+        raise ValidationFailed(_("Cases can only be assigned to an analyst or a risk admin."), field="assignee")
+
+
+@transaction.atomic
+def alert_assign(*, alert: RiskAlert, assignee: User, actor: User) -> RiskAlert:
+    """Hand an open or in-review alert to `assignee` (claimed on their behalf: in_review).
+
+    Invariants: only a risk admin (`decisions.assign_riskalert`) may assign — enforced here,
+    whatever the UI shows; the assignee is an active analyst or risk admin; assigning an alert to
+    the person who already holds it writes nothing. No four-eyes rule: assignment decides nothing
+    about the customer.
+    """
+    _require(actor, ASSIGN_PERMISSION)
+    _check_assignee(assignee)
+    alert = _lock(alert)
+    _require_open(alert)
+    if alert.status == IN_REVIEW and alert.assigned_to_id == assignee.pk:
+        return alert
+    before = _state(alert)
+    _claim(alert, assignee=assignee, now=timezone.now())
+    audit_record(actor=actor, action="alert.assign", target=alert, before=before, after=_state(alert))
+    return alert
+
+
+@transaction.atomic
+def alerts_bulk_assign(*, alert_ids: Iterable[int], assignee: User, actor: User) -> list[RiskAlert]:
+    """Assign several alerts to `assignee` at once; returns the alerts that changed hands.
+
+    Invariants: as `alert_assign`, for each alert; rows are locked in pk order (no deadlock with
+    another bulk assignment); alerts closed meanwhile are skipped, not an error, so a stale
+    selection still assigns what is still open. One audit row per alert that changed.
+    """
+    _require(actor, ASSIGN_PERMISSION)
+    _check_assignee(assignee)
+    ids = sorted({int(pk) for pk in alert_ids})
+    if not ids:
+        raise ValidationFailed(_("Select at least one case to assign."), field="alert_ids")
+    now = timezone.now()
+    changed = []
+    for alert in RiskAlert.objects.select_for_update().filter(pk__in=ids, status__in=RiskAlert.OPEN_STATUSES).order_by("pk"):
+        if alert.status == IN_REVIEW and alert.assigned_to_id == assignee.pk:
+            continue
+        before = _state(alert)
+        _claim(alert, assignee=assignee, now=now)
+        audit_record(actor=actor, action="alert.assign", target=alert, before=before, after=_state(alert))
+        changed.append(alert)
+    return changed
+
+
+@transaction.atomic
+def case_next(*, actor: User, filters: QueueFilters | None = None) -> RiskAlert | None:
+    """Claim the next case for `actor`: the oldest unassigned open alert within `filters`, and
+    with it the customer's other unassigned open alerts (one account, one analyst). Returns the
+    alert that was picked, or None when nothing is waiting.
+
+    Invariant: two analysts asking at the same moment never get the same case. On PostgreSQL the
+    pick is `SELECT … FOR UPDATE SKIP LOCKED` (a row another transaction is claiming is skipped,
+    not waited for); SQLite serialises writers, so the second caller sees the first's claim.
+    """
+    from decisions.casework.queue_selectors import QueueFilters, queue_alerts
+
+    _require(actor, ACT_PERMISSION)
+    filters = filters or QueueFilters()
+    candidates = (
+        queue_alerts(filters=filters, user=actor)
+        .filter(status=OPEN, assigned_to__isnull=True)
+        .select_for_update(skip_locked=True, of=("self",))
+        .order_by("raised_at", "pk")
+    )
+    first = candidates.first()
+    if first is None:
+        return None
+    now = timezone.now()
+    siblings = (
+        RiskAlert.objects.filter(customer_id=first.customer_id, status=OPEN, assigned_to__isnull=True)
+        .exclude(pk=first.pk)
+        .select_for_update(skip_locked=True)
+        .order_by("pk")
+    )
+    for alert in [first, *siblings]:
+        before = _state(alert)
+        _claim(alert, assignee=actor, now=now)
+        audit_record(actor=actor, action="alert.claim", target=alert, before=before, after=_state(alert))
+    return first
+
+
+@transaction.atomic
+def note_add(*, customer: Customer, actor: User, body: str, alert: RiskAlert | None = None) -> CaseNote:
+    """Add a case note to a customer, optionally about one of their alerts.
+
+    Invariants: the body is not blank (also a database constraint); the alert, when given,
+    belongs to the customer. Notes are never edited: a correction is another note.
+    """
+    _require(actor, NOTE_PERMISSION)
+    body = (body or "").strip()
+    if not body:
+        raise ValidationFailed(_("Write the note before saving it."), field="body")
+    if alert is not None and alert.customer_id != customer.pk:
+        raise ValidationFailed(_("That alert belongs to another customer."), field="alert")
+    note = CaseNote.objects.create(customer=customer, alert=alert, author=actor, body=body)
+    audit_record(
+        actor=actor,
+        action="note.add",
+        target=note,
+        after={"customer": customer.external_id, "alert": getattr(alert, "pk", None), "body": body},
+    )
+    return note
+
+
+def _check_closing_input(note: str, suppress_days: Any) -> tuple[str, int]:
+    note = (note or "").strip()
+    if not note:
+        raise ValidationFailed(_("Say why, in a note: it stays on the case."), field="note")
+    bounds = suppression_bounds()
+    try:
+        days = int(suppress_days)
+    except (TypeError, ValueError):
+        days = 0
+    if not 1 <= days <= bounds.max_days:
+        raise ValidationFailed(
+            _("Suppress for 1 to %(max)d days (the policy's limit).") % {"max": bounds.max_days}, field="suppress_days"
+        )
+    return note, days
+
+
+def _close(
+    *, alert: RiskAlert, actor: Any, note: str, suppress_days: Any, status: str, action: str, now: datetime | None = None
+) -> RiskAlert:
+    _require(actor, ACT_PERMISSION)
+    note, days = _check_closing_input(note, suppress_days)
+    alert = _lock(alert)
+    _require_open(alert)
+    _require_not_held_by_other(alert, actor)
+    before = {**_state(alert), "suppressed_until": alert.suppressed_until}
+    now = now or timezone.now()
+    alert.status, alert.resolved_by, alert.resolved_at = status, actor, now
+    alert.resolution, alert.suppressed_until = note, now + timedelta(days=days)
+    alert.save(update_fields=["status", "resolved_by", "resolved_at", "resolution", "suppressed_until"])
+    CaseNote.objects.create(customer=alert.customer, alert=alert, author=actor, body=note)
+    audit_record(
+        actor=actor,
+        action=action,
+        target=alert,
+        before=before,
+        after={**_state(alert), "suppressed_until": alert.suppressed_until, "suppress_days": days, "note": note},
+    )
+    # Access and limit follow the triage: dismissing lifts the rule's effect, confirming keeps it.
+    _enqueue_recompute(alert.customer_id)
+    return alert
+
+
+@transaction.atomic
+def alert_dismiss(*, alert: RiskAlert, actor: User, note: str, suppress_days: int, now: datetime | None = None) -> RiskAlert:
+    """A false positive: the alert is dismissed (resolved_by/at set), the reason kept as a case
+    note, and the same rule is suppressed for `suppress_days` (1 … the policy's
+    `max_suppression_days`) unless its severity rises. A recompute follows on commit.
+
+    Invariants: a note is required; the alert is open or in review and not held by someone else
+    (a risk admin may step in); nothing is written when any check fails.
+    """
+    return _close(alert=alert, actor=actor, note=note, suppress_days=suppress_days, status=RiskAlert.Status.DISMISSED, action="alert.dismiss", now=now)
+
+
+@transaction.atomic
+def alert_confirm(*, alert: RiskAlert, actor: User, note: str, suppress_days: int, now: datetime | None = None) -> RiskAlert:
+    """A real risk: the alert is confirmed and its action (review, suspend, close) stays in force
+    until `suppressed_until` (1 … the policy's `max_suppression_days` days); the rule is not
+    raised again meanwhile unless its severity rises. A recompute follows on commit.
+
+    Invariants: as `alert_dismiss`.
+    """
+    return _close(alert=alert, actor=actor, note=note, suppress_days=suppress_days, status=RiskAlert.Status.CONFIRMED, action="alert.confirm", now=now)
+
+
+@transaction.atomic
+def customer_recompute_request(*, customer: Customer, actor: User) -> None:
+    """Ask for the customer's decision to be recomputed now (trigger `manual`), on commit.
+
+    Invariant: audited as `recompute.request`; the recompute itself takes the customer's lock
+    in the worker, so nothing is locked here.
+    """
+    _require(actor, ACT_PERMISSION)
+    audit_record(actor=actor, action="recompute.request", target=customer, after={"trigger": Trigger.MANUAL.value})
+    _enqueue_recompute(customer.pk)
