@@ -42,7 +42,7 @@ def reasons_with_text(stored: list | None) -> list[dict[str, str]]:
 
 
 def drawn_balance(*, customer_id: int) -> Decimal:
-    """What the customer still owes on unpaid installments (as decisions/features.py measures
+    """What the customer still owes on unpaid installments (as decisions/engine/features.py measures
     outstanding): one aggregate on the installment index."""
     owed = RepaymentInstallment.objects.filter(customer_id=customer_id, paid_at__isnull=True).aggregate(
         owed=Sum(F("amount_due") - F("amount_paid"))

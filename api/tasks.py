@@ -33,7 +33,7 @@ def recompute_customers(*, customer_ids: list[int], trigger: str) -> int:
     when one customer is in many batches a second apart. A customer whose recompute fails keeps
     its mark, which the recovery sweep re-enqueues, so one bad customer does not stop the others;
     a transient database error retries the message (the customers done by then have no mark)."""
-    from decisions.services.recompute import decision_recompute  # decisions imports accounts: not at load
+    from decisions.engine.services.recompute import decision_recompute  # decisions imports accounts: not at load
 
     pending = set(CustomerChangeMark.objects.filter(customer_id__in=customer_ids).values_list("customer_id", flat=True))
     done = 0

@@ -223,7 +223,7 @@ class WithdrawalProof:
 
 
 # What each purpose's consent lets the engine read, as a snapshot records it in `data_sources`
-# (decisions/features.py: SOURCE_CONSENT); credit_scoring covers the score itself.
+# (decisions/engine/features.py: SOURCE_CONSENT); credit_scoring covers the score itself.
 PURPOSE_SOURCE = {ConsentPurpose.BUREAU_QUERY.value: "bureau", ConsentPurpose.TRANSACTION_ANALYSIS.value: "transactions"}
 
 

@@ -9,8 +9,8 @@ class DecisionsConfig(AppConfig):
         from accounts.changes import subscribe
         from riskops.core.audit import register_payload_check
 
-        from .audit_checks import decision_rows_match
-        from .subscribers import recompute_when_data_changes
+        from .engine.audit_checks import decision_rows_match
+        from .engine.subscribers import recompute_when_data_changes
 
         register_payload_check(decision_rows_match)
         # accounts announces changed customer data; decisions answers with a recompute on commit.

@@ -300,7 +300,7 @@ class CreditLine(models.Model):
     cycle_started_at = models.DateTimeField(null=True, blank=True)
     cycle_base_limit = models.DecimalField(max_digits=14, decimal_places=2, default=0)
     # What utilisation is measured against: the limit in force when the statement period began
-    # (see decisions/exposure.py: a denominator the recompute itself cannot move).
+    # (see decisions/engine/exposure.py: a denominator the recompute itself cannot move).
     exposure_period_start = models.DateTimeField(null=True, blank=True)
     exposure_limit = models.DecimalField(max_digits=14, decimal_places=2, default=0)
     updated_at = models.DateTimeField(auto_now=True)

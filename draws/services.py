@@ -64,7 +64,7 @@ from django.utils.dateparse import parse_datetime
 from accounts.models import Customer, Transaction
 from accounts.validation import CLOCK_SKEW, money, text
 from decisions.models import Access, PolicyVersion
-from decisions.policy import DrawRules
+from decisions.engine.policy import DrawRules
 from decisions.governance.services.policy import parsed_policy
 from riskops.core.exceptions import NotFound, ValidationFailed
 from riskops.core.prepared import prepared_cursor

@@ -10,7 +10,7 @@ from django.db import models
 from django.db.models import F, Q
 from django.utils.translation import gettext_lazy as _
 
-from decisions.policy import DAYS_MAX, OUTCOME_HORIZON_MONTHS_MAX
+from decisions.engine.policy import DAYS_MAX, OUTCOME_HORIZON_MONTHS_MAX
 
 
 class Outcome(models.Model):

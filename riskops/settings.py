@@ -281,7 +281,7 @@ CELERY_BROKER_CONNECTION_RETRY_ON_STARTUP = True
 # sweep below re-dispatches stalled work sooner than this anyway. The result backend has no
 # visibility timeout (results are plain keys), so it needs no counterpart.
 CELERY_BROKER_TRANSPORT_OPTIONS = {"visibility_timeout": 600}
-# Nothing is lost (decisions/services/recovery.py): a change mark older than the grace period
+# Nothing is lost (decisions/engine/services/recovery.py): a change mark older than the grace period
 # means its recompute message never arrived; a chunk `pending` and unclaimed that long, in a
 # run that stopped moving, lost its message; a chunk `running` with a claim older than the
 # stale threshold lost its worker. The stale threshold is kept below the visibility timeout, so

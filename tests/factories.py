@@ -35,7 +35,7 @@ from accounts.models import (
     RepaymentInstallment,
     Transaction,
 )
-from decisions.policy import default_policy_body
+from decisions.engine.policy import default_policy_body
 from decisions.models import (
     Access,
     AlertAction,

@@ -8,7 +8,7 @@ class WebhooksConfig(AppConfig):
     default_auto_field = "django.db.models.BigAutoField"
 
     def ready(self) -> None:
-        from decisions.announcements import listen
+        from decisions.engine.announcements import listen
 
         from .services.outbox import webhook_events_for_plans
 

@@ -38,7 +38,7 @@ from accounts.models import Consent, Customer, DisclosureAcknowledgement, Repaym
 from riskops.core.exceptions import NotFound
 
 from decisions.presentation import charts
-from decisions.features import SPEND_KINDS
+from decisions.engine.features import SPEND_KINDS
 from decisions.models import CaseNote, CreditDecision, CreditLine, Override, RiskAlert, ScoreSnapshot
 from .overview_selectors import currency_symbol, money
 from decisions.governance.services.policy import active_policy

@@ -26,7 +26,7 @@ from riskops.core.admin import ReadOnlyAdminMixin
 from riskops.core.exceptions import DomainError, PolicyInvalid
 
 from decisions.models import PolicySimulation, PolicyVersion
-from decisions.policy import validate_policy
+from decisions.engine.policy import validate_policy
 from .services.policy import (
     fresh_simulation,
     policy_activation_approve,

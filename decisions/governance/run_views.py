@@ -11,8 +11,8 @@ from riskops.core.exceptions import DomainError
 from riskops.core.views import RoleRequiredMixin
 
 from decisions.models import RecomputeRun, Trigger
-from decisions.selectors import recompute_runs, run_progress
-from decisions.services.runs import recompute_run_start
+from decisions.engine.selectors import recompute_runs, run_progress
+from decisions.engine.services.runs import recompute_run_start
 
 
 class RunListView(RoleRequiredMixin, TemplateView):

@@ -1,1 +1,3 @@
-"""State changes in `decisions`. Import the service functions from their modules."""
+"""Kept only as re-exports for synthetic/replay.py: the services live in decisions/engine/services/,
+decisions/casework/services/ and decisions/governance/services/. Delete this package once
+synthetic/replay.py imports the new paths."""

@@ -27,7 +27,7 @@ from django.db.models import Min
 from django.utils.translation import gettext as _
 
 from accounts.models import Consent, Customer, RepaymentInstallment
-from decisions.policy import OutcomeDefinition
+from decisions.engine.policy import OutcomeDefinition
 from decisions.governance.services.policy import active_policy
 from riskops.core.audit import audit_record
 from riskops.core.bulk import ids_param

@@ -8,7 +8,7 @@ from django.urls import reverse
 from accounts.events import consent_withdraw
 from accounts.models import Consent, Customer
 from decisions.models import CustomerNotice
-from decisions.services.recompute import decision_recompute
+from decisions.engine.services.recompute import decision_recompute
 from tests.decisions.scenarios import make_customer
 from tests.factories import DisclosureFactory
 

@@ -7,9 +7,9 @@ import pytest
 from django.urls import reverse
 
 from decisions.models import AlertStatus, CreditLine, PolicyVersion, RiskAlert
-from decisions.policy import default_policy_body
+from decisions.engine.policy import default_policy_body
 from decisions.governance.services.policy import policy_activate, policy_create
-from decisions.services.recompute import decision_recompute
+from decisions.engine.services.recompute import decision_recompute
 from tests.decisions.scenarios import make_customer
 
 from .helpers import assert_no_serious_axe_violations

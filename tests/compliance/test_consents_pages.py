@@ -11,7 +11,7 @@ from accounts.models import Consent
 from compliance.filters import ConsentFilterForm, consent_queryset, decisions_using_consent
 from compliance.selectors import withdrawal_proof
 from decisions.models import CreditDecision, ScoreSnapshot
-from decisions.services.recompute import decision_recompute
+from decisions.engine.services.recompute import decision_recompute
 from tests.decisions.scenarios import make_customer
 from tests.factories import ConsentFactory, CustomerFactory, DisclosureFactory
 

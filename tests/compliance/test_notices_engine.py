@@ -8,9 +8,9 @@ from django.utils import timezone
 
 from accounts.models import Customer, Transaction
 from decisions.models import CreditDecision, CustomerNotice
-from decisions.services.notices import notice_kind
-from decisions.services.recompute import decision_recompute
-from decisions.services.runs import recompute_run_process_inline, recompute_run_start
+from decisions.engine.services.notices import notice_kind
+from decisions.engine.services.recompute import decision_recompute
+from decisions.engine.services.runs import recompute_run_process_inline, recompute_run_start
 from tests.decisions.scenarios import make_customer
 from tests.factories import DisclosureFactory
 

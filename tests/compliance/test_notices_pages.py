@@ -9,7 +9,7 @@ from django.utils import timezone
 from accounts.models import Customer
 from compliance.filters import NoticeFilterForm, notice_queryset
 from decisions.models import CustomerNotice
-from decisions.services.recompute import decision_recompute
+from decisions.engine.services.recompute import decision_recompute
 from tests.decisions.scenarios import make_customer
 
 

@@ -17,7 +17,7 @@ def test_the_layer_contract_is_kept(monkeypatch):
 def test_the_knots_that_ran_back_up_stay_untied():
     graph = grimp.build_graph(*APPS)
     for importer, imported in [
-        ("decisions", "webhooks"),  # the engine announces written decisions (decisions/announcements.py)
+        ("decisions", "webhooks"),  # the engine announces written decisions (decisions/engine/announcements.py)
         ("decisions", "draws"),  # the profile renders panels other apps register
         ("decisions", "modelling"),
         ("riskops.core", "compliance"),  # verify_audit lives in compliance

@@ -7,7 +7,7 @@ from decimal import Decimal
 import pytest
 
 from decisions.models import CreditLine
-from decisions.services.recompute import decision_recompute
+from decisions.engine.services.recompute import decision_recompute
 from riskops.core.models import AuditEvent
 from tests.decisions.scenarios import make_customer
 

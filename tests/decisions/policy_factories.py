@@ -8,7 +8,7 @@ from datetime import datetime
 import pytest
 
 from decisions.models import PolicyVersion
-from decisions.policy import default_policy_body
+from decisions.engine.policy import default_policy_body
 from decisions.governance.services.policy import policy_draft_copy, policy_draft_edit
 
 

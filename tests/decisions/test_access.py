@@ -12,11 +12,11 @@ from typing import Any
 
 import pytest
 
-from decisions.access import ZERO, ActiveOverride, DecisionOutcome, LineState, OpenAlert, decide, target_limit
-from decisions.features import Features
-from decisions.policy import Policy, default_policy_body, parse_policy
-from decisions.rules import RuleHit
-from decisions.scoring import ScoreResult
+from decisions.engine.access import ZERO, ActiveOverride, DecisionOutcome, LineState, OpenAlert, decide, target_limit
+from decisions.engine.features import Features
+from decisions.engine.policy import Policy, default_policy_body, parse_policy
+from decisions.engine.rules import RuleHit
+from decisions.engine.scoring import ScoreResult
 
 NOW = datetime(2026, 11, 1, 12, tzinfo=timezone.utc)
 SCORES = {"A": 700, "B": 650, "C": 610, "D": 560, "E": 400}

@@ -5,7 +5,7 @@ from django.core.management import call_command
 
 from accounts.seeding.generator import as_of_default
 from accounts.services import demo_book_seed
-from decisions.services.runs import recompute_run_process_inline, recompute_run_start
+from decisions.engine.services.runs import recompute_run_process_inline, recompute_run_start
 
 
 @pytest.mark.django_db

@@ -140,7 +140,7 @@ def test_the_beat_schedule_runs_the_refresh_hourly(settings):
 @pytest.mark.django_db
 def test_a_finished_run_refreshes_the_overviews_daily_figures(django_capture_on_commit_callbacks):
     from decisions.models import BookDailyStat
-    from decisions.services.runs import recompute_run_process_inline, recompute_run_start
+    from decisions.engine.services.runs import recompute_run_process_inline, recompute_run_start
     from tests.decisions.scenarios import make_customer
 
     make_customer()

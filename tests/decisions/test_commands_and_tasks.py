@@ -83,7 +83,7 @@ def test_beat_sweeps_for_lost_work_every_minute_well_inside_the_visibility_timeo
 
 
 def test_resume_finishes_a_run_left_running_with_a_progress_summary(capsys):
-    from decisions.services.runs import recompute_run_start
+    from decisions.engine.services.runs import recompute_run_start
 
     make_customer(), make_customer(), make_customer()
     run = recompute_run_start(chunk_size=1, enqueue=False)  # its messages were lost: nothing ran
@@ -98,7 +98,7 @@ def test_resume_finishes_a_run_left_running_with_a_progress_summary(capsys):
 
 
 def test_a_failing_chunk_in_the_cli_is_reported_with_the_resume_command(capsys, monkeypatch):
-    from decisions.services import runs
+    from decisions.engine.services import runs
 
     make_customer()
     monkeypatch.setattr(runs, "chunk_plans_write", lambda **kw: 1 / 0)

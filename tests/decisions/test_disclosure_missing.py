@@ -10,10 +10,10 @@ from django.test.utils import CaptureQueriesContext
 from django.utils import timezone
 
 from accounts.models import DisclosureAcknowledgement
-from decisions.features import disclosure_states
+from decisions.engine.features import disclosure_states
 from decisions.models import CreditLine, RiskAlert
-from decisions.services.recompute import decision_recompute, load_chunk
-from decisions.services.runs import recompute_run_process_inline, recompute_run_start
+from decisions.engine.services.recompute import decision_recompute, load_chunk
+from decisions.engine.services.runs import recompute_run_process_inline, recompute_run_start
 from tests.decisions.scenarios import days_ago, make_customer
 from tests.factories import CustomerFactory, DisclosureFactory
 
@@ -112,7 +112,7 @@ def test_the_grace_period_runs_from_publication_or_onboarding_if_later(published
 @pytest.mark.django_db
 def test_the_grace_period_comes_from_the_policy(risk_disclosure):
     from decisions.models import PolicyVersion
-    from decisions.policy import default_policy_body
+    from decisions.engine.policy import default_policy_body
 
     body = default_policy_body()
     body = {**body, "rules": {**body["rules"], RULE: {"enabled": True, "action": "review", "severity": 3, "grace_days": 90}}}

@@ -16,8 +16,8 @@ from accounts.models import Customer
 from accounts.seeding.generator import as_of_default
 from accounts.services import demo_book_seed
 from decisions.models import CreditDecision, CreditLine, RecomputeRun, RiskAlert, ScoreSnapshot
-from decisions.services.recompute import chunk_plans_write, decision_recompute
-from decisions.services.runs import recompute_run_process_inline, recompute_run_start
+from decisions.engine.services.recompute import chunk_plans_write, decision_recompute
+from decisions.engine.services.runs import recompute_run_process_inline, recompute_run_start
 from tests.decisions.scenarios import days_ago, make_customer
 from tests.factories import RepaymentInstallmentFactory, TransactionFactory
 

@@ -8,7 +8,7 @@ from django.utils import timezone
 from accounts.changes import customer_data_changed
 from accounts.models import CustomerChangeMark
 from decisions.models import CreditLine
-from decisions.services.inputs import load_chunk
+from decisions.engine.services.inputs import load_chunk
 from tests.decisions.scenarios import make_customer
 
 pytestmark = pytest.mark.django_db

@@ -12,12 +12,12 @@ from django.utils import timezone
 from hypothesis import HealthCheck, given, settings as hsettings, strategies as st
 
 from accounts.models import CustomerChangeMark
-from decisions.access import ActiveOverride, DecisionOutcome, apply_override
+from decisions.engine.access import ActiveOverride, DecisionOutcome, apply_override
 from decisions.models import CreditDecision, Override, PolicyVersion
-from decisions.policy import default_policy_body, parse_policy
+from decisions.engine.policy import default_policy_body, parse_policy
 from decisions.governance.services import overrides as svc
-from decisions.services.recompute import decision_recompute
-from decisions.services.runs import expiry_sweep
+from decisions.engine.services.recompute import decision_recompute
+from decisions.engine.services.runs import expiry_sweep
 from decisions.tasks import expire_overrides_and_suspensions
 from riskops.core.exceptions import Conflict, FourEyesViolation, NotPermitted, OverrideNotPending, PolicyInvalid, ValidationFailed
 from tests.decisions.override_factories import audit_actions, line_of, risk_admin2, scored_customer  # noqa: F401
@@ -442,7 +442,7 @@ def test_concurrent_approvals_exactly_one_succeeds(make_user):
 
 
 def test_a_full_run_applies_blank_access_and_null_limit_like_the_single_path(analyst, risk_admin, django_capture_on_commit_callbacks):
-    from decisions.services.runs import recompute_run_process_inline, recompute_run_start
+    from decisions.engine.services.runs import recompute_run_process_inline, recompute_run_start
 
     # Given three customers: a limit-only override, an access-only override, and none
     limit_only, access_only, untouched = scored_customer(), scored_customer(), scored_customer()

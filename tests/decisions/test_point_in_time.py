@@ -17,9 +17,9 @@ from hypothesis import HealthCheck, given, settings, strategies as st
 from accounts.models import Consent, Customer, Disclosure, RepaymentInstallment
 from accounts.seeding.generator import as_of_default
 from accounts.services import demo_book_seed
-from decisions.planning import plan_customer
+from decisions.engine.planning import plan_customer
 from decisions.governance.services.policy import active_policy
-from decisions.services.inputs import load_chunk, load_customer
+from decisions.engine.services.inputs import load_chunk, load_customer
 from tests.factories import (
     BureauReportFactory,
     ConsentFactory,

@@ -13,7 +13,7 @@ from typing import Any, Callable
 import pytest
 from hypothesis import given, settings, strategies as st
 
-from decisions.policy import (
+from decisions.engine.policy import (
     BANDS,
     FEATURE_NAMES,
     RULES,
@@ -24,7 +24,7 @@ from decisions.policy import (
     parse_policy,
     validate_policy,
 )
-from decisions.scoring import probability_of_default
+from decisions.engine.scoring import probability_of_default
 from riskops.core.exceptions import PolicyInvalid
 
 
@@ -530,7 +530,7 @@ def test_the_shipped_default_carries_the_agreed_alerts_section():
 
 def test_bands_rules_and_actions_are_the_models_text_choices():
     from decisions.models import AlertAction, AlertRule, Band
-    from decisions.policy import ACTIONS, SCHEMA
+    from decisions.engine.policy import ACTIONS, SCHEMA
 
     assert BANDS == tuple(Band.values) and RULES == tuple(AlertRule.values) and ACTIONS == tuple(AlertAction.values)
     assert SCHEMA["properties"]["bands"]["items"]["properties"]["band"]["enum"] == Band.values

@@ -10,7 +10,7 @@ from hypothesis import given, settings as hsettings, strategies as st
 
 from decisions.governance.admin_policy import PolicyDraftForm
 from decisions.models import PolicySimulation, PolicyVersion, RecomputeRun
-from decisions.policy import default_policy_body
+from decisions.engine.policy import default_policy_body
 from decisions.governance.services.policy import (
     active_policy,
     parsed_policy,

@@ -13,10 +13,10 @@ from django.utils import timezone
 from accounts import changes
 from accounts.models import CustomerChangeMark
 from decisions.models import RecomputeRun, ScoreSnapshot
-from decisions.selectors import recompute_runs, run_progress
-from decisions.services import recovery, runs
-from decisions.services.recovery import lost_work_sweep
-from decisions.services.runs import chunk_claim, chunk_recompute, recompute_run_process_inline, recompute_run_start
+from decisions.engine.selectors import recompute_runs, run_progress
+from decisions.engine.services import recovery, runs
+from decisions.engine.services.recovery import lost_work_sweep
+from decisions.engine.services.runs import chunk_claim, chunk_recompute, recompute_run_process_inline, recompute_run_start
 from decisions.tasks import recompute_all, recompute_chunk
 from riskops.core.exceptions import Conflict, NotFound, ValidationFailed
 from riskops.core.models import AuditEvent

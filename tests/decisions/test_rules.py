@@ -8,9 +8,9 @@ from typing import Any
 
 import pytest
 
-from decisions.features import ConsentState, Features
-from decisions.policy import Policy, default_policy_body, parse_policy
-from decisions.rules import RuleHit, evaluate_rules
+from decisions.engine.features import ConsentState, Features
+from decisions.engine.policy import Policy, default_policy_body, parse_policy
+from decisions.engine.rules import RuleHit, evaluate_rules
 
 NOW = datetime(2026, 11, 1, 12, tzinfo=timezone.utc)
 CONSENTED = ConsentState(active={"credit_scoring": 1, "bureau_query": 2, "transaction_analysis": 3})
@@ -321,7 +321,7 @@ def test_every_alert_rule_choice_can_fire_with_an_action_from_the_choices(policy
     over = Features(external_lenders=9, applications_7d=9, spend_spike_ratio=Decimal("5"), spend_7d=Decimal("1000.00"), current_dpd=40)
     hits = {**hits_for(over, policy), **hits_for(Features(current_dpd=95), policy), **hits_for(None, policy, WITHDRAWN)}
     # and a customer who never acknowledged the risk disclosure published 90 days ago
-    from decisions.features import DisclosureStatus
+    from decisions.engine.features import DisclosureStatus
 
     unacknowledged = DisclosureStatus(1, 2, NOW - timedelta(days=90), NOW - timedelta(days=400), None)
     hits.update({h.rule: h for h in evaluate_rules(features=None, consents=CONSENTED, policy=policy, now=NOW, disclosure=unacknowledged)})

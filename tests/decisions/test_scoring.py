@@ -7,9 +7,9 @@ from typing import Any
 
 import pytest
 
-from decisions.features import Features
-from decisions.policy import Policy, default_policy_body, parse_policy
-from decisions.scoring import ScoreResult, probability_of_default, score_features
+from decisions.engine.features import Features
+from decisions.engine.policy import Policy, default_policy_body, parse_policy
+from decisions.engine.scoring import ScoreResult, probability_of_default, score_features
 
 
 def policy_with(**scorecard: Any) -> Policy:

@@ -8,7 +8,7 @@ import pytest
 from django.urls import reverse
 
 from decisions.models import CreditDecision, CreditLine, PolicyVersion, RiskAlert, ScoreSnapshot
-from decisions.policy import default_policy_body, parse_policy
+from decisions.engine.policy import default_policy_body, parse_policy
 from decisions.governance.services import policy as services_policy
 from decisions.governance.services.policy import active_policy, policy_activate, policy_create, policy_dry_run
 from riskops.core.exceptions import Conflict, PolicyInvalid

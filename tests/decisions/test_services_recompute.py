@@ -10,7 +10,7 @@ from django.utils import timezone
 
 from accounts.models import Consent
 from decisions.models import CreditDecision, CreditLine, RiskAlert, ScoreSnapshot
-from decisions.services.recompute import decision_recompute
+from decisions.engine.services.recompute import decision_recompute
 from riskops.core.audit import verify_chain
 from riskops.core.models import AuditEvent
 from tests.decisions.scenarios import days_ago, make_customer, months_ago_mid

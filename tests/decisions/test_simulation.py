@@ -11,7 +11,7 @@ from accounts.seeding.generator import as_of_default
 from accounts.services import demo_book_seed
 from decisions.models import CreditDecision, CreditLine, CustomerNotice, PolicySimulation, RiskAlert, ScoreSnapshot, SimulationChunk
 from decisions.governance.services.policy import policy_activation_approve, policy_activation_request, policy_simulate
-from decisions.services.runs import recompute_run_process_inline, recompute_run_start
+from decisions.engine.services.runs import recompute_run_process_inline, recompute_run_start
 from decisions.governance.services.simulation import (
     NO_BAND,
     limit_change_bucket,

@@ -9,11 +9,11 @@ import pytest
 from django.utils import timezone
 
 from decisions.models import AlertStatus, CreditLine, RiskAlert, Trigger
-from decisions.policy import default_policy_body
+from decisions.engine.policy import default_policy_body
 from decisions.governance.services import policy as policy_service
 from decisions.governance.services.policy import policy_activate, policy_create
-from decisions.services.recompute import decision_recompute
-from decisions.services.runs import recompute_run_process_inline, recompute_run_start
+from decisions.engine.services.recompute import decision_recompute
+from decisions.engine.services.runs import recompute_run_process_inline, recompute_run_start
 from decisions.casework.services.triage import alert_confirm, alert_dismiss
 from tests.decisions.scenarios import days_ago, make_customer
 

@@ -9,7 +9,7 @@ from django.db import connection, transaction
 from django.utils import timezone
 from hypothesis import given, settings as hsettings, strategies as st
 
-from decisions.policy import DrawRules, default_policy_body
+from decisions.engine.policy import DrawRules, default_policy_body
 from decisions.governance.services.policy import policy_activate, policy_create
 from draws.models import DrawCheck
 from draws.services import Velocity, draw_check, draw_decide

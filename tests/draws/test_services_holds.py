@@ -7,7 +7,7 @@ from decimal import Decimal
 import pytest
 from django.utils import timezone
 
-from decisions.policy import DrawRules, default_policy_body, parse_policy, validate_policy
+from decisions.engine.policy import DrawRules, default_policy_body, parse_policy, validate_policy
 from decisions.governance.services.policy import policy_activate, policy_create
 from draws.models import DrawCheck
 from draws.services import draw_check

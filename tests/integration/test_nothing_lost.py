@@ -19,8 +19,8 @@ from django.utils import timezone
 from accounts.events import transaction_record
 from accounts.models import CustomerChangeMark
 from decisions.models import RecomputeRun, ScoreSnapshot
-from decisions.services.recovery import lost_work_sweep
-from decisions.services.runs import recompute_run_start
+from decisions.engine.services.recovery import lost_work_sweep
+from decisions.engine.services.runs import recompute_run_start
 from riskops.core.audit import verify_chain
 from riskops.core.models import AuditEvent
 from tests.decisions.scenarios import make_customer

@@ -10,7 +10,7 @@ from accounts.events import consent_withdraw
 from accounts.models import Consent
 from compliance.selectors import withdrawal_proof
 from decisions.models import CreditDecision, CreditLine, CustomerNotice, ScoreSnapshot
-from decisions.services.recompute import decision_recompute
+from decisions.engine.services.recompute import decision_recompute
 from tests.decisions.scenarios import make_customer
 from tests.support.waiting import wait_for
 from tests.support.worker import RedisServer, producer_broker, worker_process

@@ -11,7 +11,7 @@ from accounts.models import Customer
 from accounts.services import demo_book_seed
 from accounts.seeding.generator import as_of_default
 from decisions.models import CreditDecision, CreditLine, RecomputeRun, ScoreSnapshot
-from decisions.services.runs import recompute_run_start
+from decisions.engine.services.runs import recompute_run_start
 from decisions.tasks import recompute_chunk
 from riskops.core.audit import verify_chain
 from tests.support.waiting import wait_for

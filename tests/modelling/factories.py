@@ -14,7 +14,7 @@ import factory
 
 from accounts.models import Consent, Customer, RepaymentInstallment
 from decisions.models import PolicyVersion
-from decisions.policy import default_policy_body
+from decisions.engine.policy import default_policy_body
 from modelling.models import Outcome
 from tests.factories import ConsentFactory, CustomerFactory, PolicyVersionFactory, RepaymentInstallmentFactory, TransactionFactory
 

@@ -5,7 +5,7 @@ import importlib
 
 import pytest
 
-from decisions.policy import DEFAULT_OUTCOME, default_policy_body, parse_policy, validate_policy
+from decisions.engine.policy import DEFAULT_OUTCOME, default_policy_body, parse_policy, validate_policy
 from riskops.core.exceptions import PolicyInvalid
 
 

@@ -13,7 +13,7 @@ import django  # noqa: E402
 
 django.setup()
 
-from decisions.services import runs  # noqa: E402
+from decisions.engine.services import runs  # noqa: E402
 
 _DELAY = float(os.environ["RISKOPS_TEST_CHUNK_DELAY"])
 _write = runs.chunk_plans_write

@@ -12,8 +12,8 @@ from django.utils import timezone
 from accounts.models import Customer, Transaction
 from accounts.seeding.generator import as_of_default
 from decisions.models import BookDailyStat, CreditDecision, RecomputeRun, ScoreSnapshot
-from decisions.services.recompute import decision_recompute
-from decisions.services.runs import recompute_run_process_inline, recompute_run_start
+from decisions.engine.services.recompute import decision_recompute
+from decisions.engine.services.runs import recompute_run_process_inline, recompute_run_start
 from riskops.core.models import AuditEvent
 from synthetic.life import monthly_hazard
 from synthetic.models import SyntheticHazard

@@ -12,7 +12,7 @@ from django.urls import reverse
 from django.utils import timezone
 from standardwebhooks.webhooks import Webhook, WebhookVerificationError
 
-from decisions.services.recompute import decision_recompute
+from decisions.engine.services.recompute import decision_recompute
 from riskops.core.exceptions import ValidationFailed
 from riskops.core.models import AuditEvent
 from tests.decisions.scenarios import make_customer

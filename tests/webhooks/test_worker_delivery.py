@@ -6,8 +6,8 @@ import pytest
 from standardwebhooks.webhooks import Webhook
 
 from decisions.models import CreditDecision, CreditLine, Trigger
-from decisions.services.recompute import decision_recompute
-from decisions.services.runs import recompute_run_start
+from decisions.engine.services.recompute import decision_recompute
+from decisions.engine.services.runs import recompute_run_start
 from tests.decisions.scenarios import make_customer
 from tests.support.waiting import wait_for
 from tests.support.worker import RedisServer, producer_broker, worker_process

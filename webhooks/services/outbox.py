@@ -1,7 +1,7 @@
 """The outbox: webhook events written in the same transaction as the decisions and alerts they
 announce, with one delivery row per subscribed, active endpoint; sent after commit.
 
-`webhook_events_for_plans` is called once by `decisions.services.writing.write_plans` (both the
+`webhook_events_for_plans` is called once by `decisions.engine.services.writing.write_plans` (both the
 single-customer and the chunk path), after the decision and alert rows exist. With no active
 endpoint it costs one indexed query and writes nothing. Otherwise it bulk-inserts the events
 (COPY on PostgreSQL) and the deliveries, and asks, on commit, for their dispatch in batches —
@@ -27,7 +27,7 @@ from riskops.core.bulk import copy_rows, ids_param, insert_objects
 from ..models import DeliveryStatus, EventType, WebhookDelivery, WebhookEndpoint, WebhookEvent
 
 if TYPE_CHECKING:
-    from decisions.planning import CustomerPlan
+    from decisions.engine.planning import CustomerPlan
 
 DISPATCH_BATCH = 200  # deliveries per dispatch task: one HTTP session, one claim, one result write
 

@@ -39,7 +39,7 @@ ACT_PERMISSION = "decisions.change_riskalert"
 ASSIGN_PERMISSION = "decisions.assign_riskalert"
 NOTE_PERMISSION = "decisions.add_casenote"
 
-# Used until the policy document carries them (decisions/policy.py, `alerts` section).
+# Used until the policy document carries them (decisions/engine/policy.py, `alerts` section).
 DEFAULT_SUPPRESSION_DAYS = 14
 MAX_SUPPRESSION_DAYS = 90
 

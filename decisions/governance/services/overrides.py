@@ -36,7 +36,7 @@ from riskops.core.roles import ANALYST, RISK_ADMIN, has_role
 
 from decisions.models import ACCESS_VALUES, ACCESS_WITH_LIMIT, CreditLine, Override, Trigger
 from decisions.presentation.texts import access_name
-from decisions.policy import (
+from decisions.engine.policy import (
     DEFAULT_OVERRIDE_DEFAULT_DAYS,
     DEFAULT_OVERRIDE_MAX_DAYS,
     DEFAULT_OVERRIDE_REASON_CATEGORIES,

@@ -32,7 +32,7 @@ from riskops.core.models import AuditAction, AuditEvent
 from riskops.core.exceptions import Conflict, FourEyesViolation, NotFound, NotPermitted, PolicyInvalid, ValidationFailed
 
 from decisions.models import CreditDecision, PolicySimulation, PolicyVersion, RecomputeRun, ScoreSnapshot, Trigger
-from decisions.policy import Policy, _path, parse_policy, validate_policy
+from decisions.engine.policy import Policy, _path, parse_policy, validate_policy
 
 # Up to 500 customers in 10 runs of consecutive ids spread over the id range: the whole book when
 # it is small, a cross-section (old and new customers) when it is large, in 10 chunk reads.
@@ -163,7 +163,7 @@ def policy_dry_run(*, policy: Policy, version: PolicyVersion, now: datetime | No
     Raises PolicyInvalid naming the first customer whose plan fails or would not fit the
     database. The sample is read without row locks (`load_chunk(lock=False)`), so live recomputes
     are not held up; the savepoint is rolled back all the same, as a guard: a dry run writes nothing."""
-    from decisions.services.recompute import load_chunk, plan_customer  # recompute imports this module
+    from decisions.engine.services.recompute import load_chunk, plan_customer  # recompute imports this module
 
     now = now or timezone.now()
     planned = 0
@@ -430,7 +430,7 @@ def policy_activation_approve(*, version: PolicyVersion, actor) -> tuple[PolicyV
     makes it stale: Conflict). Then `policy_activate` (its dry run, the old version retired,
     audited policy.activate with the request and the simulation) and, in the same transaction, a
     full recompute run whose chunks go to the workers after commit."""
-    from decisions.services.runs import recompute_run_start  # runs imports this module
+    from decisions.engine.services.runs import recompute_run_start  # runs imports this module
 
     _require_perm(actor, "decisions.activate_policyversion")
     with transaction.atomic():

@@ -36,10 +36,10 @@ from riskops.core.audit import audit_record
 from riskops.core.exceptions import Conflict, NotFound, ValidationFailed
 
 from decisions.models import Access, PolicySimulation, PolicyVersion, SimulationChunk, Trigger
-from decisions.planning import plan_customer
-from decisions.services.inputs import load_chunk
+from decisions.engine.planning import plan_customer
+from decisions.engine.services.inputs import load_chunk
 from .policy import _require_perm, active_policy, body_stamp, parsed_policy
-from decisions.services.runs import chunk_stale_before
+from decisions.engine.services.runs import chunk_stale_before
 
 DEFAULT_CHUNK_SIZE = 2000
 SAMPLE_SIZE = 50

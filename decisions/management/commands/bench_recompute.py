@@ -14,8 +14,8 @@ from django.utils import timezone
 from accounts.events import transaction_record
 from accounts.models import Customer
 from decisions.models import CreditDecision, RecomputeRun, RiskAlert, ScoreSnapshot, Trigger
-from decisions.services.recompute import decision_recompute
-from decisions.services.runs import DEFAULT_CHUNK_SIZE, recompute_run_start
+from decisions.engine.services.recompute import decision_recompute
+from decisions.engine.services.runs import DEFAULT_CHUNK_SIZE, recompute_run_start
 from riskops.core.models import AuditEvent
 from tests.support.worker import celery_worker
 

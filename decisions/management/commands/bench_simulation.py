@@ -20,7 +20,7 @@ from django.db import DatabaseError, connection, transaction
 from accounts.models import Customer
 from decisions.models import PolicySimulation, PolicyVersion, RecomputeRun, SimulationChunk, Trigger
 from decisions.governance.services.policy import active_policy, policy_create
-from decisions.services.runs import recompute_run_start
+from decisions.engine.services.runs import recompute_run_start
 from decisions.governance.services.simulation import DEFAULT_CHUNK_SIZE, simulation_start
 from tests.support.worker import celery_worker
 
@@ -98,7 +98,7 @@ class Command(BaseCommand):
         """Time `count` chunks spread over the book both ways, one after the other, here."""
         from django.utils import timezone
 
-        from decisions.services.recompute import chunk_plans_write
+        from decisions.engine.services.recompute import chunk_plans_write
         from decisions.governance.services.simulation import chunk_simulate
 
         chunks = list(simulation.chunks.order_by("index").values_list("first_customer_id", "last_customer_id"))

@@ -6,8 +6,8 @@ from tqdm import tqdm
 
 from accounts.models import Customer
 from decisions.models import RecomputeRun, Trigger
-from decisions.services.recompute import decision_recompute
-from decisions.services.runs import (
+from decisions.engine.services.recompute import decision_recompute
+from decisions.engine.services.runs import (
     DEFAULT_CHUNK_SIZE,
     recompute_run_process_inline,
     recompute_run_resume,

@@ -22,7 +22,7 @@ from django.db.models import Count
 
 from accounts.models import Customer
 from decisions.models import CreditDecision, CreditLine, RecomputeRun, Trigger
-from decisions.services.runs import recompute_run_start
+from decisions.engine.services.runs import recompute_run_start
 from tests.support.worker import worker_process
 from webhooks.bench.receiver import VerifyingReceiver
 from webhooks.models import DeliveryStatus, WebhookAttempt, WebhookDelivery, WebhookEndpoint, WebhookEvent

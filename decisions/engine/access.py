@@ -18,7 +18,7 @@ granted limit. An approved, unexpired override wins over all of it.
 
 Fixed point: `decide` is a pure function of its inputs, and none of them is something the previous
 recompute of the same moment produced: utilisation in `features` is measured against the exposure
-of the statement period (decisions/exposure.py), not against the limit decided a moment ago; a
+of the statement period (decisions/engine/exposure.py), not against the limit decided a moment ago; a
 suspension's end is read from its alert, where it was recorded once. So deciding twice with the
 same data and clock gives the same access and limit, and the second recompute writes no decision.
 The cycle caps stay meaningful: a cycle still starts at a first grant, a cut or `cycle_days` after

@@ -23,7 +23,7 @@ from jsonschema import Draft202012Validator, ValidationError, validators
 
 from riskops.core.exceptions import PolicyInvalid
 
-from .models import AlertAction, AlertRule, Band
+from decisions.models import AlertAction, AlertRule, Band
 
 FEATURE_NAMES = (
     "bureau_score",
@@ -682,7 +682,7 @@ def parse_policy(body: dict, *, version_id: int | None = None) -> Policy:
     )
 
 
-DEFAULT_POLICY_PATH = Path(__file__).with_name("default_policy.json")
+DEFAULT_POLICY_PATH = Path(__file__).resolve().parents[1] / "default_policy.json"  # decisions/default_policy.json
 
 
 @lru_cache(maxsize=1)

@@ -17,12 +17,12 @@ from accounts.changes import change_marks_clear, change_marks_take_range
 from accounts.models import Customer
 from riskops.core.bulk import ids_param
 
-from ..exposure import exposure_for
-from ..features import (
+from decisions.engine.exposure import exposure_for
+from decisions.engine.features import (
     ConsentState, DisclosureStatus, FeatureResult, consent_states, disclosure_states, features_for_chunk, features_for_customer,
 )
-from ..models import CreditLine, Override, RiskAlert
-from ..planning import ActiveOverride, SuppressedRule
+from decisions.models import CreditLine, Override, RiskAlert
+from decisions.engine.planning import ActiveOverride, SuppressedRule
 
 OPEN = RiskAlert.OPEN_STATUSES
 

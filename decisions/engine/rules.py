@@ -8,7 +8,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 
 from .features import ConsentState, DisclosureStatus, Features
-from .models import AlertAction, AlertRule
+from decisions.models import AlertAction, AlertRule
 from .policy import Policy, Rule
 
 

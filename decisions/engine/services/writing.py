@@ -14,9 +14,9 @@ from decimal import Decimal
 from riskops.core.audit import canonical_json
 from riskops.core.bulk import copy_rows, insert_objects, update_objects
 
-from ..announcements import plans_written
-from ..models import CreditDecision, CreditLine, RiskAlert, ScoreSnapshot
-from ..planning import CustomerPlan
+from decisions.engine.announcements import plans_written
+from decisions.models import CreditDecision, CreditLine, RiskAlert, ScoreSnapshot
+from decisions.engine.planning import CustomerPlan
 from .notices import alerts_clear, notices_for_plans
 
 LINE_FIELDS = (
@@ -54,7 +54,7 @@ def write_plans(plans: list[CustomerPlan]) -> list[CreditDecision]:
             p.decision.snapshot = p.snapshot
     decisions = insert_objects(CreditDecision, [p.decision for p in plans if p.decision is not None])
 
-    # --- issue 14: customer notices and cleared DISCLOSURE_MISSING alerts (decisions/services/notices.py)
+    # --- issue 14: customer notices and cleared DISCLOSURE_MISSING alerts (decisions/engine/services/notices.py)
     # Before the lines below move: a first decision is known by its line having none yet.
     notices_for_plans(plans)
     alerts_clear(plans)

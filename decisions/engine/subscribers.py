@@ -21,7 +21,7 @@ def _enqueue_recompute(customer_id: int, trigger: str) -> None:
     recovery sweep re-enqueues it within minutes. So the failure is logged, not raised; this is
     the one place where catching everything is the point (the broker is never the only record).
     """
-    from .tasks import recompute_customer  # tasks import services, which import models: not at app load
+    from decisions.tasks import recompute_customer  # tasks import services, which import models: not at app load
 
     try:
         recompute_customer.delay(customer_id=customer_id, trigger=trigger)

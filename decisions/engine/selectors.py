@@ -7,7 +7,7 @@ from django.db.models import Max, QuerySet
 from django.utils import timezone
 from django.utils.translation import gettext, ngettext
 
-from .models import RecomputeChunk, RecomputeRun
+from decisions.models import RecomputeChunk, RecomputeRun
 
 
 def recompute_runs(*, limit: int = 50) -> QuerySet[RecomputeRun]:

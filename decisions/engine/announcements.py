@@ -1,6 +1,6 @@
 """How the engine announces "decisions written" without knowing who listens.
 
-`decisions/services/writing.py` calls `plans_written(plans, decisions)` inside the transaction that
+`decisions/engine/services/writing.py` calls `plans_written(plans, decisions)` inside the transaction that
 wrote the plans' snapshots, alerts and decisions; each listener (registered in its AppConfig.ready)
 runs there too, so what it writes commits or rolls back with the decisions. Today `webhooks`
 listens, to put its events in the outbox. The same shape as `accounts.changes`: an explicit
@@ -12,7 +12,7 @@ from __future__ import annotations
 from typing import TYPE_CHECKING, Callable, Iterable
 
 if TYPE_CHECKING:  # pragma: no cover
-    from .models import CreditDecision
+    from decisions.models import CreditDecision
     from .planning import CustomerPlan
 
 Listener = Callable[["Iterable[CustomerPlan]", "list[CreditDecision]"], object]

@@ -18,7 +18,7 @@ from typing import TYPE_CHECKING
 from riskops.core.audit import normalise
 
 from .access import ActiveOverride, DecisionOutcome, LineState, OpenAlert, decide
-from .models import ACCESS_WITH_LIMIT, AlertRule, CreditDecision, CreditLine, PolicyVersion, RecomputeRun, RiskAlert, ScoreSnapshot
+from decisions.models import ACCESS_WITH_LIMIT, AlertRule, CreditDecision, CreditLine, PolicyVersion, RecomputeRun, RiskAlert, ScoreSnapshot
 from .policy import Policy
 from .rules import RuleHit, evaluate_rules
 from .scoring import score_features

@@ -20,12 +20,12 @@ from django.utils.translation import gettext_lazy as _
 
 from accounts.models import Customer, CustomerLanguage
 
-from ..features import current_risk_disclosure
-from ..models import CreditDecision, CustomerNotice, NoticeKind, RiskAlert
+from decisions.engine.features import current_risk_disclosure
+from decisions.models import CreditDecision, CustomerNotice, NoticeKind, RiskAlert
 from decisions.presentation.texts import reason_text
 
 if TYPE_CHECKING:
-    from ..planning import CustomerPlan
+    from decisions.engine.planning import CustomerPlan
 
 # Fixed text, translated like every other: how to ask for a review.
 REVIEW_TEXT = _(

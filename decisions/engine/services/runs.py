@@ -1,0 +1,331 @@
+"""Full-book recomputes as `RecomputeRun`s split into chunks, and the hourly expiry sweep.
+
+A chunk's life: `pending` (created, and sent to the broker: `dispatched_at`) → `running` (a
+worker claimed it: `claimed_at`, `attempts` + 1, in a short compare-and-set transaction of its
+own) → `done` or `failed`, in the transaction that did the work. The claim is committed before
+the work starts, so a worker that dies mid-chunk leaves a `running` chunk with a claim that ages;
+the recovery sweep (`services/recovery.py`) and `recompute --resume` find it by that age.
+"""
+
+from __future__ import annotations
+
+import logging
+from datetime import date, datetime, timedelta, timezone as dt_timezone
+from typing import Callable
+
+from django.conf import settings
+from django.db import IntegrityError, transaction
+from django.db.models import F, Q, Sum
+from django.utils import timezone
+
+from accounts.changes import change_marks_write
+from accounts.models import Customer, RepaymentInstallment
+from riskops.core.audit import audit_record
+from riskops.core.exceptions import Conflict, NotFound, ValidationFailed
+
+from decisions.models import CreditLine, Override, RecomputeChunk, RecomputeRun, Trigger
+from decisions.governance.services.overrides import pending_lapsed_expire
+from decisions.governance.services.policy import active_policy
+from .recompute import chunk_plans_write, decisions_digest
+
+DEFAULT_CHUNK_SIZE = 2000
+ERROR_MAX = 2000
+
+logger = logging.getLogger(__name__)
+
+
+def chunk_stale_before(now: datetime) -> datetime:
+    """A `running` chunk claimed before this lost its worker (RISKOPS_CHUNK_STALE_SECONDS)."""
+    return now - timedelta(seconds=settings.RISKOPS_CHUNK_STALE_SECONDS)
+
+
+def chunks_dispatch(*, chunk_ids: list[int]) -> None:
+    """Send one `recompute_chunk` task per chunk after commit (never from inside the transaction:
+    a worker could pick the message up before the rows it names are visible)."""
+    from decisions.tasks import recompute_chunk  # tasks import this module
+
+    if chunk_ids:
+        ids = list(chunk_ids)
+        transaction.on_commit(lambda: [recompute_chunk.delay(chunk_id=pk) for pk in ids])
+
+
+def recompute_run_start(
+    *,
+    trigger: str = Trigger.MANUAL,
+    actor=None,
+    chunk_size: int = DEFAULT_CHUNK_SIZE,
+    enqueue: bool = True,
+    night: date | None = None,
+    as_of: datetime | None = None,
+) -> RecomputeRun:
+    """Create a run over the whole book, split into chunks of consecutive customer ids.
+
+    With `enqueue`, one Celery task per chunk is sent after commit; without, the caller runs the
+    chunks itself (the CLI does, to draw a progress bar in eager mode).
+
+    A nightly run is keyed by its night (`night`, default today in UTC), unique in the database:
+    when beat's message is delivered twice (acks_late after a lost worker) the second delivery
+    returns the night's existing run and starts nothing.
+
+    `as_of` fixes the run's clock (a replayed day's end): every chunk computes as of it, and the
+    run's night defaults to its date. Without it every chunk reads the time when it runs.
+    """
+    if as_of is not None and (as_of.tzinfo is None or as_of > timezone.now()):
+        raise ValidationFailed("as_of must be an aware time, not in the future", field="as_of")
+    if chunk_size < 1 or chunk_size > 50_000:
+        raise ValidationFailed("chunk_size must be between 1 and 50,000", field="chunk_size")
+    if trigger not in Trigger.values:
+        raise ValidationFailed(f"unknown trigger {trigger!r}", field="trigger")
+    if trigger == Trigger.NIGHTLY:
+        night = night or (as_of or timezone.now()).astimezone(dt_timezone.utc).date()
+    elif night is not None:
+        raise ValidationFailed("only a nightly run is for a night", field="night")
+    if night is not None and (existing := RecomputeRun.objects.filter(night=night).first()) is not None:
+        return existing
+    try:
+        return _run_create(trigger=trigger, actor=actor, chunk_size=chunk_size, enqueue=enqueue, night=night, as_of=as_of)
+    except IntegrityError:
+        # Two deliveries raced past the check above: the unique night let exactly one insert in.
+        existing = RecomputeRun.objects.filter(night=night).first() if night is not None else None
+        if existing is None:
+            raise
+        return existing
+
+
+def _run_create(
+    *, trigger: str, actor, chunk_size: int, enqueue: bool, night: date | None, as_of: datetime | None
+) -> RecomputeRun:
+    with transaction.atomic():
+        version, _ = active_policy()
+        now = timezone.now()
+        # A replayed day's run covers the customers onboarded by then, not later ones.
+        customers = Customer.objects.filter(onboarded_at__lte=as_of) if as_of is not None else Customer.objects.all()
+        ids = list(customers.order_by("pk").values_list("pk", flat=True))
+        run = RecomputeRun.objects.create(
+            trigger=trigger, policy_version=version, requested_by=actor, chunk_size=chunk_size, night=night, as_of=as_of,
+            total_customers=len(ids), total_chunks=(len(ids) + chunk_size - 1) // chunk_size,
+            status=RecomputeRun.Status.RUNNING if ids else RecomputeRun.Status.SUCCEEDED,
+            started_at=now, finished_at=None if ids else now,
+        )
+        chunks = RecomputeChunk.objects.bulk_create(
+            [
+                RecomputeChunk(
+                    run=run, index=n, first_customer_id=part[0], last_customer_id=part[-1], size=len(part),
+                    dispatched_at=now if enqueue else None,
+                )
+                for n, part in enumerate(ids[i : i + chunk_size] for i in range(0, len(ids), chunk_size))
+            ]
+        )
+        audit_record(
+            actor=actor, action="recompute.start", target=run,
+            after={
+                "trigger": trigger, "customers": len(ids), "chunks": len(chunks), "policy_version": version.version,
+                **({"night": night.isoformat()} if night else {}),
+            },
+        )
+        if enqueue:
+            chunks_dispatch(chunk_ids=[c.pk for c in chunks])
+    return run
+
+
+def chunk_claim(*, chunk_id: int, now: datetime | None = None) -> bool:
+    """Mark a chunk `running` for this attempt; False when it is not ours to run.
+
+    A compare-and-set in a short transaction of its own, committed before the work starts (so the
+    claim survives the worker): it changes exactly one row when the chunk is pending, failed (a
+    retry), or running with a stale claim (its worker died), and none when it is done or running
+    under a fresh claim (a redelivered copy of a task that is still being worked on). A failed
+    chunk taken up again stops counting as failed and reopens its run until it settles again.
+    """
+    now = now or timezone.now()
+    with transaction.atomic():
+        chunk = RecomputeChunk.objects.filter(pk=chunk_id).values("run_id", "size", "status").first()
+        if chunk is None:
+            raise NotFound(f"no recompute chunk {chunk_id}", field="chunk_id")
+        claim = dict(status=RecomputeChunk.Status.RUNNING, claimed_at=now, attempts=F("attempts") + 1)
+        if chunk["status"] == RecomputeChunk.Status.FAILED:
+            if RecomputeChunk.objects.filter(pk=chunk_id, status=RecomputeChunk.Status.FAILED).update(**claim) != 1:
+                return False
+            RecomputeRun.objects.filter(pk=chunk["run_id"]).update(
+                failed_customers=F("failed_customers") - chunk["size"], status=RecomputeRun.Status.RUNNING, finished_at=None
+            )
+            return True
+        claimable = Q(status=RecomputeChunk.Status.PENDING) | Q(
+            status=RecomputeChunk.Status.RUNNING, claimed_at__lt=chunk_stale_before(now)
+        )
+        return RecomputeChunk.objects.filter(claimable, pk=chunk_id).update(**claim) == 1
+
+
+def chunk_recompute(*, chunk_id: int) -> RecomputeChunk:
+    """Claim one chunk, then recompute it. Safe to run twice: a chunk that is done or running
+    under a fresh claim is not claimed and comes back untouched; in the work transaction the
+    chunk row is locked and a chunk already done returns at once, so a redelivered or retried
+    task never writes twice (and the (run, customer) unique constraints on snapshots and
+    decisions would refuse it if it tried)."""
+    if not chunk_claim(chunk_id=chunk_id):
+        return RecomputeChunk.objects.get(pk=chunk_id)
+    with transaction.atomic():
+        chunk = RecomputeChunk.objects.select_for_update(of=("self",)).select_related("run__policy_version").get(pk=chunk_id)
+        if chunk.status == RecomputeChunk.Status.DONE:
+            return chunk
+        # The one clock of this chunk's computation, passed down from here.
+        now = chunk.run.as_of or timezone.now()
+        customers, decisions = chunk_plans_write(
+            first_id=chunk.first_customer_id, last_id=chunk.last_customer_id, run=chunk.run, now=now
+        )
+        # Failed again by a concurrent copy since our claim: it is done now, not failed.
+        was_failed = chunk.status == RecomputeChunk.Status.FAILED
+        chunk.status, chunk.finished_at, chunk.error = RecomputeChunk.Status.DONE, timezone.now(), ""
+        chunk.save(update_fields=["status", "finished_at", "error"])
+        if was_failed:
+            RecomputeRun.objects.filter(pk=chunk.run_id).update(failed_customers=F("failed_customers") - chunk.size)
+        # One audit event per chunk, not per customer: the payload vouches for every decision row.
+        audit_record(
+            actor=None, action="recompute.chunk", target=chunk,
+            after={
+                "run": chunk.run_id, "index": chunk.index, "customers": customers,
+                "decision_ids": sorted(d.pk for d in decisions), "digest": decisions_digest(decisions),
+            },
+        )
+        _run_finish_if_complete(chunk.run_id)
+    return chunk
+
+
+def chunk_record_failure(*, chunk_id: int, error: str, final: bool) -> None:
+    """Record a failed attempt in its own transaction, so the failure outlives the rollback.
+
+    The attempt was already counted by its claim. `final` (no retry coming) marks the chunk
+    failed and counts its customers as failed on the run; otherwise it goes back to pending for
+    the retry to claim."""
+    with transaction.atomic():
+        chunk = RecomputeChunk.objects.select_for_update().get(pk=chunk_id)
+        if chunk.status == RecomputeChunk.Status.DONE:
+            return
+        first_final_failure = final and chunk.status != RecomputeChunk.Status.FAILED
+        chunk.error = error[:ERROR_MAX]
+        chunk.status = RecomputeChunk.Status.FAILED if final else RecomputeChunk.Status.PENDING
+        chunk.save(update_fields=["error", "status"])
+        if first_final_failure:
+            RecomputeRun.objects.filter(pk=chunk.run_id).update(failed_customers=F("failed_customers") + chunk.size)
+            audit_record(actor=None, action="recompute.chunk_failed", target=chunk, after={"error": chunk.error, "attempts": chunk.attempts})
+        _run_finish_if_complete(chunk.run_id)
+
+
+def _run_finish_if_complete(run_id: int) -> None:
+    # The run row lock orders concurrent last chunks: exactly one of them sees nothing left.
+    # A failed chunk retried after the run finished settles the run's status again.
+    run = RecomputeRun.objects.select_for_update().get(pk=run_id)
+    if run.chunks.filter(status__in=[RecomputeChunk.Status.PENDING, RecomputeChunk.Status.RUNNING]).exists():
+        return
+    failed = run.chunks.filter(status=RecomputeChunk.Status.FAILED).exists()
+    status = (
+        RecomputeRun.Status.SUCCEEDED if not failed
+        else RecomputeRun.Status.FAILED if run.done_customers == 0
+        else RecomputeRun.Status.PARTIAL
+    )
+    if run.finished_at is not None and run.status == status:
+        return
+    run.status = status
+    run.finished_at = timezone.now()
+    run.save(update_fields=["status", "finished_at"])
+    audit_record(
+        actor=None, action="recompute.finish", target=run,
+        after={"status": run.status, "done": run.done_customers, "failed": run.failed_customers},
+    )
+    # The overview's daily figures follow the run (after commit, so the refresh sees its rows).
+    from decisions.tasks import refresh_book_stats
+
+    refresh_book_stats.delay_on_commit()
+
+
+def recompute_run_process_inline(*, run: RecomputeRun, progress: Callable[[int], None] | None = None) -> RecomputeRun:
+    """Run every chunk not done in this process (eager mode, tests, the CLI without a broker).
+
+    A chunk that raises is recorded exactly as on a worker that gives up (failed, with the error;
+    its attempt counted by the claim) and the next chunk goes on, so the run ends `partial`
+    instead of staying `running` forever. A chunk running under someone else's fresh claim is
+    left to them. `progress` is called with the size of every chunk that settled (done or failed).
+    """
+    for chunk_id, size in run.chunks.exclude(status=RecomputeChunk.Status.DONE).order_by("index").values_list("pk", "size"):
+        try:
+            status = chunk_recompute(chunk_id=chunk_id).status
+        except Exception as exc:  # recorded, not swallowed: the run and its chunk carry the error
+            logger.exception("recompute chunk %s failed inline", chunk_id)
+            chunk_record_failure(chunk_id=chunk_id, error=repr(exc), final=True)
+            status = RecomputeChunk.Status.FAILED
+        if progress and status in (RecomputeChunk.Status.DONE, RecomputeChunk.Status.FAILED):
+            progress(size)
+    run.refresh_from_db()
+    return run
+
+
+def recompute_run_resume(*, run_id: int, actor=None, enqueue: bool = True) -> RecomputeRun:
+    """Take up a run again: every chunk not done goes back to work.
+
+    For a run left `running` (lost messages, a dead worker, an interrupted CLI) or one that
+    finished `partial`/`failed`. Failed chunks go back to pending and stop counting as failed;
+    the run is `running` again until its chunks settle. With `enqueue`, the chunks not done are
+    sent to the workers after commit (a chunk still running under a fresh claim ignores the
+    copy); without, the caller runs them (`recompute_run_process_inline`). A run that succeeded
+    has nothing to resume and is refused, as is an unknown run.
+    """
+    with transaction.atomic():
+        if not RecomputeRun.objects.filter(pk=run_id).exists():
+            raise NotFound(f"no recompute run {run_id}", field="run")
+        # Chunks before the run, the order a chunk's own transaction locks them in.
+        list(RecomputeChunk.objects.select_for_update().filter(run_id=run_id).exclude(status=RecomputeChunk.Status.DONE).order_by("pk"))
+        run = RecomputeRun.objects.select_for_update().get(pk=run_id)
+        if run.status == RecomputeRun.Status.SUCCEEDED:
+            raise Conflict(f"run {run_id} already finished ({run.status}): nothing to resume", field="run")
+        chunks = run.chunks.exclude(status=RecomputeChunk.Status.DONE)
+        failed = chunks.filter(status=RecomputeChunk.Status.FAILED)
+        retried = failed.aggregate(customers=Sum("size"))["customers"] or 0
+        before = {"status": run.status, "failed": run.failed_customers}
+        now = timezone.now()
+        failed.update(status=RecomputeChunk.Status.PENDING)
+        if enqueue:
+            chunks.update(dispatched_at=now)
+        run.status, run.finished_at = RecomputeRun.Status.RUNNING, None
+        run.failed_customers -= retried
+        run.save(update_fields=["status", "finished_at", "failed_customers"])
+        chunk_ids = list(chunks.order_by("index").values_list("pk", flat=True))
+        audit_record(
+            actor=actor, action="recompute.resume", target=run, before=before,
+            after={"status": run.status, "failed": run.failed_customers, "chunks": len(chunk_ids), "enqueue": enqueue},
+        )
+        if enqueue:
+            chunks_dispatch(chunk_ids=chunk_ids)
+        _run_finish_if_complete(run.pk)  # nothing left to do: settle it now
+    run.refresh_from_db()
+    return run
+
+
+def expiry_sweep(*, now: datetime | None = None) -> list[int]:
+    """Hourly: expire overrides and temporary suspensions that ended, and find installments that
+    crossed an overdue threshold; return the customers to recompute (the caller enqueues them)."""
+    now = now or timezone.now()
+    with transaction.atomic():
+        expired = list(
+            Override.objects.select_for_update().filter(state=Override.State.APPROVED, expires_at__lte=now).order_by("pk")
+        )
+        for override in expired:
+            override.state = Override.State.EXPIRED
+            override.save(update_fields=["state", "updated_at"])
+            audit_record(actor=None, action="override.expire", target=override, before={"state": "approved"}, after={"state": "expired"})
+        # Once expired the override no longer says its customer needs a recompute: the outbox
+        # mark does, if the task's message is lost (the sweep re-enqueues it).
+        change_marks_write(customer_ids=sorted({o.customer_id for o in expired}), trigger=Trigger.EXPIRY)
+        # A request nobody decided before its end would block the customer's next request.
+        pending_lapsed_expire(now=now)
+        lapsed = list(
+            CreditLine.objects.filter(access="suspended", suspended_until__lte=now).values_list("customer_id", flat=True)
+        )
+        today = now.date()
+        # An installment that became 30 or 90 days past due since the last sweep is an "overdue" event.
+        thresholds = Q()
+        for days in (1, 30, 90):
+            thresholds |= Q(due_on=today - timedelta(days=days))
+        crossed = list(
+            RepaymentInstallment.objects.filter(thresholds, paid_at__isnull=True).values_list("customer_id", flat=True).distinct()
+        )
+    return sorted({o.customer_id for o in expired} | set(lapsed) | set(crossed))
