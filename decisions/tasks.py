@@ -13,7 +13,8 @@ from accounts.models import Customer
 from .models import Trigger
 from .engine.services.recompute import decision_recompute
 from .engine.services.recovery import lost_work_sweep
-from .engine.services.runs import chunk_record_failure, chunk_recompute, expiry_sweep, recompute_run_start
+from .engine.services.runs import chunk_record_failure, chunk_recompute, recompute_run_start
+from .governance.services.overrides import expiry_sweep
 
 RETRY = dict(acks_late=True, autoretry_for=(OperationalError,), retry_backoff=2, retry_backoff_max=120, retry_jitter=True, max_retries=5)
 

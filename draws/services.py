@@ -65,7 +65,7 @@ from accounts.models import Customer, Transaction
 from accounts.validation import CLOCK_SKEW, money, text
 from decisions.models import Access, PolicyVersion
 from decisions.engine.policy import DrawRules
-from decisions.governance.services.policy import parsed_policy
+from decisions.engine.policy_reads import parsed_policy
 from riskops.core.exceptions import NotFound, ValidationFailed
 from riskops.core.prepared import prepared_cursor
 from riskops.core.rows import insert_row

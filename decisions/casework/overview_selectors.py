@@ -24,7 +24,7 @@ from decisions.presentation import charts
 from decisions.models import Access, AlertRule, Band, BookDailyStat, BookMetric, RecomputeRun, RiskAlert
 from decisions.engine.selectors import recompute_runs, run_progress
 from .services.book_stats import UNSCORED, utc_today
-from decisions.governance.services.policy import active_policy
+from decisions.engine.policy_reads import active_policy
 from decisions.presentation.texts import access_name, rule_name
 
 HISTORY_DAYS = 90

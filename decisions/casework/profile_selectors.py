@@ -41,7 +41,7 @@ from decisions.presentation import charts
 from decisions.engine.features import SPEND_KINDS
 from decisions.models import CaseNote, CreditDecision, CreditLine, Override, RiskAlert, ScoreSnapshot
 from .overview_selectors import currency_symbol, money
-from decisions.governance.services.policy import active_policy
+from decisions.engine.policy_reads import active_policy
 from decisions.presentation.texts import access_name, alert_evidence_lines, reason_text, rule_name
 
 SERIES_CAP = 365  # points per chart: a year of nightly scores

@@ -28,7 +28,7 @@ from django.utils.translation import gettext as _
 
 from accounts.models import Consent, Customer, RepaymentInstallment
 from decisions.engine.policy import OutcomeDefinition
-from decisions.governance.services.policy import active_policy
+from decisions.engine.policy_reads import active_policy
 from riskops.core.audit import audit_record
 from riskops.core.bulk import ids_param
 from riskops.core.exceptions import ValidationFailed

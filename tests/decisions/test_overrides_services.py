@@ -17,7 +17,7 @@ from decisions.models import CreditDecision, Override, PolicyVersion
 from decisions.engine.policy import default_policy_body, parse_policy
 from decisions.governance.services import overrides as svc
 from decisions.engine.services.recompute import decision_recompute
-from decisions.engine.services.runs import expiry_sweep
+from decisions.governance.services.overrides import expiry_sweep
 from decisions.tasks import expire_overrides_and_suspensions
 from riskops.core.exceptions import Conflict, FourEyesViolation, NotPermitted, OverrideNotPending, PolicyInvalid, ValidationFailed
 from tests.decisions.override_factories import audit_actions, line_of, risk_admin2, scored_customer  # noqa: F401

@@ -18,7 +18,7 @@ from accounts.models import Consent, Customer, Disclosure, RepaymentInstallment
 from accounts.seeding.generator import as_of_default
 from accounts.services import demo_book_seed
 from decisions.engine.planning import plan_customer
-from decisions.governance.services.policy import active_policy
+from decisions.engine.policy_reads import active_policy
 from decisions.engine.services.inputs import load_chunk, load_customer
 from tests.factories import (
     BureauReportFactory,

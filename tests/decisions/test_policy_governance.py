@@ -11,9 +11,8 @@ from hypothesis import given, settings as hsettings, strategies as st
 from decisions.governance.admin_policy import PolicyDraftForm
 from decisions.models import PolicySimulation, PolicyVersion, RecomputeRun
 from decisions.engine.policy import default_policy_body
+from decisions.engine.policy_reads import active_policy, parsed_policy
 from decisions.governance.services.policy import (
-    active_policy,
-    parsed_policy,
     policy_activation_approve,
     policy_activation_reject,
     policy_activation_request,

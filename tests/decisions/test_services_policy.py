@@ -10,7 +10,8 @@ from django.urls import reverse
 from decisions.models import CreditDecision, CreditLine, PolicyVersion, RiskAlert, ScoreSnapshot
 from decisions.engine.policy import default_policy_body, parse_policy
 from decisions.governance.services import policy as services_policy
-from decisions.governance.services.policy import active_policy, policy_activate, policy_create, policy_dry_run
+from decisions.engine.policy_reads import active_policy
+from decisions.governance.services.policy import policy_activate, policy_create, policy_dry_run
 from riskops.core.exceptions import Conflict, PolicyInvalid
 from riskops.core.models import AuditEvent
 from tests.decisions.scenarios import make_customer

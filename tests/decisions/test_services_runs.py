@@ -14,7 +14,8 @@ from accounts.services import demo_book_seed
 from decisions.engine.features import consent_states, features_for_chunk, features_for_customer
 from decisions.models import CreditDecision, CreditLine, RecomputeRun, RiskAlert, ScoreSnapshot
 from decisions.engine.services import runs
-from decisions.engine.services.runs import chunk_recompute, expiry_sweep, recompute_run_process_inline, recompute_run_start
+from decisions.engine.services.runs import chunk_recompute, recompute_run_process_inline, recompute_run_start
+from decisions.governance.services.overrides import expiry_sweep
 from decisions.tasks import recompute_chunk
 from riskops.core.audit import verify_chain
 from riskops.core.exceptions import ValidationFailed

@@ -10,7 +10,7 @@ from django.utils import timezone
 
 from decisions.models import AlertStatus, CreditLine, RiskAlert, Trigger
 from decisions.engine.policy import default_policy_body
-from decisions.governance.services import policy as policy_service
+from decisions.engine import policy_reads as policy_service
 from decisions.governance.services.policy import policy_activate, policy_create
 from decisions.engine.services.recompute import decision_recompute
 from decisions.engine.services.runs import recompute_run_process_inline, recompute_run_start

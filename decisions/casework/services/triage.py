@@ -28,6 +28,7 @@ from riskops.core.exceptions import AlertClaimedByOther, AlertClosed, NotFound, 
 from riskops.core.roles import ANALYST, RISK_ADMIN, has_role
 
 from decisions.models import CaseNote, RiskAlert, Trigger
+from decisions.engine.policy_reads import active_policy
 
 if TYPE_CHECKING:  # pragma: no cover
     from django.contrib.auth.models import User
@@ -52,8 +53,6 @@ class SuppressionBounds:
 
 def suppression_bounds() -> SuppressionBounds:
     """The active policy's suppression period: its default and its upper bound, in days."""
-    from decisions.governance.services.policy import active_policy
-
     try:
         _version, policy = active_policy()
     except NotFound:

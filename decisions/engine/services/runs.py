@@ -18,14 +18,12 @@ from django.db import IntegrityError, transaction
 from django.db.models import F, Q, Sum
 from django.utils import timezone
 
-from accounts.changes import change_marks_write
-from accounts.models import Customer, RepaymentInstallment
+from accounts.models import Customer
 from riskops.core.audit import audit_record
 from riskops.core.exceptions import Conflict, NotFound, ValidationFailed
 
-from decisions.models import CreditLine, Override, RecomputeChunk, RecomputeRun, Trigger
-from decisions.governance.services.overrides import pending_lapsed_expire
-from decisions.governance.services.policy import active_policy
+from decisions.models import RecomputeChunk, RecomputeRun, Trigger
+from decisions.engine.policy_reads import active_policy
 from .recompute import chunk_plans_write, decisions_digest
 
 DEFAULT_CHUNK_SIZE = 2000
@@ -298,34 +296,3 @@ def recompute_run_resume(*, run_id: int, actor=None, enqueue: bool = True) -> Re
         _run_finish_if_complete(run.pk)  # nothing left to do: settle it now
     run.refresh_from_db()
     return run
-
-
-def expiry_sweep(*, now: datetime | None = None) -> list[int]:
-    """Hourly: expire overrides and temporary suspensions that ended, and find installments that
-    crossed an overdue threshold; return the customers to recompute (the caller enqueues them)."""
-    now = now or timezone.now()
-    with transaction.atomic():
-        expired = list(
-            Override.objects.select_for_update().filter(state=Override.State.APPROVED, expires_at__lte=now).order_by("pk")
-        )
-        for override in expired:
-            override.state = Override.State.EXPIRED
-            override.save(update_fields=["state", "updated_at"])
-            audit_record(actor=None, action="override.expire", target=override, before={"state": "approved"}, after={"state": "expired"})
-        # Once expired the override no longer says its customer needs a recompute: the outbox
-        # mark does, if the task's message is lost (the sweep re-enqueues it).
-        change_marks_write(customer_ids=sorted({o.customer_id for o in expired}), trigger=Trigger.EXPIRY)
-        # A request nobody decided before its end would block the customer's next request.
-        pending_lapsed_expire(now=now)
-        lapsed = list(
-            CreditLine.objects.filter(access="suspended", suspended_until__lte=now).values_list("customer_id", flat=True)
-        )
-        today = now.date()
-        # An installment that became 30 or 90 days past due since the last sweep is an "overdue" event.
-        thresholds = Q()
-        for days in (1, 30, 90):
-            thresholds |= Q(due_on=today - timedelta(days=days))
-        crossed = list(
-            RepaymentInstallment.objects.filter(thresholds, paid_at__isnull=True).values_list("customer_id", flat=True).distinct()
-        )
-    return sorted({o.customer_id for o in expired} | set(lapsed) | set(crossed))

@@ -20,22 +20,24 @@ follows at once, and if the broker loses the message the outbox mark is swept up
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import timedelta
+from datetime import datetime, timedelta
 from decimal import Decimal, InvalidOperation
 from typing import TYPE_CHECKING, Any
 
 from django.db import IntegrityError, transaction
+from django.db.models import Q
 from django.utils import timezone
 from django.utils.translation import gettext as _, gettext_lazy
 
-from accounts.changes import customer_data_changed
-from accounts.models import Customer
+from accounts.changes import change_marks_write, customer_data_changed
+from accounts.models import Customer, RepaymentInstallment
 from riskops.core.audit import audit_record
 from riskops.core.exceptions import Conflict, FourEyesViolation, NotFound, NotPermitted, OverrideNotPending, ValidationFailed
 from riskops.core.roles import ANALYST, RISK_ADMIN, has_role
 
 from decisions.models import ACCESS_VALUES, ACCESS_WITH_LIMIT, CreditLine, Override, Trigger
 from decisions.presentation.texts import access_name
+from decisions.engine.policy_reads import active_policy
 from decisions.engine.policy import (
     DEFAULT_OVERRIDE_DEFAULT_DAYS,
     DEFAULT_OVERRIDE_MAX_DAYS,
@@ -87,8 +89,6 @@ class OverrideBounds:
 
 def override_bounds() -> OverrideBounds:
     """The active policy's bounds for a request (defaults when no policy is active)."""
-    from .policy import active_policy
-
     try:
         _version, policy = active_policy()
     except NotFound:
@@ -294,6 +294,37 @@ def pending_lapsed_expire(*, now, customer_id: int | None = None) -> list[Overri
             before={"state": "pending"}, after={"state": "expired", "undecided": True},
         )
     return lapsed
+
+
+def expiry_sweep(*, now: datetime | None = None) -> list[int]:
+    """Hourly: expire overrides and temporary suspensions that ended, and find installments that
+    crossed an overdue threshold; return the customers to recompute (the caller enqueues them)."""
+    now = now or timezone.now()
+    with transaction.atomic():
+        expired = list(
+            Override.objects.select_for_update().filter(state=Override.State.APPROVED, expires_at__lte=now).order_by("pk")
+        )
+        for override in expired:
+            override.state = Override.State.EXPIRED
+            override.save(update_fields=["state", "updated_at"])
+            audit_record(actor=None, action="override.expire", target=override, before={"state": "approved"}, after={"state": "expired"})
+        # Once expired the override no longer says its customer needs a recompute: the outbox
+        # mark does, if the task's message is lost (the sweep re-enqueues it).
+        change_marks_write(customer_ids=sorted({o.customer_id for o in expired}), trigger=Trigger.EXPIRY)
+        # A request nobody decided before its end would block the customer's next request.
+        pending_lapsed_expire(now=now)
+        lapsed = list(
+            CreditLine.objects.filter(access="suspended", suspended_until__lte=now).values_list("customer_id", flat=True)
+        )
+        today = now.date()
+        # An installment that became 30 or 90 days past due since the last sweep is an "overdue" event.
+        thresholds = Q()
+        for days in (1, 30, 90):
+            thresholds |= Q(due_on=today - timedelta(days=days))
+        crossed = list(
+            RepaymentInstallment.objects.filter(thresholds, paid_at__isnull=True).values_list("customer_id", flat=True).distinct()
+        )
+    return sorted({o.customer_id for o in expired} | set(lapsed) | set(crossed))
 
 
 def _pending_message(waiting: Override, customer: Customer) -> str:

@@ -29,39 +29,21 @@ from django.utils.translation import gettext as _
 from accounts.models import Customer
 from riskops.core.audit import audit_record, target_label
 from riskops.core.models import AuditAction, AuditEvent
-from riskops.core.exceptions import Conflict, FourEyesViolation, NotFound, NotPermitted, PolicyInvalid, ValidationFailed
+from riskops.core.exceptions import Conflict, FourEyesViolation, NotFound, PolicyInvalid, ValidationFailed
 
 from decisions.models import CreditDecision, PolicySimulation, PolicyVersion, RecomputeRun, ScoreSnapshot, Trigger
+from decisions.engine.planning import plan_customer
 from decisions.engine.policy import Policy, _path, parse_policy, validate_policy
+from decisions.engine.policy_reads import body_stamp
+from decisions.engine.services.inputs import load_chunk
+from decisions.engine.services.runs import recompute_run_start
+from .guards import require_draft, require_perm
+from .simulation import DEFAULT_CHUNK_SIZE, simulation_start
 
 # Up to 500 customers in 10 runs of consecutive ids spread over the id range: the whole book when
 # it is small, a cross-section (old and new customers) when it is large, in 10 chunk reads.
 DRY_RUN_WINDOWS = 10
 DRY_RUN_PER_WINDOW = 50
-
-_parsed: dict[tuple, Policy] = {}
-
-
-def parsed_policy(version: PolicyVersion) -> Policy:
-    """Parse a stored version once per process: an active version is never edited.
-
-    Keyed by more than the pk: a draft parsed before its activation is parsed again once
-    activated (its `activated_at` is part of the key), a draft edited since it was parsed is
-    parsed again (`edited_at`), and a pk reused after a rollback (SQLite reuses them) with another
-    row cannot hit a stale entry (`created_at` differs)."""
-    key = (version.pk, version.version, version.created_at, version.activated_at, version.edited_at)
-    if key not in _parsed:
-        body = version.body if "body" in version.__dict__ else PolicyVersion.objects.values_list("body", flat=True).get(pk=version.pk)
-        _parsed[key] = parse_policy(body, version_id=version.pk)
-    return _parsed[key]
-
-
-def active_policy() -> tuple[PolicyVersion, Policy]:
-    # The body is read (and parsed) once per process and version, not on every recompute.
-    version = PolicyVersion.objects.filter(state=PolicyVersion.State.ACTIVE).defer("body").first()
-    if version is None:
-        raise NotFound("No active policy version: activate one in the admin.")
-    return version, parsed_policy(version)
 
 
 def _next_version_number() -> int:
@@ -163,8 +145,6 @@ def policy_dry_run(*, policy: Policy, version: PolicyVersion, now: datetime | No
     Raises PolicyInvalid naming the first customer whose plan fails or would not fit the
     database. The sample is read without row locks (`load_chunk(lock=False)`), so live recomputes
     are not held up; the savepoint is rolled back all the same, as a guard: a dry run writes nothing."""
-    from decisions.engine.services.recompute import load_chunk, plan_customer  # recompute imports this module
-
     now = now or timezone.now()
     planned = 0
     with transaction.atomic():
@@ -194,26 +174,11 @@ def policy_dry_run(*, policy: Policy, version: PolicyVersion, now: datetime | No
 EDIT_SUMMARY_MAX = 50  # diff lines kept in a policy.edit audit event
 
 
-def _require_perm(actor, perm: str) -> None:
-    # Enforced here, not only by the pages: a service called from anywhere keeps the rule.
-    if actor is None or not actor.has_perm(perm):
-        raise NotPermitted(_("Your role does not allow this action."))
-
-
 def _locked(version: PolicyVersion) -> PolicyVersion:
     found = PolicyVersion.objects.select_for_update().filter(pk=version.pk).first()
     if found is None:
         raise NotFound(_("No such policy version."), field="version")
     return found
-
-
-def _require_draft(version: PolicyVersion) -> None:
-    if version.state != PolicyVersion.State.DRAFT:
-        raise Conflict(
-            _("Policy v%(version)s is %(state)s: only a draft can be changed; copy it into a new draft instead.")
-            % {"version": version.version, "state": version.get_state_display().lower()},
-            field="state",
-        )
 
 
 @dataclass(frozen=True)
@@ -282,7 +247,7 @@ def policy_diff(a: PolicyVersion | dict, b: PolicyVersion | dict) -> list[DiffLi
 def policy_draft_copy(*, source: PolicyVersion, actor, name: str = "") -> PolicyVersion:
     """A new draft with `source`'s body (normally the active version), remembering where it came
     from (`copied_from`). Audited (policy.copy). The copy is validated like any new version."""
-    _require_perm(actor, "decisions.add_policyversion")
+    require_perm(actor, "decisions.add_policyversion")
     source = PolicyVersion.objects.filter(pk=source.pk).first()
     if source is None:
         raise NotFound(_("No such policy version."), field="source")
@@ -305,10 +270,10 @@ def policy_draft_edit(*, version: PolicyVersion, body: dict, actor, name: str | 
     sets `edited_at`, which makes every earlier simulation stale, and withdraws a pending
     activation request (it was for the old body). Audited (policy.edit) with the diff's lines.
     Nothing changed → nothing written, no audit event."""
-    _require_perm(actor, "decisions.change_policyversion")
+    require_perm(actor, "decisions.change_policyversion")
     validate_policy(body)
     version = _locked(version)
-    _require_draft(version)
+    require_draft(version)
     changes = policy_diff(version.body, body)
     fields: list[str] = []
     before: dict[str, Any] = {}
@@ -343,15 +308,8 @@ def policy_simulate(*, version: PolicyVersion, actor, chunk_size: int | None = N
     """Score the whole book under a draft without writing a decision (services/simulation.py):
     a `PolicySimulation` split into chunks, sent to the workers after commit. Audited
     (policy.simulate)."""
-    from .simulation import DEFAULT_CHUNK_SIZE, simulation_start
-
-    _require_perm(actor, "decisions.change_policyversion")
+    require_perm(actor, "decisions.change_policyversion")
     return simulation_start(version=version, actor=actor, chunk_size=chunk_size or DEFAULT_CHUNK_SIZE, enqueue=enqueue)
-
-
-def body_stamp(version: PolicyVersion):
-    """When the draft's body last changed: what a simulation must have been made of."""
-    return version.edited_at or version.created_at
 
 
 def fresh_simulation(version: PolicyVersion) -> PolicySimulation | None:
@@ -390,9 +348,9 @@ def policy_activation_request(*, version: PolicyVersion, actor) -> PolicyVersion
     """Ask for a draft's activation (the maker's step). Needs a succeeded simulation newer than
     the draft's last edit, made against the version active now (Conflict otherwise, with what to
     do). Asking again is harmless; a draft someone else already asked for is refused. Audited."""
-    _require_perm(actor, "decisions.activate_policyversion")
+    require_perm(actor, "decisions.activate_policyversion")
     version = _locked(version)
-    _require_draft(version)
+    require_draft(version)
     simulation = _require_fresh_simulation(version)
     if version.activation_requested_by_id is not None:
         if version.activation_requested_by_id == actor.pk:
@@ -430,9 +388,7 @@ def policy_activation_approve(*, version: PolicyVersion, actor) -> tuple[PolicyV
     makes it stale: Conflict). Then `policy_activate` (its dry run, the old version retired,
     audited policy.activate with the request and the simulation) and, in the same transaction, a
     full recompute run whose chunks go to the workers after commit."""
-    from decisions.engine.services.runs import recompute_run_start  # runs imports this module
-
-    _require_perm(actor, "decisions.activate_policyversion")
+    require_perm(actor, "decisions.activate_policyversion")
     with transaction.atomic():
         # The draft and the active version, locked in pk order (as `policy_activate` does) before
         # anything is checked: of two drafts approved at once, the second waits here, then finds
@@ -440,7 +396,7 @@ def policy_activation_approve(*, version: PolicyVersion, actor) -> tuple[PolicyV
         # racing the first into the one-active constraint.
         list(PolicyVersion.objects.select_for_update().filter(Q(pk=version.pk) | Q(state=PolicyVersion.State.ACTIVE)).order_by("pk"))
         version = _locked(version)
-        _require_draft(version)
+        require_draft(version)
         if version.activation_requested_by_id is None:
             raise Conflict(_("Nobody has asked for this activation yet: request it first."), field="activation_requested_by")
         if version.activation_requested_by_id == actor.pk:
@@ -471,12 +427,12 @@ def policy_activation_approve(*, version: PolicyVersion, actor) -> tuple[PolicyV
 def policy_activation_reject(*, version: PolicyVersion, actor, note: str) -> PolicyVersion:
     """Turn a requested activation down with a note; the draft stays a draft (edit it, simulate it,
     ask again). The requester may withdraw their own request the same way. Audited."""
-    _require_perm(actor, "decisions.activate_policyversion")
+    require_perm(actor, "decisions.activate_policyversion")
     note = (note or "").strip()
     if not note:
         raise ValidationFailed(_("Say why the activation is rejected."), field="note")
     version = _locked(version)
-    _require_draft(version)
+    require_draft(version)
     if version.activation_requested_by_id is None:
         raise Conflict(_("Nobody has asked for this activation: there is nothing to reject."), field="activation_requested_by")
     requester = version.activation_requested_by.get_username()

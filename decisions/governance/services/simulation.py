@@ -38,7 +38,8 @@ from riskops.core.exceptions import Conflict, NotFound, ValidationFailed
 from decisions.models import Access, PolicySimulation, PolicyVersion, SimulationChunk, Trigger
 from decisions.engine.planning import plan_customer
 from decisions.engine.services.inputs import load_chunk
-from .policy import _require_perm, active_policy, body_stamp, parsed_policy
+from decisions.engine.policy_reads import active_policy, body_stamp, parsed_policy
+from .guards import require_draft, require_perm
 from decisions.engine.services.runs import chunk_stale_before
 
 DEFAULT_CHUNK_SIZE = 2000
@@ -84,7 +85,6 @@ def simulation_start(*, version: PolicyVersion, actor, chunk_size: int = DEFAULT
     is the version active now; `body_edited_at` records which body is simulated, so an edit
     afterwards makes it stale. With `enqueue`, one Celery task per chunk is sent after commit;
     without, the caller runs them (`simulation_process_inline`). Audited (policy.simulate)."""
-    from .policy import _require_draft  # one rule for what may be simulated and edited
 
     if chunk_size < 1 or chunk_size > 50_000:
         raise ValidationFailed(_("The chunk size must be between 1 and 50,000."), field="chunk_size")
@@ -92,7 +92,7 @@ def simulation_start(*, version: PolicyVersion, actor, chunk_size: int = DEFAULT
         version = PolicyVersion.objects.select_for_update().filter(pk=version.pk).first()
         if version is None:
             raise NotFound(_("No such policy version."), field="version")
-        _require_draft(version)
+        require_draft(version)
         parsed_policy(version)  # PolicyInvalid now rather than in every chunk
         baseline, _policy = active_policy()
         now = timezone.now()
@@ -232,7 +232,7 @@ def simulation_resume(*, simulation: PolicySimulation, actor=None, enqueue: bool
     `resumed`). A person needs the right to simulate (as for starting one); `actor=None` is a
     system job."""
     if actor is not None:
-        _require_perm(actor, "decisions.change_policyversion")
+        require_perm(actor, "decisions.change_policyversion")
     with transaction.atomic():
         simulation = PolicySimulation.objects.select_for_update().select_related("policy_version").get(pk=simulation.pk)
         if simulation.status == PolicySimulation.Status.SUCCEEDED:

@@ -19,7 +19,8 @@ from django.db import DatabaseError, connection, transaction
 
 from accounts.models import Customer
 from decisions.models import PolicySimulation, PolicyVersion, RecomputeRun, SimulationChunk, Trigger
-from decisions.governance.services.policy import active_policy, policy_create
+from decisions.engine.policy_reads import active_policy
+from decisions.governance.services.policy import policy_create
 from decisions.engine.services.runs import recompute_run_start
 from decisions.governance.services.simulation import DEFAULT_CHUNK_SIZE, simulation_start
 from tests.support.worker import celery_worker
