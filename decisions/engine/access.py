@@ -33,6 +33,7 @@ from .features import Features
 from .policy import Policy
 from .rules import RuleHit
 from .scoring import ScoreResult
+from .types import ActiveOverride
 
 ZERO = Decimal("0.00")
 
@@ -55,17 +56,6 @@ class OpenAlert:
     rule: str
     action: str
     effective_until: datetime | None
-
-
-@dataclass(frozen=True)
-class ActiveOverride:
-    """An approved, unexpired override. Either half may be left to the model: a blank `access`
-    keeps the model's access, a `limit` of None keeps the model's limit (at least one is set)."""
-
-    id: int
-    access: str
-    limit: Decimal | None
-    expires_at: datetime
 
 
 @dataclass

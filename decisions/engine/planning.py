@@ -13,31 +13,17 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from datetime import datetime
-from typing import TYPE_CHECKING
 
 from riskops.core.audit import normalise
 
-from .access import ActiveOverride, DecisionOutcome, LineState, OpenAlert, decide
+from .access import DecisionOutcome, LineState, OpenAlert, decide
 from decisions.models import ACCESS_WITH_LIMIT, AlertRule, CreditDecision, CreditLine, PolicyVersion, RecomputeRun, RiskAlert, ScoreSnapshot
 from .policy import Policy
 from .rules import RuleHit, evaluate_rules
 from .scoring import score_features
+from .types import CustomerContext, SuppressedRule
 
-if TYPE_CHECKING:
-    from .services.inputs import CustomerContext
-
-__all__ = ["ActiveOverride", "CustomerPlan", "SuppressedRule", "line_state", "plan_customer"]
-
-
-@dataclass(frozen=True)
-class SuppressedRule:
-    """A rule an analyst dismissed (false positive) or confirmed (real risk) for one customer."""
-
-    rule: str
-    severity: int
-    status: str  # "dismissed" or "confirmed"
-    action: str
-    until: datetime
+__all__ = ["CustomerPlan", "line_state", "plan_customer"]
 
 
 @dataclass

@@ -12,7 +12,8 @@ from typing import Any
 
 import pytest
 
-from decisions.engine.access import ZERO, ActiveOverride, DecisionOutcome, LineState, OpenAlert, decide, target_limit
+from decisions.engine.access import ZERO, DecisionOutcome, LineState, OpenAlert, decide, target_limit
+from decisions.engine.types import ActiveOverride
 from decisions.engine.features import Features
 from decisions.engine.policy import Policy, default_policy_body, parse_policy
 from decisions.engine.rules import RuleHit

@@ -12,7 +12,8 @@ from django.utils import timezone
 from hypothesis import HealthCheck, given, settings as hsettings, strategies as st
 
 from accounts.models import CustomerChangeMark
-from decisions.engine.access import ActiveOverride, DecisionOutcome, apply_override
+from decisions.engine.access import DecisionOutcome, apply_override
+from decisions.engine.types import ActiveOverride
 from decisions.models import CreditDecision, Override, PolicyVersion
 from decisions.engine.policy import default_policy_body, parse_policy
 from decisions.governance.services import overrides as svc

@@ -9,7 +9,6 @@ clear keeps its mark (and its own recompute), one committed before is visible to
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
 from datetime import datetime
 from decimal import Decimal
 
@@ -19,28 +18,12 @@ from riskops.core.bulk import ids_param
 
 from decisions.engine.exposure import exposure_for
 from decisions.engine.features import (
-    ConsentState, DisclosureStatus, FeatureResult, consent_states, disclosure_states, features_for_chunk, features_for_customer,
+    ConsentState, consent_states, disclosure_states, features_for_chunk, features_for_customer,
 )
 from decisions.models import CreditLine, Override, RiskAlert
-from decisions.engine.planning import ActiveOverride, SuppressedRule
+from decisions.engine.types import ActiveOverride, CustomerContext, SuppressedRule
 
 OPEN = RiskAlert.OPEN_STATUSES
-
-
-@dataclass
-class CustomerContext:
-    customer_id: int
-    features: FeatureResult
-    line: CreditLine
-    open_alerts: dict[str, RiskAlert]
-    override: ActiveOverride | None
-    # The statement period and the limit in force when it began (utilisation's denominator).
-    exposure: tuple[datetime, Decimal]
-    suppressed: dict[str, SuppressedRule] = field(default_factory=dict)
-    # Standing with the risk disclosure in force (DISCLOSURE_MISSING); None when none is published.
-    disclosure: DisclosureStatus | None = None
-    # What the change marks this recompute cleared said had changed (a run's chunk; triggers).
-    changed_data: list[str] = field(default_factory=list)
 
 
 def _active_overrides(customer_ids: list[int], now: datetime) -> dict[int, ActiveOverride]:

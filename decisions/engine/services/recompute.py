@@ -18,7 +18,8 @@ from riskops.core.audit import audit_record, normalise
 
 from decisions.models import CreditDecision, CreditLine, PolicyVersion, RecomputeRun, ScoreSnapshot
 from decisions.engine.planning import CustomerPlan, line_state, plan_customer
-from .inputs import CustomerContext, load_chunk, load_customer
+from decisions.engine.types import CustomerContext
+from .inputs import load_chunk, load_customer
 from decisions.engine.policy_reads import active_policy, parsed_policy
 from .writing import decisions_digest, digest_rows, stored_decisions_digest, write_plans
 
