@@ -7,7 +7,7 @@ from datetime import datetime
 
 from django.utils.translation import gettext_lazy as _
 
-from decisions.casework.overview_selectors import money
+from decisions.presentation.formats import money
 
 from .models import DrawCheck, DrawDecision
 

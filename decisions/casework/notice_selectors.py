@@ -5,7 +5,7 @@ from __future__ import annotations
 from django.db.models import QuerySet
 
 from decisions.models import CustomerNotice
-from .overview_selectors import money
+from decisions.presentation.formats import money
 
 PROFILE_NOTICES = 10
 

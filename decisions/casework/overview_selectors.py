@@ -21,6 +21,7 @@ from django.utils.translation import gettext as _, ngettext
 from riskops.core.exceptions import NotFound
 
 from decisions.presentation import charts
+from decisions.presentation.formats import currency_symbol, money  # noqa: F401  (the overview shows money)
 from decisions.models import Access, AlertRule, Band, BookDailyStat, BookMetric, RecomputeRun, RiskAlert
 from decisions.engine.selectors import recompute_runs, run_progress
 from .services.book_stats import UNSCORED, utc_today
@@ -31,18 +32,6 @@ HISTORY_DAYS = 90
 SEVERITIES = (5, 4, 3, 2, 1)
 # Until the policy carries its own SLA per severity (Policy.alert_sla_hours), these hours apply.
 DEFAULT_SLA_HOURS = {1: 72, 2: 48, 3: 24, 4: 8, 5: 4}
-
-
-def currency_symbol() -> str:
-    return getattr(settings, "RISKOPS_CURRENCY_SYMBOL", "¥")
-
-
-def money(amount: Decimal | None) -> str:
-    """¥12,345.00: the currency, comma thousands and two decimals in every language (Django's
-    zh-hans format has no thousands separator, and amounts on these pages must read the same
-    for every analyst)."""
-    amount = amount or Decimal("0")
-    return f"{currency_symbol()}{amount:,.2f}"
 
 
 def alert_sla_hours() -> dict[int, int]:

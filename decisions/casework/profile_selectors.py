@@ -40,7 +40,7 @@ from riskops.core.exceptions import NotFound
 from decisions.presentation import charts
 from decisions.engine.features import SPEND_KINDS
 from decisions.models import CaseNote, CreditDecision, CreditLine, Override, RiskAlert, ScoreSnapshot
-from .overview_selectors import currency_symbol, money
+from decisions.presentation.formats import currency_symbol, money
 from decisions.engine.policy_reads import active_policy
 from decisions.presentation.texts import access_name, alert_evidence_lines, reason_text, rule_name
 

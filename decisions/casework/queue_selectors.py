@@ -16,8 +16,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field, replace
 from datetime import datetime, timedelta
-from typing import Any, Mapping
-from urllib.parse import urlencode
+from typing import Any
 
 from django.db.models import Case, Count, DateTimeField, F, Max, Min, Q, QuerySet, Value, When
 from django.utils import timezone
@@ -27,106 +26,18 @@ from accounts.models import Customer
 from riskops.core.masking import mask_phone
 
 from decisions.models import ACCESS_VALUES, BAND_VALUES, AlertRule, CreditLine, RiskAlert
-from .overview_selectors import alert_sla_hours, money
+from decisions.presentation.formats import money
+from .overview_selectors import alert_sla_hours
 from decisions.presentation.texts import access_name, rule_name
-
-OPEN_STATUSES = RiskAlert.OPEN_STATUSES
-SEVERITIES = (1, 2, 3, 4, 5)
-PAGE_SIZES = (25, 50, 100)
-DEFAULT_PAGE_SIZE = 50
-ASSIGNEE_CHOICES = ("anyone", "me", "unassigned")
-
-# Sort key (GET ?sort=) → the grouped row's column; "-" for descending. Ties break on customer id.
-SORTS = {
-    "severity": "max_severity",
-    "due": "due_at",
-    "age": "oldest_raised_at",
-    "customer": "customer__external_id",
-    "access": "customer__credit_line__access",
-    "band": "customer__credit_line__band",
-    "limit": "customer__credit_line__limit_amount",
-    "alerts": "alert_count",
-}
-DEFAULT_SORT = "-severity"
+from .filters import (  # noqa: F401  (the queue's filter values, read here and by the pages)
+    ASSIGNEE_CHOICES, DEFAULT_PAGE_SIZE, DEFAULT_SORT, OPEN_STATUSES, PAGE_SIZES, SEVERITIES, SORTS, QueueFilters,
+)
 
 
 def sla_hours() -> dict[int, int]:
     """Hours to triage an alert, per severity, from the active policy (`alerts.sla_hours`): the
     same reading as the overview's SLA figures, so both pages agree on what is overdue."""
     return alert_sla_hours()
-
-
-def _int_or_none(value: Any) -> int | None:
-    try:
-        return int(value)
-    except (TypeError, ValueError):
-        return None
-
-
-@dataclass(frozen=True)
-class QueueFilters:
-    """The queue's state, parsed from plain GET parameters (the URL is the state). Unknown or
-    malformed values are dropped, never an error: a stale bookmark still opens the queue."""
-
-    rule: str = ""
-    severity: int | None = None
-    status: str = ""  # "", "open" (unclaimed) or "in_review"
-    assignee: str = "anyone"  # anyone / me / unassigned
-    access: str = ""
-    band: str = ""
-    sla_breached: bool = False
-    q: str = ""
-    sort: str = DEFAULT_SORT
-    page: int = 1
-    page_size: int = DEFAULT_PAGE_SIZE
-
-    @classmethod
-    def from_params(cls, params: Mapping[str, Any]) -> "QueueFilters":
-        get = lambda name: (params.get(name) or "").strip()  # noqa: E731
-        severity = _int_or_none(get("severity"))
-        sort = get("sort")
-        page_size = _int_or_none(get("page_size"))
-        return cls(
-            rule=get("rule") if get("rule") in AlertRule.values else "",
-            severity=severity if severity in SEVERITIES else None,
-            status=get("status") if get("status") in OPEN_STATUSES else "",
-            assignee=get("assignee") if get("assignee") in ASSIGNEE_CHOICES else "anyone",
-            access=get("access") if get("access") in ACCESS_VALUES else "",
-            band=get("band") if get("band") in BAND_VALUES else "",
-            sla_breached=get("sla") == "breached",
-            q=get("q")[:40],
-            sort=sort if sort.lstrip("-") in SORTS else DEFAULT_SORT,
-            page=max(_int_or_none(get("page")) or 1, 1),
-            page_size=page_size if page_size in PAGE_SIZES else DEFAULT_PAGE_SIZE,
-        )
-
-    def params(self, **changes: Any) -> dict[str, str]:
-        """The GET parameters for this state with `changes` applied; defaults are left out."""
-        state = replace(self, **changes)
-        out = {
-            "rule": state.rule,
-            "severity": "" if state.severity is None else str(state.severity),
-            "status": state.status,
-            "assignee": "" if state.assignee == "anyone" else state.assignee,
-            "access": state.access,
-            "band": state.band,
-            "sla": "breached" if state.sla_breached else "",
-            "q": state.q,
-            "sort": "" if state.sort == DEFAULT_SORT else state.sort,
-            "page": "" if state.page == 1 else str(state.page),
-            "page_size": "" if state.page_size == DEFAULT_PAGE_SIZE else str(state.page_size),
-        }
-        return {k: v for k, v in out.items() if v}
-
-    def query(self, **changes: Any) -> str:
-        params = self.params(**changes)
-        return "?" + urlencode(params) if params else "?"
-
-    @property
-    def is_filtered(self) -> bool:
-        return any(
-            [self.rule, self.severity, self.status, self.assignee != "anyone", self.access, self.band, self.sla_breached, self.q]
-        )
 
 
 def _due_at(hours: dict[int, int]) -> Case:
@@ -376,3 +287,75 @@ def flagged_accounts(*, filters: QueueFilters, user: Any, now: datetime | None =
         number=number,
         num_pages=num_pages,
     )
+
+
+def queue_links(*, filters: QueueFilters, page: "QueuePage") -> dict[str, Any]:
+    """What the queue page shows around its rows: each filter's values with their counts
+    (`facets`), the sortable column headers, the active filters each with the link that drops it,
+    and the links to clear, resize and turn the page. No query: the counts come with the page."""
+    counts = page.counts
+    facets = {
+        "rule": [(r.value, rule_name(r.value), counts["rule"].get(r.value, 0)) for r in AlertRule],
+        "severity": [(str(s), str(s), counts["severity"].get(str(s), 0)) for s in (5, 4, 3, 2, 1)],
+        "status": [
+            ("open", _("Open"), counts["status"].get("open", 0)),
+            ("in_review", _("In review"), counts["status"].get("in_review", 0)),
+        ],
+        "assignee": [
+            ("me", _("Me"), counts["assignee"].get("me", 0)),
+            ("unassigned", _("Unassigned"), counts["assignee"].get("unassigned", 0)),
+        ],
+        "access": [(a, access_name(a), counts["access"].get(a, 0)) for a in ACCESS_VALUES],
+        "band": [(b, b, counts["band"].get(b, 0)) for b in BAND_VALUES],
+    }
+    sort_key = filters.sort.lstrip("-")
+    descending = filters.sort.startswith("-")
+    columns = []
+    for key, label in (
+        ("customer", _("Customer")),
+        ("severity", _("Severity")),
+        ("alerts", _("Alerts")),
+        ("access", _("Access")),
+        ("band", _("Band")),
+        ("limit", _("Limit")),
+        ("age", _("Raised")),
+        ("due", _("SLA")),
+    ):
+        active = key == sort_key
+        # Clicking the active column flips it; a new column starts with its natural order.
+        natural_desc = key in ("severity", "alerts", "limit")
+        next_sort = (key if descending else f"-{key}") if active else (f"-{key}" if natural_desc else key)
+        columns.append(
+            {
+                "key": key,
+                "label": label,
+                "active": active,
+                "aria_sort": ("descending" if descending else "ascending") if active else "none",
+                "url": filters.query(sort=next_sort, page=1),
+            }
+        )
+    # Each active filter, with the link that drops just that one (the empty state uses them).
+    assignee_words = {"me": _("assigned to me"), "unassigned": _("unassigned")}
+    active_filters = [
+        {"label": label, "url": filters.query(page=1, **reset)}
+        for shown, label, reset in (
+            (filters.rule, rule_name(filters.rule), {"rule": ""}),
+            (filters.severity, _("severity %(n)s") % {"n": filters.severity}, {"severity": None}),
+            (filters.status, dict(RiskAlert.Status.choices).get(filters.status, ""), {"status": ""}),
+            (filters.assignee != "anyone", assignee_words.get(filters.assignee, ""), {"assignee": "anyone"}),
+            (filters.access, access_name(filters.access), {"access": ""}),
+            (filters.band, _("band %(b)s") % {"b": filters.band}, {"band": ""}),
+            (filters.sla_breached, _("SLA breached"), {"sla_breached": False}),
+            (filters.q, _("search “%(q)s”") % {"q": filters.q}, {"q": ""}),
+        )
+        if shown
+    ]
+    return {
+        "facets": facets,
+        "columns": columns,
+        "active_filters": active_filters,
+        "clear_url": QueueFilters(sort=filters.sort, page_size=filters.page_size).query(),
+        "page_sizes": [(n, filters.query(page_size=n, page=1)) for n in PAGE_SIZES],
+        "prev_url": filters.query(page=page.number - 1) if page.has_previous else "",
+        "next_url": filters.query(page=page.number + 1) if page.has_next else "",
+    }

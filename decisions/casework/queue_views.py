@@ -27,10 +27,11 @@ from riskops.core.exceptions import DomainError, ValidationFailed
 from riskops.core.roles import ANALYST, RISK_ADMIN
 from riskops.core.views import RoleRequiredMixin
 
-from decisions.models import ACCESS_VALUES, BAND_VALUES, AlertRule, RiskAlert
-from .queue_selectors import ASSIGNEE_CHOICES, PAGE_SIZES, QueueFilters, flagged_accounts
+from decisions.models import RiskAlert
+from .filters import ASSIGNEE_CHOICES, QueueFilters
+from .queue_selectors import flagged_accounts, queue_links
 from .services import triage
-from decisions.presentation.texts import access_name, rule_name
+from decisions.presentation.texts import rule_name
 
 ACTING_ROLES = (ANALYST, RISK_ADMIN)
 
@@ -97,73 +98,10 @@ class QueueView(RoleRequiredMixin, TemplateView):
         page = flagged_accounts(filters=filters, user=user)
         can_act = user.has_perm(triage.ACT_PERMISSION)
         can_assign = user.has_perm(triage.ASSIGN_PERMISSION)
-        counts = page.counts
-        facets = {
-            "rule": [(r.value, rule_name(r.value), counts["rule"].get(r.value, 0)) for r in AlertRule],
-            "severity": [(str(s), str(s), counts["severity"].get(str(s), 0)) for s in (5, 4, 3, 2, 1)],
-            "status": [
-                ("open", _("Open"), counts["status"].get("open", 0)),
-                ("in_review", _("In review"), counts["status"].get("in_review", 0)),
-            ],
-            "assignee": [
-                ("me", _("Me"), counts["assignee"].get("me", 0)),
-                ("unassigned", _("Unassigned"), counts["assignee"].get("unassigned", 0)),
-            ],
-            "access": [(a, access_name(a), counts["access"].get(a, 0)) for a in ACCESS_VALUES],
-            "band": [(b, b, counts["band"].get(b, 0)) for b in BAND_VALUES],
-        }
-        sort_key = filters.sort.lstrip("-")
-        descending = filters.sort.startswith("-")
-        columns = []
-        for key, label in (
-            ("customer", _("Customer")),
-            ("severity", _("Severity")),
-            ("alerts", _("Alerts")),
-            ("access", _("Access")),
-            ("band", _("Band")),
-            ("limit", _("Limit")),
-            ("age", _("Raised")),
-            ("due", _("SLA")),
-        ):
-            active = key == sort_key
-            # Clicking the active column flips it; a new column starts with its natural order.
-            natural_desc = key in ("severity", "alerts", "limit")
-            next_sort = (key if descending else f"-{key}") if active else (f"-{key}" if natural_desc else key)
-            columns.append(
-                {
-                    "key": key,
-                    "label": label,
-                    "active": active,
-                    "aria_sort": ("descending" if descending else "ascending") if active else "none",
-                    "url": filters.query(sort=next_sort, page=1),
-                }
-            )
-        # Each active filter, with the link that drops just that one (the empty state uses them).
-        assignee_words = {"me": _("assigned to me"), "unassigned": _("unassigned")}
-        active_filters = [
-            {"label": label, "url": filters.query(page=1, **reset)}
-            for shown, label, reset in (
-                (filters.rule, rule_name(filters.rule), {"rule": ""}),
-                (filters.severity, _("severity %(n)s") % {"n": filters.severity}, {"severity": None}),
-                (filters.status, dict(RiskAlert.Status.choices).get(filters.status, ""), {"status": ""}),
-                (filters.assignee != "anyone", assignee_words.get(filters.assignee, ""), {"assignee": "anyone"}),
-                (filters.access, access_name(filters.access), {"access": ""}),
-                (filters.band, _("band %(b)s") % {"b": filters.band}, {"band": ""}),
-                (filters.sla_breached, _("SLA breached"), {"sla_breached": False}),
-                (filters.q, _("search “%(q)s”") % {"q": filters.q}, {"q": ""}),
-            )
-            if shown
-        ]
         return super().get_context_data(
             page=page,
             filters=filters,
-            facets=facets,
-            columns=columns,
-            active_filters=active_filters,
-            clear_url=QueueFilters(sort=filters.sort, page_size=filters.page_size).query(),
-            page_sizes=[(n, filters.query(page_size=n, page=1)) for n in PAGE_SIZES],
-            prev_url=filters.query(page=page.number - 1) if page.has_previous else "",
-            next_url=filters.query(page=page.number + 1) if page.has_next else "",
+            **queue_links(filters=filters, page=page),
             can_act=can_act,
             can_assign=can_assign,
             assignees=assignable_users() if can_assign else [],

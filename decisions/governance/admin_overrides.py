@@ -36,7 +36,7 @@ from riskops.core.roles import RISK_ADMIN, has_role
 from decisions.models import CreditLine, Override
 from .override_selectors import override_target
 from .override_views import OverrideRequestForm
-from decisions.casework.overview_selectors import money
+from decisions.presentation.formats import money
 from .services.overrides import category_label, override_approve, override_bounds, override_reject, override_request, override_revoke
 from decisions.presentation.texts import access_name
 

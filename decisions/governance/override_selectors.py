@@ -14,7 +14,7 @@ from django.db.models import Case, IntegerField, Q, Value, When
 from django.utils import timezone
 
 from decisions.models import ACCESS_WITH_LIMIT, CreditLine, Override
-from decisions.casework.overview_selectors import money
+from decisions.presentation.formats import money
 from .services.overrides import category_label
 from decisions.presentation.texts import access_name
 

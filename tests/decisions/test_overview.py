@@ -165,7 +165,7 @@ def test_overview_query_budget(analyst_client, django_assert_max_num_queries, da
 
 
 def test_money_keeps_thousands_separators_in_chinese():
-    from decisions.casework.overview_selectors import money
+    from decisions.presentation.formats import money
 
     with translation.override("zh-hans"):
         assert money(Decimal("1234567.5")) == "¥1,234,567.50"

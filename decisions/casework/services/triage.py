@@ -28,12 +28,13 @@ from riskops.core.exceptions import AlertClaimedByOther, AlertClosed, NotFound, 
 from riskops.core.roles import ANALYST, RISK_ADMIN, has_role
 
 from decisions.models import CaseNote, RiskAlert, Trigger
+
+from ..filters import QueueFilters
+from ..queue_selectors import queue_alerts
 from decisions.engine.policy_reads import active_policy
 
 if TYPE_CHECKING:  # pragma: no cover
     from django.contrib.auth.models import User
-
-    from decisions.casework.queue_selectors import QueueFilters
 
 OPEN, IN_REVIEW = RiskAlert.Status.OPEN, RiskAlert.Status.IN_REVIEW
 ACT_PERMISSION = "decisions.change_riskalert"
@@ -215,8 +216,6 @@ def case_next(*, actor: User, filters: QueueFilters | None = None) -> RiskAlert 
     pick is `SELECT … FOR UPDATE SKIP LOCKED` (a row another transaction is claiming is skipped,
     not waited for); SQLite serialises writers, so the second caller sees the first's claim.
     """
-    from decisions.casework.queue_selectors import QueueFilters, queue_alerts
-
     _require(actor, ACT_PERMISSION)
     filters = filters or QueueFilters()
     candidates = (
