@@ -13,10 +13,10 @@ from django.utils.translation import gettext as _
 from django.views import View
 from django.views.generic import TemplateView
 
-from riskops.core.exceptions import DomainError
 from riskops.core.models import AuditAction, AuditEvent
 from riskops.core.roles import COMPLIANCE, RISK_ADMIN
 from riskops.core.views import RoleRequiredMixin
+from riskops.core.domain_errors import answers_domain_errors
 
 from .audit_selectors import AuditFilterForm, audit_page, field_diff, verification_status
 from .services.verification import verification_request
@@ -82,15 +82,12 @@ class AuditVerifyView(RoleRequiredMixin, View):
 
     allowed_roles = AUDIT_ROLES
 
+    @answers_domain_errors("compliance:audit")
     def post(self, request: HttpRequest, *args: Any, **kwargs: Any) -> HttpResponse:
-        try:
-            verification = verification_request(actor=request.user)
-        except DomainError as exc:
-            messages.error(request, exc.message)
+        verification = verification_request(actor=request.user)
+        verification.refresh_from_db()
+        if verification.finished:
+            messages.success(request, _("Verification #%(id)s finished: %(result)s.") % {"id": verification.pk, "result": verification.get_status_display()})
         else:
-            verification.refresh_from_db()
-            if verification.finished:
-                messages.success(request, _("Verification #%(id)s finished: %(result)s.") % {"id": verification.pk, "result": verification.get_status_display()})
-            else:
-                messages.success(request, _("Verification #%(id)s is running; this page shows its result when it is done.") % {"id": verification.pk})
+            messages.success(request, _("Verification #%(id)s is running; this page shows its result when it is done.") % {"id": verification.pk})
         return redirect(reverse("compliance:audit"))

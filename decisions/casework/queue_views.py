@@ -26,6 +26,7 @@ from accounts.models import Customer
 from riskops.core.exceptions import DomainError, ValidationFailed
 from riskops.core.roles import ANALYST, RISK_ADMIN
 from riskops.core.views import RoleRequiredMixin
+from riskops.core.domain_errors import domain_error_flash
 
 from decisions.models import RiskAlert
 from .filters import ASSIGNEE_CHOICES, QueueFilters
@@ -122,9 +123,7 @@ class TriageActionView(RoleRequiredMixin, View):
     http_method_names = ["post"]
 
     def fail(self, request: HttpRequest, exc: DomainError, default_url: str) -> HttpResponse:
-        if exc.status_code == 403:
-            raise PermissionDenied(exc.message)
-        messages.error(request, exc.message)
+        domain_error_flash(request, exc, forbid=True)
         return redirect(_next_url(request, default_url))
 
     def done(self, request: HttpRequest, message: str, default_url: str, *, alert: RiskAlert | None = None) -> HttpResponse:

@@ -32,6 +32,7 @@ from accounts.models import Customer
 from riskops.core.admin import IndexedSearchMixin
 from riskops.core.exceptions import DomainError
 from riskops.core.roles import RISK_ADMIN, has_role
+from riskops.core.domain_errors import domain_error_on_form
 
 from decisions.models import CreditLine, Override
 from .override_selectors import override_target
@@ -284,9 +285,7 @@ class OverrideAdmin(IndexedSearchMixin, admin.ModelAdmin):
                     reason_category=data["reason_category"], reason=data["reason"], days=data["days"],
                 )
             except DomainError as exc:
-                if exc.status_code == 403:
-                    raise PermissionDenied(exc.message)
-                form.add_error(exc.field if exc.field in form.fields else None, exc.message)
+                domain_error_on_form(form, exc)
             else:
                 self.message_user(
                     request,

@@ -24,6 +24,7 @@ from django.utils.translation import gettext as _, gettext_lazy
 
 from riskops.core.admin import ReadOnlyAdminMixin
 from riskops.core.exceptions import DomainError, PolicyInvalid
+from riskops.core.domain_errors import answers_domain_errors
 
 from decisions.models import PolicySimulation, PolicyVersion
 from decisions.engine.policy import validate_policy
@@ -100,15 +101,12 @@ class PolicyVersionAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
         return request.user.has_perm(ADD)
 
     @admin.action(description=gettext_lazy("Copy as a new draft"), permissions=["copy"])
+    @answers_domain_errors(None)  # the message, and the changelist again
     def copy_as_draft(self, request, queryset):
         if queryset.count() != 1:
             self.message_user(request, _("Select exactly one version to copy."), messages.ERROR)
             return None
-        try:
-            draft = policy_draft_copy(source=queryset.get(), actor=request.user)
-        except DomainError as exc:
-            self.message_user(request, exc.message, messages.ERROR)
-            return None
+        draft = policy_draft_copy(source=queryset.get(), actor=request.user)
         self.message_user(request, _("Draft v%(version)s created: edit it below.") % {"version": draft.version}, messages.SUCCESS)
         return HttpResponseRedirect(reverse("admin:decisions_policyversion_change", args=[draft.pk]))
 
@@ -216,12 +214,9 @@ class PolicyVersionAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
             ),
         )
 
+    @answers_domain_errors(lambda self, request, version, *args, **kwargs: reverse("admin:decisions_policyversion_change", args=[version.pk]))
     def _done(self, request, version: PolicyVersion, call, success: str, target: str | None = None):
-        try:
-            result = call()
-        except DomainError as exc:
-            self.message_user(request, exc.message, messages.ERROR)
-            return HttpResponseRedirect(reverse("admin:decisions_policyversion_change", args=[version.pk]))
+        result = call()
         self.message_user(request, success if not callable(success) else success(result), messages.SUCCESS)
         return HttpResponseRedirect(target(result) if callable(target) else target or reverse("admin:decisions_policyversion_change", args=[version.pk]))
 

@@ -25,6 +25,7 @@ from accounts.models import Customer
 from riskops.core.exceptions import DomainError, ValidationFailed
 from riskops.core.roles import ANALYST, RISK_ADMIN, has_role
 from riskops.core.views import RoleRequiredMixin
+from riskops.core.domain_errors import domain_error_on_form
 
 from decisions.models import Access
 from .override_selectors import customer_override_panel, override_target
@@ -137,9 +138,7 @@ class OverrideRequestView(RoleRequiredMixin, View):
             form.add_error(exc.field if exc.field in form.fields else None, exc.message)
             return self.page(request, customer, form, status=400)
         except DomainError as exc:
-            if exc.status_code == 403:
-                raise PermissionDenied(exc.message)
-            form.add_error(None, exc.message)
+            domain_error_on_form(form, exc, on_field=False)
             return self.page(request, customer, form, status=exc.status_code)
         messages.success(
             request,

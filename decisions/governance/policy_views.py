@@ -9,14 +9,16 @@ from django.shortcuts import get_object_or_404, redirect
 from django.utils.translation import gettext as _
 from django.views import View
 from django.views.generic import TemplateView
+from django.urls import reverse
 
-from riskops.core.exceptions import DomainError
 
 from riskops.core.roles import COMPLIANCE, RISK_ADMIN, has_role
 from riskops.core.views import RoleRequiredMixin
+from riskops.core.domain_errors import answers_domain_errors
 
 from decisions.models import PolicySimulation
-from .services.policy import body_stamp, policy_diff
+from decisions.engine.policy_reads import body_stamp
+from .services.policy import policy_diff
 from .services.simulation import simulation_progress, simulation_resume
 from .simulation_charts import simulation_report
 
@@ -67,12 +69,9 @@ class SimulationResumeView(RoleRequiredMixin, View):
 
     allowed_roles = (RISK_ADMIN,)
 
+    @answers_domain_errors(lambda self, request, pk: reverse("decisions:simulation", kwargs={"pk": pk}))
     def post(self, request, pk: int):
         simulation = _simulation(pk)
-        try:
-            simulation_resume(simulation=simulation, actor=request.user)
-        except DomainError as exc:
-            messages.error(request, exc.message)
-        else:
-            messages.success(request, _("Simulation %(pk)s resumed: its unfinished chunks went back to the workers.") % {"pk": simulation.pk})
+        simulation_resume(simulation=simulation, actor=request.user)
+        messages.success(request, _("Simulation %(pk)s resumed: its unfinished chunks went back to the workers.") % {"pk": simulation.pk})
         return redirect("decisions:simulation", pk=simulation.pk)

@@ -7,7 +7,7 @@ from django.shortcuts import get_object_or_404, redirect
 from django.views import View
 from django.views.generic import TemplateView
 
-from riskops.core.exceptions import DomainError
+from riskops.core.domain_errors import answers_domain_errors
 from riskops.core.views import RoleRequiredMixin
 
 from decisions.models import RecomputeRun, Trigger
@@ -28,15 +28,12 @@ class RunListView(RoleRequiredMixin, TemplateView):
 
 
 class RunStartView(RoleRequiredMixin, View):
+    @answers_domain_errors("decisions:runs")
     def post(self, request):
         if not request.user.has_perm("decisions.start_recomputerun"):
             raise PermissionDenied("Only a risk admin can start a full recompute.")
-        try:
-            run = recompute_run_start(trigger=Trigger.MANUAL, actor=request.user)
-        except DomainError as exc:
-            messages.error(request, exc.message)
-        else:
-            messages.success(request, f"Run {run.pk} started over {run.total_customers:,} customers.")
+        run = recompute_run_start(trigger=Trigger.MANUAL, actor=request.user)
+        messages.success(request, f"Run {run.pk} started over {run.total_customers:,} customers.")
         return redirect("decisions:runs")
 
 
