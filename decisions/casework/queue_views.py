@@ -8,7 +8,7 @@ form error; a 403 from the service (role) becomes a 403 page, never a 500.
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, Callable
 
 from django import forms
 from django.contrib import messages
@@ -26,7 +26,7 @@ from accounts.models import Customer
 from riskops.core.exceptions import DomainError, ValidationFailed
 from riskops.core.roles import ANALYST, RISK_ADMIN
 from riskops.core.views import RoleRequiredMixin
-from riskops.core.domain_errors import domain_error_flash
+from riskops.core.domain_errors import answers_domain_errors, domain_error_flash
 
 from decisions.models import RiskAlert
 from .filters import ASSIGNEE_CHOICES, QueueFilters
@@ -50,6 +50,14 @@ def _next_url(request: HttpRequest, default: str) -> str:
     if target and url_has_allowed_host_and_scheme(target, allowed_hosts={request.get_host()}, require_https=request.is_secure()):
         return target
     return default
+
+
+def _back_to(default: Callable[..., str]) -> Callable:
+    """A refused action (a DomainError): its message, and back to `next` or to `default` (given the
+    handler's request and URL arguments); a 403 stays a 403."""
+    return answers_domain_errors(
+        lambda self, request, *args, **kwargs: _next_url(request, default(request, *args, **kwargs)), forbid=True
+    )
 
 
 def _posted_user(request: HttpRequest, name: str) -> Any | None:
@@ -249,12 +257,10 @@ class AlertConfirmView(AlertCloseView):
 class QueueNextView(TriageActionView):
     """`n` in the queue: claim the oldest unassigned case within the current filters, open it."""
 
+    @_back_to(lambda request: reverse("decisions:queue") + QueueFilters.from_params(request.POST).query(page=1))
     def post(self, request: HttpRequest) -> HttpResponse:
         filters = QueueFilters.from_params(request.POST)
-        try:
-            alert = triage.case_next(actor=request.user, filters=filters)
-        except DomainError as exc:
-            return self.fail(request, exc, reverse("decisions:queue") + filters.query(page=1))
+        alert = triage.case_next(actor=request.user, filters=filters)
         if alert is None:
             messages.info(request, _("No unassigned case matches these filters."))
             return redirect(reverse("decisions:queue") + filters.query(page=1))
@@ -265,14 +271,12 @@ class QueueNextView(TriageActionView):
 class QueueAssignView(TriageActionView):
     """Bulk assignment from the queue's checkboxes (risk admins; the service checks)."""
 
+    @_back_to(lambda request: reverse("decisions:queue"))
     def post(self, request: HttpRequest) -> HttpResponse:
         default_url = reverse("decisions:queue")
         ids = [int(x) for value in request.POST.getlist("alert_ids") for x in value.split(",") if x.strip().isdigit()]
         assignee = _posted_user(request, "assignee")
-        try:
-            changed = triage.alerts_bulk_assign(alert_ids=ids, assignee=assignee, actor=request.user)
-        except DomainError as exc:
-            return self.fail(request, exc, default_url)
+        changed = triage.alerts_bulk_assign(alert_ids=ids, assignee=assignee, actor=request.user)
         accounts = len({a.customer_id for a in changed})
         messages.success(
             request,
@@ -282,26 +286,22 @@ class QueueAssignView(TriageActionView):
 
 
 class NoteAddView(TriageActionView):
+    @_back_to(lambda request, external_id: customer_url(external_id))
     def post(self, request: HttpRequest, external_id: str) -> HttpResponse:
         customer = get_object_or_404(Customer, external_id=external_id)
         default_url = customer_url(customer.external_id)
         raw = request.POST.get("alert") or ""
         alert = RiskAlert.objects.filter(pk=int(raw)).first() if raw.isdigit() else None
-        try:
-            triage.note_add(customer=customer, actor=request.user, body=request.POST.get("body", ""), alert=alert)
-        except DomainError as exc:
-            return self.fail(request, exc, default_url)
+        triage.note_add(customer=customer, actor=request.user, body=request.POST.get("body", ""), alert=alert)
         messages.success(request, _("Note added to %(customer)s.") % {"customer": customer.external_id})
         return redirect(_next_url(request, default_url))
 
 
 class CustomerRecomputeView(TriageActionView):
+    @_back_to(lambda request, external_id: customer_url(external_id))
     def post(self, request: HttpRequest, external_id: str) -> HttpResponse:
         customer = get_object_or_404(Customer, external_id=external_id)
         default_url = customer_url(customer.external_id)
-        try:
-            triage.customer_recompute_request(customer=customer, actor=request.user)
-        except DomainError as exc:
-            return self.fail(request, exc, default_url)
+        triage.customer_recompute_request(customer=customer, actor=request.user)
         messages.success(request, _("Recompute requested for %(customer)s.") % {"customer": customer.external_id})
         return redirect(_next_url(request, default_url))
