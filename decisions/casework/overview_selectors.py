@@ -13,7 +13,6 @@ from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
 from decimal import Decimal
 
-from django.conf import settings
 from django.db.models import Count, Q, Subquery
 from django.utils import timezone
 from django.utils.translation import gettext as _, ngettext
