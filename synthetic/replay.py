@@ -44,9 +44,9 @@ from accounts.models import Consent, Customer, Disclosure, RepaymentInstallment,
 from accounts.seeding.generator import archetype_of
 from accounts.services import demo_book_seed, disclosure_publish
 from decisions.models import CreditDecision, CreditLine, RecomputeRun, RiskAlert, Trigger
-from decisions.services.book_stats import book_stats_refresh
-from decisions.services.runs import recompute_run_process_inline, recompute_run_start
-from decisions.services.triage import alert_confirm, alert_dismiss, suppression_bounds
+from decisions.casework.services.book_stats import book_stats_refresh
+from decisions.engine.services.runs import recompute_run_process_inline, recompute_run_start
+from decisions.casework.services.triage import alert_confirm, alert_dismiss, suppression_bounds
 from riskops.core.audit import audit_record
 from riskops.core.exceptions import ValidationFailed
 from riskops.core.roles import ANALYST
@@ -266,7 +266,7 @@ def book_replay(
             report.rerun_decisions += CreditDecision.objects.filter(run=rerun).count()
         t3 = perf_counter()
         report.triaged += _triage(day=day, share=triage_share, rng=triage_rng, analyst=analyst)
-        book_stats_refresh(day=day, now=as_of)
+        book_stats_refresh(day=day, now=as_of)  # the run leaves a replayed night's figures to us
         report.seconds["generate"] += t1 - t0
         report.seconds["ingest"] += t2 - t1
         report.seconds["recompute"] += t3 - t2

@@ -195,7 +195,7 @@ def _model_decision(*, has_scoring_consent, score, features, hits, open_alerts, 
         limit = previous
         reasons.append(_reason(
             "LIMIT_INCREASE_WAITS", f"No increase within {policy.cycle_days} days of a cut or a new line.",
-            target=target, until=cycle_started + timedelta(days=policy.cycle_days),
+            target=target, days=policy.cycle_days, until=cycle_started + timedelta(days=policy.cycle_days),
         ))
     else:
         if cycle_started is None or now >= cycle_started + timedelta(days=policy.cycle_days):

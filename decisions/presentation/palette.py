@@ -1,4 +1,4 @@
-"""One colour per access state and band, the same in badges (CSS), charts and legends (UI.md).
+"""One colour per access state and band, the same in badges (CSS), charts and legends (docs/contributing.md, "Pages").
 
 The CSS custom properties in static/css/riskops.css carry the same values; chart selectors take
 their colours from here so a chart legend always matches the badge next to it.

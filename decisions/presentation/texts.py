@@ -60,6 +60,7 @@ DECISION_REASONS = {
     "BAND": _("Score %(score)s, band %(band)s."),
     "LIMIT_INCREASE_CAPPED": _("The increase was capped at %(cap)s per cycle (target %(target)s)."),
     "LIMITED": _("Limited: the limit is not increased while band D or an open alert awaits review."),
+    "LIMIT_INCREASE_WAITS": _("No increase within %(days)s days of a cut or a new line (target %(target)s)."),
 }
 
 

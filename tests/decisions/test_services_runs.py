@@ -205,3 +205,18 @@ def test_consent_withdrawn_between_runs_takes_effect_in_the_next_run():
     recompute_run_process_inline(run=recompute_run_start(enqueue=False))
 
     assert CreditLine.objects.get(customer=customer).access == "not_offered"
+
+
+@pytest.mark.django_db
+def test_a_run_on_its_own_clock_leaves_the_book_figures_to_whoever_set_it(django_capture_on_commit_callbacks):
+    from decisions.casework.services.book_stats import utc_today
+    from decisions.models import BookDailyStat
+
+    make_customer()
+    yesterday_end = (timezone.now() - timedelta(days=1)).replace(hour=23, minute=59, second=59)
+    with django_capture_on_commit_callbacks(execute=True):
+        recompute_run_process_inline(run=recompute_run_start(trigger="manual", enqueue=False, as_of=yesterday_end))
+    assert not BookDailyStat.objects.exists()  # a replayed night does not rewrite today's figures
+    with django_capture_on_commit_callbacks(execute=True):
+        recompute_run_process_inline(run=recompute_run_start(trigger="manual", enqueue=False))
+    assert BookDailyStat.objects.filter(day=utc_today()).exists()  # a live run does

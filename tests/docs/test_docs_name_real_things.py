@@ -110,3 +110,15 @@ def test_the_paths_named_as_not_served_are_not(client):
 @pytest.mark.parametrize("page", ["architecture.md", "contributing.md", "policy.md", "engine.md", "synthetic-book.md"])
 def test_the_pages_a_newcomer_needs_are_there(page):
     assert (ROOT / "docs" / page).read_text().startswith("# ")
+
+
+def test_every_file_the_docs_name_exists():
+    named = set(re.findall(r"`((?:[a-z_][a-z0-9_.\-]*/)+[A-Za-z0-9_.\-]+\.(?:py|json|html|js|css|md|yml|po|txt))(?::[^`]*)?`", _text()))
+    named |= {".importlinter"} if ".importlinter" in _text() else set()
+    assert {"decisions/engine/rules.py", "synthetic/replay.py"} <= named
+    # Paths from the repository's root (a top-level folder first); `services/triage.py` in a
+    # sentence about one subpackage is relative to it, as its sentence says.
+    top = {p.name for p in ROOT.iterdir() if p.is_dir()}
+    rooted = {path for path in named if path.split("/", 1)[0] in top}
+    missing = sorted(path for path in rooted if not (ROOT / path).exists() and not (ROOT / "docs" / path).exists())
+    assert missing == []

@@ -231,9 +231,12 @@ def _run_finish_if_complete(run_id: int) -> None:
         after={"status": run.status, "done": run.done_customers, "failed": run.failed_customers},
     )
     # The overview's daily figures follow the run (after commit, so the refresh sees its rows).
-    from decisions.tasks import refresh_book_stats
+    # A run on a clock of its own (a replayed night) leaves them to whoever set the clock: the
+    # replay writes that day's figures as of that night; today's are none of its business.
+    if run.as_of is None:
+        from decisions.tasks import refresh_book_stats
 
-    refresh_book_stats.delay_on_commit()
+        refresh_book_stats.delay_on_commit()
 
 
 def recompute_run_process_inline(*, run: RecomputeRun, progress: Callable[[int], None] | None = None) -> RecomputeRun:
