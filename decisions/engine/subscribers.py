@@ -5,6 +5,8 @@ from functools import partial
 
 from django.db import transaction
 
+from .dispatch import task
+
 logger = logging.getLogger(__name__)
 
 
@@ -21,7 +23,7 @@ def _enqueue_recompute(customer_id: int, trigger: str) -> None:
     recovery sweep re-enqueues it within minutes. So the failure is logged, not raised; this is
     the one place where catching everything is the point (the broker is never the only record).
     """
-    from decisions.tasks import recompute_customer  # tasks import services, which import models: not at app load
+    recompute_customer = task("recompute_customer")  # by name: tasks import services
 
     try:
         recompute_customer.delay(customer_id=customer_id, trigger=trigger)

@@ -31,6 +31,7 @@ from decisions.models import CaseNote, RiskAlert, Trigger
 
 from ..filters import QueueFilters
 from ..queue_selectors import queue_alerts
+from decisions.engine.dispatch import task
 from decisions.engine.policy_reads import active_policy
 
 if TYPE_CHECKING:  # pragma: no cover
@@ -96,7 +97,7 @@ def _state(alert: RiskAlert) -> dict:
 
 
 def _enqueue_recompute(customer_id: int) -> None:
-    from decisions.tasks import recompute_customer
+    recompute_customer = task("recompute_customer")  # by name: tasks import services
 
     if recomputes_are_deferred():
         # A replay runs the day's recompute itself, on the day's clock: the mark is the request.

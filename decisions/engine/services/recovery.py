@@ -30,6 +30,7 @@ from accounts.changes import change_marks_touch, stale_change_marks
 from riskops.core.audit import audit_record
 
 from decisions.models import RecomputeChunk, RecomputeRun
+from ..dispatch import task
 from .runs import chunk_stale_before, chunks_dispatch
 
 logger = logging.getLogger(__name__)
@@ -65,7 +66,7 @@ def lost_work_sweep(*, now: datetime | None = None) -> SweepResult:
         change_marks_touch(customer_ids=[c for c, _ in customers], older_than=grace_before, now=now)
         chunk_ids = _lost_chunks_redispatch(now=now, grace_before=grace_before)
         if customers:
-            from decisions.tasks import recompute_customer  # tasks import services
+            recompute_customer = task("recompute_customer")  # by name: tasks import services
 
             logger.warning("recovery sweep: %d customers' recomputes were never done, enqueued again", len(customers))
             pending = list(customers)

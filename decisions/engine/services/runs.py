@@ -23,6 +23,7 @@ from riskops.core.audit import audit_record
 from riskops.core.exceptions import Conflict, NotFound, ValidationFailed
 
 from decisions.models import RecomputeChunk, RecomputeRun, Trigger
+from decisions.engine.dispatch import task
 from decisions.engine.policy_reads import active_policy
 from .recompute import chunk_plans_write, decisions_digest
 
@@ -40,7 +41,7 @@ def chunk_stale_before(now: datetime) -> datetime:
 def chunks_dispatch(*, chunk_ids: list[int]) -> None:
     """Send one `recompute_chunk` task per chunk after commit (never from inside the transaction:
     a worker could pick the message up before the rows it names are visible)."""
-    from decisions.tasks import recompute_chunk  # tasks import this module
+    recompute_chunk = task("recompute_chunk")  # by name: tasks import this module
 
     if chunk_ids:
         ids = list(chunk_ids)
@@ -234,9 +235,7 @@ def _run_finish_if_complete(run_id: int) -> None:
     # A run on a clock of its own (a replayed night) leaves them to whoever set the clock: the
     # replay writes that day's figures as of that night; today's are none of its business.
     if run.as_of is None:
-        from decisions.tasks import refresh_book_stats
-
-        refresh_book_stats.delay_on_commit()
+        task("refresh_book_stats").delay_on_commit()
 
 
 def recompute_run_process_inline(*, run: RecomputeRun, progress: Callable[[int], None] | None = None) -> RecomputeRun:

@@ -40,6 +40,7 @@ from decisions.engine.planning import plan_customer
 from decisions.engine.services.inputs import load_chunk
 from decisions.engine.policy_reads import active_policy, body_stamp, parsed_policy
 from .guards import require_draft, require_perm
+from decisions.engine.dispatch import task
 from decisions.engine.services.runs import chunk_stale_before
 
 DEFAULT_CHUNK_SIZE = 2000
@@ -124,7 +125,7 @@ def simulation_start(*, version: PolicyVersion, actor, chunk_size: int = DEFAULT
 
 def simulation_chunks_dispatch(*, chunk_ids: list[int]) -> None:
     """One `simulate_chunk` task per chunk, after commit (a worker must see the rows it is sent)."""
-    from decisions.tasks import simulate_chunk  # tasks import this module
+    simulate_chunk = task("simulate_chunk")  # by name: tasks import this module
 
     if chunk_ids:
         ids = list(chunk_ids)
