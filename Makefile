@@ -33,6 +33,8 @@ seed: migrate
 
 recompute: seed
 	$(MANAGE) recompute --all
+	@# Matured outcomes per customer and month (the profile shows them; nightly by beat too).
+	$(MANAGE) outcomes --no-progress
 
 bootstrap: migrate
 	$(MANAGE) bootstrap
