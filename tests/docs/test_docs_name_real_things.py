@@ -122,3 +122,11 @@ def test_every_file_the_docs_name_exists():
     rooted = {path for path in named if path.split("/", 1)[0] in top}
     missing = sorted(path for path in rooted if not (ROOT / path).exists() and not (ROOT / "docs" / path).exists())
     assert missing == []
+
+
+def test_every_function_the_docs_point_at_is_in_its_file():
+    # `path/to/file.py: name` (the architecture page's "where to find it", and elsewhere)
+    pointers = set(re.findall(r"`((?:[a-z_]+/)+[a-z_]+\.py): ([A-Za-z_][A-Za-z0-9_]*)`", _text()))
+    assert ("decisions/casework/services/triage.py", "case_next") in pointers
+    missing = [(path, name) for path, name in sorted(pointers) if not re.search(rf"\b(def|class) {name}\b|^{name} =", (ROOT / path).read_text(), re.M)]
+    assert missing == []
