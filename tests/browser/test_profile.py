@@ -53,3 +53,24 @@ def test_empty_overview_passes_axe(page, live_server, login, compliance_officer)
     page.goto(live_server.url + reverse("decisions:overview"))
     assert page.locator("h1").inner_text() == "Overview"
     assert_no_serious_axe_violations(page)
+
+
+def test_the_outcomes_panel_reads_in_chinese_and_passes_axe(page, live_server, login, analyst):
+    from datetime import date
+
+    from tests.modelling.factories import OutcomeFactory
+
+    # Given a scored customer with a matured bad month and an open one
+    customer = scored_customer(history=3)
+    OutcomeFactory(customer=customer, observation_date=date(2024, 2, 1), worst_dpd=97)
+    OutcomeFactory(customer=customer, observation_date=date(2025, 11, 1), as_of=date(2025, 12, 6), worst_dpd=0)
+    # when an analyst reading Chinese opens the profile
+    login(page, live_server, analyst)
+    page.context.add_cookies([{"name": "django_language", "value": "zh-hans", "url": live_server.url}])
+    page.goto(live_server.url + reverse("decisions:customer", kwargs={"external_id": customer.external_id}))
+    # then the outcomes are there, in Chinese, bad and open told apart in words
+    panel = page.locator("section[aria-labelledby='h-outcomes']")
+    assert panel.locator("h2").inner_text() == "信用结果"
+    text = panel.inner_text()
+    assert "坏" in text and "未定，至 2026-11-01" in text and "12 个月内逾期 90 天以上 · 策略 v1" in text
+    assert_no_serious_axe_violations(page)
