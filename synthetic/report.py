@@ -1,7 +1,8 @@
 """The engine over time, read back from a replayed book's decisions and installments.
 
 - **Limit reversals**: a limit change followed, within 30 days, by a change the other way (up then
-  down, or down then up) with no new event of the customer in between. The engine should not
+  down, or down then up) with nothing new in between: no event of the customer's, and no person's
+  decision on the account (an alert confirmed or dismissed, an override decided). The engine should not
   hesitate: the target is 0. Reported per customer-year (customers × days covered by nightly runs).
 - **Defaults caught early**: customers who reached 90+ days past due on an installment during the
   replayed period, and the share of them whose line was limited, suspended or closed (the last
@@ -17,7 +18,7 @@ from datetime import datetime, time, timedelta, timezone as dt_timezone
 from django.db.models import Min, Sum
 
 from accounts.models import BureauReport, Consent, CreditApplication, RepaymentInstallment, Transaction
-from decisions.models import CreditDecision, RecomputeRun, Trigger
+from decisions.models import CreditDecision, Override, RecomputeRun, RiskAlert, Trigger
 
 REVERSAL_WINDOW = timedelta(days=30)
 CAUGHT = {"limited", "suspended", "closed"}
@@ -40,9 +41,13 @@ class EngineOverTime:
 
 
 def _had_event(customer_id: int, after: datetime, until: datetime) -> bool:
+    """Did anything new about the customer arrive between two changes: an event of the customer's,
+    or a person's decision on the account (an alert triaged, an override decided)?"""
     window = dict(customer_id=customer_id)
     return (
-        Transaction.objects.filter(**window, occurred_at__gt=after, occurred_at__lte=until).exists()
+        RiskAlert.objects.filter(**window, resolved_at__gt=after, resolved_at__lte=until).exists()
+        or Override.objects.filter(**window, decided_at__gt=after, decided_at__lte=until).exists()
+        or Transaction.objects.filter(**window, occurred_at__gt=after, occurred_at__lte=until).exists()
         or CreditApplication.objects.filter(**window, applied_at__gt=after, applied_at__lte=until).exists()
         or BureauReport.objects.filter(**window, reported_at__gt=after, reported_at__lte=until).exists()
         or Consent.objects.filter(**window, granted_at__gt=after, granted_at__lte=until).exists()

@@ -1,0 +1,43 @@
+"""The engine-over-time figures read back from decisions and installments."""
+
+from datetime import timedelta
+from decimal import Decimal
+
+import pytest
+from django.utils import timezone
+
+from synthetic.report import limit_reversals
+from tests.factories import CreditDecisionFactory, CustomerFactory, RiskAlertFactory, TransactionFactory
+
+pytestmark = pytest.mark.django_db
+
+
+def _moves(customer, *steps):
+    """(days ago, previous, new) limit changes of one customer."""
+    now = timezone.now()
+    for days, previous, new in steps:
+        CreditDecisionFactory(
+            customer=customer, decided_at=now - timedelta(days=days), previous_access="open",
+            previous_limit=Decimal(previous), limit_amount=Decimal(new),
+        )
+
+
+def test_up_then_down_within_30_days_with_nothing_between_is_a_reversal():
+    _moves(CustomerFactory(), (40, "1000.00", "1200.00"), (30, "1200.00", "900.00"))  # 10 days apart
+    assert limit_reversals() == 1
+
+
+def test_down_then_up_counts_too_but_not_the_same_way_twice_nor_a_month_apart():
+    _moves(CustomerFactory(), (50, "1000.00", "800.00"), (45, "800.00", "700.00"))  # down, down
+    _moves(CustomerFactory(), (90, "1000.00", "800.00"), (50, "800.00", "1000.00"))  # 40 days apart
+    _moves(CustomerFactory(), (20, "1000.00", "800.00"), (5, "800.00", "1000.00"))  # down then up
+    assert limit_reversals() == 1
+
+
+def test_an_event_or_a_persons_decision_between_makes_it_no_reversal():
+    with_purchase, triaged = CustomerFactory(), CustomerFactory()
+    _moves(with_purchase, (40, "1000.00", "1200.00"), (30, "1200.00", "900.00"))
+    TransactionFactory(customer=with_purchase, occurred_at=timezone.now() - timedelta(days=35))
+    _moves(triaged, (40, "1000.00", "800.00"), (30, "800.00", "1000.00"))
+    RiskAlertFactory(customer=triaged, dismissed=True, resolved_at=timezone.now() - timedelta(days=33))
+    assert limit_reversals() == 0
