@@ -41,3 +41,22 @@ def test_an_event_or_a_persons_decision_between_makes_it_no_reversal():
     _moves(triaged, (40, "1000.00", "800.00"), (30, "800.00", "1000.00"))
     RiskAlertFactory(customer=triaged, dismissed=True, resolved_at=timezone.now() - timedelta(days=33))
     assert limit_reversals() == 0
+
+
+def test_defaults_caught_early_are_those_limited_suspended_or_closed_before_90_days():
+    from decisions.models import Trigger
+    from synthetic.report import defaults_caught_early
+    from tests.factories import RecomputeRunFactory, RepaymentInstallmentFactory
+
+    now = timezone.now()
+    # the replayed nights began 150 days ago
+    RecomputeRunFactory(succeeded=True, trigger=Trigger.NIGHTLY, night=(now - timedelta(days=150)).date(), as_of=now - timedelta(days=150))
+    caught, missed, paid = CustomerFactory(), CustomerFactory(), CustomerFactory()
+    for customer in (caught, missed, paid):
+        draw = TransactionFactory(customer=customer, credit_draw=True, occurred_at=now - timedelta(days=160))
+        RepaymentInstallmentFactory(draw=draw, due_on=(now - timedelta(days=120)).date())  # 90 days past due 30 days ago
+    RepaymentInstallment = type(draw.installments.first())
+    RepaymentInstallment.objects.filter(customer=paid).update(amount_paid=Decimal("100.00"), paid_at=now - timedelta(days=100))
+    CreditDecisionFactory(customer=caught, decided_at=now - timedelta(days=80), access="suspended")
+    CreditDecisionFactory(customer=missed, decided_at=now - timedelta(days=80), access="open")
+    assert defaults_caught_early() == (2, 1)
