@@ -145,3 +145,27 @@ def test_bench_replay_times_fresh_databases_and_reports_the_figures(capsys):
     assert "run 1: 8 customers × 3 days in" in out
     assert "Replayed 3 days" in out and "Engine over time:" in out
     assert "target met in 1 of 1 runs" in out
+
+
+def test_after_the_replay_an_earlier_day_cannot_be_recomputed_behind_later_ones(replayed):
+    """The engine's own state (limits, cycles, open alerts) moves forward only: a replayed day is
+    recomputed on that day (a fixed point, above), and a past day after later ones is refused."""
+    from riskops.core.exceptions import ValidationFailed
+
+    today, _ = replayed
+    decisions, runs = CreditDecision.objects.count(), RecomputeRun.objects.count()
+    with pytest.raises(ValidationFailed) as refused:
+        recompute_run_start(trigger="manual", enqueue=False, as_of=day_end(today - timedelta(days=6)))
+    assert refused.value.field == "as_of" and "only in order" in refused.value.message
+    assert (CreditDecision.objects.count(), RecomputeRun.objects.count()) == (decisions, runs)  # nothing written
+    # the latest replayed day still can (a fixed point: nothing written)
+    run = recompute_run_start(trigger="manual", enqueue=False, as_of=day_end(today - timedelta(days=1)))
+    recompute_run_process_inline(run=run)
+    assert CreditDecision.objects.count() == decisions
+
+
+def test_an_as_of_in_the_future_is_refused_naming_it_and_writes_nothing():
+    tomorrow = (as_of_default() + timedelta(days=1)).date().isoformat()
+    with pytest.raises(CommandError, match="--as-of .* is in the future"):
+        call_command("seed_demo", "--customers", "5", "--as-of", tomorrow, "--history-days", "3", "--no-progress")
+    assert not Customer.objects.exists()

@@ -15,14 +15,14 @@ from typing import Callable
 
 from django.conf import settings
 from django.db import IntegrityError, transaction
-from django.db.models import F, Q, Sum
+from django.db.models import F, Max, Q, Sum
 from django.utils import timezone
 
 from accounts.models import Customer
 from riskops.core.audit import audit_record
 from riskops.core.exceptions import Conflict, NotFound, ValidationFailed
 
-from decisions.models import RecomputeChunk, RecomputeRun, Trigger
+from decisions.models import CreditLine, RecomputeChunk, RecomputeRun, Trigger
 from decisions.engine.dispatch import task
 from decisions.engine.policy_reads import active_policy
 from .recompute import chunk_plans_write, decisions_digest
@@ -67,7 +67,10 @@ def recompute_run_start(
     returns the night's existing run and starts nothing.
 
     `as_of` fixes the run's clock (a replayed day's end): every chunk computes as of it, and the
-    run's night defaults to its date. Without it every chunk reads the time when it runs.
+    run's night defaults to its date. Without it every chunk reads the time when it runs. A clock
+    behind the book's latest computation is refused: the engine's own state (each line's limit,
+    cycle and statement period, the open alerts and their suppressions) moves forward only, so a
+    past day recomputed after later ones would be judged against a later state, not its own.
     """
     if as_of is not None and (as_of.tzinfo is None or as_of > timezone.now()):
         raise ValidationFailed("as_of must be an aware time, not in the future", field="as_of")
@@ -81,6 +84,15 @@ def recompute_run_start(
         raise ValidationFailed("only a nightly run is for a night", field="night")
     if night is not None and (existing := RecomputeRun.objects.filter(night=night).first()) is not None:
         return existing
+    if as_of is not None:
+        # Each line's last snapshot is its latest computation (one join over the lines).
+        latest = CreditLine.objects.aggregate(latest=Max("last_snapshot__computed_at"))["latest"]
+        if latest is not None and as_of < latest:
+            raise ValidationFailed(
+                f"{as_of.isoformat()} is before the book's latest computation ({latest.isoformat()}): "
+                "a day can be recomputed only in order, never after later days",
+                field="as_of",
+            )
     try:
         return _run_create(trigger=trigger, actor=actor, chunk_size=chunk_size, enqueue=enqueue, night=night, as_of=as_of)
     except IntegrityError:

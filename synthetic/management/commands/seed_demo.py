@@ -59,6 +59,8 @@ class Command(BaseCommand):
             as_of_dt = parse_as_of(as_of) if as_of else as_of_default()
         except ValueError:
             raise CommandError(f"--as-of must be a date like 2026-11-25, not {as_of!r}")
+        if as_of_dt > as_of_default():
+            raise CommandError(f"--as-of {as_of_dt.date()} is in the future: a book can end today ({as_of_default().date()}, UTC) at the latest")
         started = time.perf_counter()
         quiet = no_progress or None
         with tqdm(total=customers, unit="customer", disable=quiet, desc="seeding") as seed_bar, \
