@@ -27,7 +27,8 @@ The model (written out with its numbers in docs/synthetic-book.md):
 - **Default**: the monthly hazard is `h = σ(−4.4 + 1.1·r + 0.8·L + 0.6·S + 0.5·U)` where L is 1 if
   a payment was late in the last 90 days, S is 1 if a spending spike happened in the last 30
   days, U is 1 when more than 80% of the limit is drawn. Each day a customer in good standing
-  defaults with probability `1 − (1 − h)^(1/30)` and stops paying. Rolling: at 30 and 60 days
+  who owes something defaults with probability `1 − (1 − h)^(1/30)` and stops paying, late
+  payments already decided included. Rolling: at 30 and 60 days
   past due a defaulted customer cures (pays everything overdue) with probability 0.35 and 0.15;
   after 90 days never. The true `h` of each customer and month is stored in `SyntheticHazard`.
 - **Consent**: a scoring consent is withdrawn with a daily probability of 0.0003 and granted
@@ -142,6 +143,9 @@ class CustomerLife:
             highly_utilised=limit_cents > 0 and self.drawn_cents() > 0.8 * limit_cents,
         )
 
+    def _late_within(self, today: date, *, days: int) -> int:
+        return int(self.last_late is not None and (today - self.last_late).days <= days)
+
     def days_past_due(self, today: date) -> int:
         overdue = [i.due_on for i in self.installments if not i.paid and i.due_on < today]
         return (today - min(overdue)).days if overdue else 0
@@ -207,13 +211,22 @@ class CustomerLife:
             events.bureau_reports.append(
                 dict(customer=self.external_id, external_id=self._id("B"), score=score, external_lenders=self.lenders,
                      external_debt=money(int(self.income_cents * self.lenders * rng.uniform(0.2, 1.2))),
-                     delinquencies_12m=int(self.defaulted_on is not None) + (self.last_late is not None), reported_at=self._at(today),
+                     delinquencies_12m=int(self.defaulted_on is not None) + self._late_within(today, days=365), reported_at=self._at(today),
                      bureau="national", raw={"source": "synthetic-replay"})
             )
-        # Default, cure, repayments.
-        if self.defaulted_on is None and rng.random() < 1 - (1 - self.hazard(today=today, limit_cents=limit_cents)) ** (1 / 30):
+        # Default, cure, repayments. Only a customer who owes something can default; a default
+        # stops every payment, including a late one already decided.
+        if (
+            self.defaulted_on is None and self.drawn_cents() > 0
+            and rng.random() < 1 - (1 - self.hazard(today=today, limit_cents=limit_cents)) ** (1 / 30)
+        ):
             self.defaulted_on = today
+            for i in self.installments:
+                if not i.paid:
+                    i.pay_on = None
         dpd = self.days_past_due(today)
+        if self.defaulted_on is not None and self.drawn_cents() == 0:
+            self.defaulted_on = None  # nothing owed any more: the default is over
         if self.defaulted_on is not None and dpd in CURE_AT and rng.random() < CURE_AT[dpd]:
             self.defaulted_on = None
             for i in self.installments:
@@ -227,7 +240,7 @@ class CustomerLife:
                 i.pay_on = today + timedelta(days=rng.randint(1, 25)) if late else today
                 if late:
                     self.last_late = today
-            if i.pay_on is not None and i.pay_on <= today and (self.defaulted_on is None or i.pay_on == today):
+            if i.pay_on is not None and i.pay_on <= today:
                 i.paid = True
                 events.repayments.append(
                     dict(external_id=self._id("R"), amount=money(i.amount_cents), paid_at=self._at(today), draw=i.draw, sequence=i.sequence)

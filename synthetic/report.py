@@ -2,11 +2,12 @@
 
 - **Limit reversals**: a limit change followed, within 30 days, by a change the other way (up then
   down, or down then up) with nothing new in between: no event of the customer's, and no person's
-  decision on the account (an alert confirmed or dismissed, an override decided). The engine should not
+  decision on the account (an alert confirmed or dismissed, an override decided). Reported per
+  customer-year: the calendar time the replayed nights cover, customer by customer. The engine should not
   hesitate: the target is 0. Reported per customer-year (customers × days covered by nightly runs).
-- **Defaults caught early**: customers who reached 90+ days past due on an installment during the
-  replayed period, and the share of them whose line was limited, suspended or closed (the last
-  decision before that day) before they got there.
+- **Defaults caught early**: customers who reached 90+ days past due during the replayed period on
+  an installment that fell due within it, and the share of them whose line was limited,
+  suspended or closed (the last decision before that day) before they got there.
 """
 
 from __future__ import annotations
@@ -15,9 +16,9 @@ from collections import defaultdict
 from dataclasses import dataclass
 from datetime import datetime, time, timedelta, timezone as dt_timezone
 
-from django.db.models import Min, Sum
+from django.db.models import Max, Min
 
-from accounts.models import BureauReport, Consent, CreditApplication, RepaymentInstallment, Transaction
+from accounts.models import BureauReport, Consent, CreditApplication, Customer, RepaymentInstallment, Transaction
 from decisions.models import CreditDecision, Override, RecomputeRun, RiskAlert, Trigger
 
 REVERSAL_WINDOW = timedelta(days=30)
@@ -72,18 +73,20 @@ def limit_reversals() -> int:
 
 
 def defaults_caught_early() -> tuple[int, int]:
-    """(customers who reached 90+ days past due within the replayed nights, those caught before)."""
-    nights = RecomputeRun.objects.filter(trigger=Trigger.NIGHTLY, as_of__isnull=False).aggregate(first=Min("night"))
+    """(customers who went from current to 90+ days past due within the replayed nights, those
+    caught before). Only installments that fell due on or after the first replayed night count:
+    one already overdue when the replay began was caught by the first night for nothing."""
+    nights = RecomputeRun.objects.filter(trigger=Trigger.NIGHTLY, as_of__isnull=False).aggregate(first=Min("night"), last=Max("as_of"))
     if nights["first"] is None:
         return 0, 0
-    first_night = nights["first"]
+    first_night, last_clock = nights["first"], nights["last"]
     reached: dict[int, datetime] = {}
-    for customer_id, due_on, paid_at in RepaymentInstallment.objects.values_list("customer_id", "due_on", "paid_at"):
+    for customer_id, due_on, paid_at in RepaymentInstallment.objects.filter(due_on__gte=first_night).values_list("customer_id", "due_on", "paid_at"):
         day90 = due_on + timedelta(days=90)
-        if day90 < first_night or (paid_at is not None and paid_at.date() <= day90):
+        if paid_at is not None and paid_at.date() <= day90:
             continue
         at = datetime.combine(day90, time.min, tzinfo=dt_timezone.utc)
-        if at > datetime.now(dt_timezone.utc):
+        if at > last_clock:
             continue
         reached[customer_id] = min(reached.get(customer_id, at), at)
     caught = 0
@@ -93,7 +96,20 @@ def defaults_caught_early() -> tuple[int, int]:
     return len(reached), caught
 
 
+def customer_years() -> float:
+    """The time the replayed nights cover, customer by customer: from the first night (or the
+    customer's onboarding, if later) to the last night, in years. Runs only at month ends before
+    the last days (`--daily-runs-last-days`) cover the same calendar time as nightly ones."""
+    nights = RecomputeRun.objects.filter(trigger=Trigger.NIGHTLY, as_of__isnull=False).aggregate(first=Min("night"), last=Max("night"))
+    if nights["first"] is None:
+        return 0.0
+    first, last = nights["first"], nights["last"]
+    days = 0
+    for onboarded_at in Customer.objects.filter(onboarded_at__date__lte=last).values_list("onboarded_at", flat=True):
+        days += (last - max(first, onboarded_at.astimezone(dt_timezone.utc).date())).days + 1
+    return days / 365
+
+
 def engine_over_time() -> EngineOverTime:
-    covered = RecomputeRun.objects.filter(trigger=Trigger.NIGHTLY).aggregate(n=Sum("total_customers"))["n"] or 0
     defaults, caught = defaults_caught_early()
-    return EngineOverTime(reversals=limit_reversals(), customer_years=covered / 365, defaults=defaults, caught_early=caught)
+    return EngineOverTime(reversals=limit_reversals(), customer_years=customer_years(), defaults=defaults, caught_early=caught)

@@ -50,7 +50,11 @@ def test_defaults_caught_early_are_those_limited_suspended_or_closed_before_90_d
 
     now = timezone.now()
     # the replayed nights began 150 days ago
-    RecomputeRunFactory(succeeded=True, trigger=Trigger.NIGHTLY, night=(now - timedelta(days=150)).date(), as_of=now - timedelta(days=150))
+    for days in (150, 1):  # the replayed nights ran from 150 days ago to yesterday
+        RecomputeRunFactory(succeeded=True, trigger=Trigger.NIGHTLY, night=(now - timedelta(days=days)).date(), as_of=now - timedelta(days=days))
+    already_late = CustomerFactory()  # overdue before the replay began: not counted
+    old_draw = TransactionFactory(customer=already_late, credit_draw=True, occurred_at=now - timedelta(days=230))
+    RepaymentInstallmentFactory(draw=old_draw, due_on=(now - timedelta(days=200)).date())
     caught, missed, paid = CustomerFactory(), CustomerFactory(), CustomerFactory()
     for customer in (caught, missed, paid):
         draw = TransactionFactory(customer=customer, credit_draw=True, occurred_at=now - timedelta(days=160))
@@ -60,3 +64,17 @@ def test_defaults_caught_early_are_those_limited_suspended_or_closed_before_90_d
     CreditDecisionFactory(customer=caught, decided_at=now - timedelta(days=80), access="suspended")
     CreditDecisionFactory(customer=missed, decided_at=now - timedelta(days=80), access="open")
     assert defaults_caught_early() == (2, 1)
+
+
+def test_customer_years_are_the_calendar_time_the_nights_cover():
+    from decisions.models import Trigger
+    from synthetic.report import customer_years
+    from tests.factories import RecomputeRunFactory
+
+    now = timezone.now()
+    # a month-end run 365 days ago and one yesterday: the nights cover a year, whatever ran between
+    for days in (365, 1):
+        RecomputeRunFactory(succeeded=True, trigger=Trigger.NIGHTLY, night=(now - timedelta(days=days)).date(), as_of=now - timedelta(days=days))
+    CustomerFactory(onboarded_at=now - timedelta(days=900))
+    CustomerFactory(onboarded_at=now - timedelta(days=183))  # half the period
+    assert customer_years() == pytest.approx(1.0 + 183 / 365, abs=0.01)
