@@ -1,4 +1,4 @@
-"""Draw checks: may this customer draw this amount now? (issue 15, real-time interception)
+"""Draw checks: may this customer draw this amount now? (real-time interception at checkout)
 
 `draw_check` validates the request, reads everything the decision needs in **one short read-only
 transaction** — a single SELECT in autocommit (the customer, its credit line, its drawn balance,

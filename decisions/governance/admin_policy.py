@@ -1,6 +1,6 @@
 """Admin for policy versions: drafts are edited here, everything else goes through the services.
 
-The workflow (maker-checker, issue 13): "copy as draft" (an action) → edit the draft's JSON (the
+The workflow (maker-checker): "copy as draft" (an action) → edit the draft's JSON (the
 form validates it and names the bad field) → its diff against the active version → simulate it
 on the book (the result is a staff page, /policies/simulations/<pk>/) → request activation → a
 second risk admin approves (or rejects) it, which activates it and starts a full recompute. Each

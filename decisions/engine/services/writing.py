@@ -54,11 +54,10 @@ def write_plans(plans: list[CustomerPlan]) -> list[CreditDecision]:
             p.decision.snapshot = p.snapshot
     decisions = insert_objects(CreditDecision, [p.decision for p in plans if p.decision is not None])
 
-    # --- issue 14: customer notices and cleared DISCLOSURE_MISSING alerts (decisions/engine/services/notices.py)
+    # Customer notices and cleared DISCLOSURE_MISSING alerts (decisions/engine/services/notices.py)
     # Before the lines below move: a first decision is known by its line having none yet.
     notices_for_plans(plans)
     alerts_clear(plans)
-    # --- end issue 14
 
     lines = []
     for p in plans:

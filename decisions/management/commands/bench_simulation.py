@@ -1,6 +1,6 @@
 """`make bench`: a policy simulation of the whole book through a real Celery worker, timed.
 
-The target (issue 13): no slower than a full recompute through a real worker. `--recompute`
+The target: no slower than a full recompute through a real worker. `--recompute`
 times one full recompute through the same worker right after, for a comparison under the same
 conditions (it writes what any full recompute writes: snapshots, and decisions where they change).
 Without it, `--compare-chunks N` (default 3) times N chunks spread over the book in this process,
