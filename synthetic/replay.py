@@ -85,6 +85,15 @@ def history_days_check(value: object) -> int:
     return value
 
 
+def _check_options(*, triage_share: float, daily_runs_last_days: int | None = None, history_days: int = MAX_HISTORY_DAYS) -> None:
+    if isinstance(triage_share, bool) or not isinstance(triage_share, (int, float)) or not 0 <= triage_share <= 1:
+        raise ValidationFailed("must be a share between 0 and 1", field="triage_share")
+    if daily_runs_last_days is not None and (
+        isinstance(daily_runs_last_days, bool) or not isinstance(daily_runs_last_days, int) or not 0 <= daily_runs_last_days <= history_days
+    ):
+        raise ValidationFailed(f"must be a whole number of days between 0 and history_days ({history_days})", field="daily_runs_last_days")
+
+
 def simulated_analyst() -> User:
     user, created = User.objects.get_or_create(
         username=SIMULATOR_USERNAME, defaults={"first_name": "Simulated analyst", "last_name": "(replay)"}
@@ -108,7 +117,10 @@ def _lives(*, seed: int, start: date) -> list[CustomerLife]:
         .order_by("due_on", "pk").values_list("customer_id", "draw__external_id", "sequence", "due_on", "amount_due", "amount_paid")
     ):
         open_installments.setdefault(cid, []).append(Installment(draw, sequence, due_on, int((amount_due - amount_paid) * 100)))
-    scoring = set(Consent.objects.filter(purpose="credit_scoring", state="active").values_list("customer_id", flat=True))
+    scoring = set(
+        Consent.objects.filter(customer_id__in=[c[0] for c in customers], purpose="credit_scoring", state="active")
+        .values_list("customer_id", flat=True)
+    )
     lives = []
     for cid, external_id, onboarded_at in customers:
         index = int(external_id.split("-")[1])
@@ -206,8 +218,7 @@ def book_replay(
     `daily_runs_from`: before this day the nightly recompute runs only at each month's end (the
     events of every day still go in; their change marks wait for the month's run). The bench
     book uses it: 12 months recomputed monthly, the last 30 days nightly."""
-    if not 0 <= triage_share <= 1:
-        raise ValidationFailed("must be between 0 and 1", field="triage_share")
+    _check_options(triage_share=triage_share)
     report = ReplayReport()
     lives = _lives(seed=seed, start=start)
     customers = {c.pk: c for c in Customer.objects.filter(pk__in=[life.customer_id for life in lives])}
@@ -249,24 +260,18 @@ def book_replay(
         t2 = perf_counter()
         as_of = day_end(day)
         month_end = (day + timedelta(days=1)).day == 1
-        if daily_runs_from is not None and day < daily_runs_from and not month_end:
-            report.seconds["ingest"] += t2 - t1
-            report.seconds["generate"] += t1 - t0
-            report.days += 1
-            if progress:
-                progress(1)
-            day += timedelta(days=1)
-            continue
-        run = recompute_run_start(trigger=Trigger.NIGHTLY, enqueue=False, night=day, as_of=as_of)
-        recompute_run_process_inline(run=run)
-        report.decisions += CreditDecision.objects.filter(run=run).count()
-        if verify_fixed_point:
-            rerun = recompute_run_start(trigger=Trigger.MANUAL, enqueue=False, as_of=as_of)
-            recompute_run_process_inline(run=rerun)
-            report.rerun_decisions += CreditDecision.objects.filter(run=rerun).count()
-        t3 = perf_counter()
-        report.triaged += _triage(day=day, share=triage_share, rng=triage_rng, analyst=analyst)
-        book_stats_refresh(day=day, now=as_of)  # the run leaves a replayed night's figures to us
+        t3 = t2
+        if daily_runs_from is None or day >= daily_runs_from or month_end:
+            run = recompute_run_start(trigger=Trigger.NIGHTLY, enqueue=False, night=day, as_of=as_of)
+            recompute_run_process_inline(run=run)
+            report.decisions += CreditDecision.objects.filter(run=run).count()
+            if verify_fixed_point:
+                rerun = recompute_run_start(trigger=Trigger.MANUAL, enqueue=False, as_of=as_of)
+                recompute_run_process_inline(run=rerun)
+                report.rerun_decisions += CreditDecision.objects.filter(run=rerun).count()
+            t3 = perf_counter()
+            report.triaged += _triage(day=day, share=triage_share, rng=triage_rng, analyst=analyst)
+            book_stats_refresh(day=day, now=as_of)  # the run leaves a replayed night's figures to us
         report.seconds["generate"] += t1 - t0
         report.seconds["ingest"] += t2 - t1
         report.seconds["recompute"] += t3 - t2
@@ -299,8 +304,12 @@ def demo_book_seed_with_history(
     progress_seed: Callable[[int], None] | None = None, progress_days: Callable[[int], None] | None = None,
 ) -> tuple[object, ReplayReport | None]:
     """Seed the base book `history_days` before `today` and replay it up to today.
-    `history_days` 0 seeds today's book as before, with no replay."""
+    `history_days` 0 seeds today's book as before, with no replay. Every option is checked
+    before anything is written."""
     history_days = history_days_check(history_days)
+    _check_options(triage_share=triage_share, daily_runs_last_days=daily_runs_last_days, history_days=history_days)
+    if today > datetime.now(dt_timezone.utc).date():
+        raise ValidationFailed(f"{today} is in the future: a book can end today at the latest", field="today")
     start = today - timedelta(days=history_days)
     base = demo_book_seed(
         customers=customers, seed=seed, as_of=datetime.combine(start, time.min, tzinfo=dt_timezone.utc),

@@ -9,7 +9,7 @@ a service becomes what the user reads, the same way on every HTML view and admin
 - `domain_error_on_form(form, exc)`: for a page that shows its form again: a 403 refusal is a 403,
   any other refusal an error on the form (on the field it names when the form has that field).
 
-The JSON API answers DomainErrors itself (api/errors.py); management commands turn them into
+The JSON API answers DomainErrors itself (riskops/core/api.py); management commands turn them into
 CommandError.
 """
 

@@ -165,3 +165,49 @@ def test_an_as_of_in_the_future_is_refused_naming_it_and_writes_nothing():
     with pytest.raises(CommandError, match="--as-of .* is in the future"):
         call_command("seed_demo", "--customers", "5", "--as-of", tomorrow, "--history-days", "3", "--no-progress")
     assert not Customer.objects.exists()
+
+
+def test_before_the_last_days_the_nightly_run_comes_only_at_month_ends():
+    """The bench book's schedule (--daily-runs-last-days): month-end runs, then every night."""
+    today = as_of_default().date()
+    _, report = demo_book_seed_with_history(customers=10, seed=9, history_days=40, today=today, daily_runs_last_days=3)
+    nights = sorted(RecomputeRun.objects.filter(trigger="nightly").values_list("night", flat=True))
+    replayed = [today - timedelta(days=n) for n in range(40, 0, -1)]
+    expected = [d for d in replayed if d >= today - timedelta(days=3) or (d + timedelta(days=1)).day == 1]
+    assert report.days == 40 and nights == expected
+    # the events of every day went in, run or not, and the figures exist only for nights that ran
+    assert Transaction.objects.filter(external_id__contains="-L").dates("occurred_at", "day").count() > len(expected)
+    assert set(BookDailyStat.objects.filter(metric="customers_by_access").values_list("day", flat=True)) == set(expected)
+
+
+@pytest.mark.parametrize(
+    "options, field",
+    [
+        ({"triage_share": 1.5}, "triage_share"),
+        ({"triage_share": float("nan")}, "triage_share"),
+        ({"daily_runs_last_days": 10}, "daily_runs_last_days"),
+        ({"daily_runs_last_days": -1}, "daily_runs_last_days"),
+        ({"today": as_of_default().date() + timedelta(days=1)}, "today"),
+    ],
+)
+def test_a_bad_option_is_refused_before_anything_is_written(options, field):
+    from riskops.core.exceptions import ValidationFailed
+
+    arguments = dict(customers=5, seed=11, history_days=5, today=as_of_default().date()) | options
+    with pytest.raises(ValidationFailed) as refused:
+        demo_book_seed_with_history(**arguments)
+    assert refused.value.field == field
+    assert not Customer.objects.exists() and not AuditEvent.objects.filter(action="seed.demo_book").exists()
+
+
+@pytest.mark.parametrize(
+    "argv, message",
+    [
+        (["--triage-share", "2"], "--triage-share must be between 0 and 1"),
+        (["--history-days", "5", "--daily-runs-last-days", "9"], "--daily-runs-last-days must be between 0 and --history-days"),
+    ],
+)
+def test_the_command_names_the_bad_option_and_writes_nothing(argv, message):
+    with pytest.raises(CommandError, match=message):
+        call_command("seed_demo", "--customers", "5", "--seed", "12", *argv, "--no-progress")
+    assert not Customer.objects.exists()
