@@ -11,9 +11,11 @@ The announcement is also written down: `customer_data_changed` inserts a `Custom
 the event's own transaction (an outbox). A subscriber's broker message can be lost (a broker
 restart drops queued messages) but the mark commits or rolls back with the event, so a sweep
 can always find customers whose recompute never happened. The recompute clears the marks of
-the customers it covers (`change_marks_clear`, `change_marks_clear_range`) after taking its
-lock and before reading features: a mark committed later survives and is swept, a mark
-committed earlier is covered by the data the recompute is about to read.
+the customers it covers (`change_marks_clear` for one customer, `change_marks_take_range` for a
+run's chunk, which also says what the marks were) after taking its lock and before reading
+features: a mark committed later survives and is swept, a mark committed earlier is covered by
+the data the recompute is about to read. (`change_marks_clear_range`, the plain range delete, is
+no longer used by the engine.)
 """
 
 from __future__ import annotations
