@@ -6,6 +6,7 @@ version they came from) and the date it was computed for: a model developed on t
 exactly what its target meant.
 """
 
+from django.conf import settings
 from django.db import models
 from django.db.models import F, Q
 from django.utils.translation import gettext_lazy as _
@@ -60,3 +61,41 @@ class Outcome(models.Model):
     def __str__(self) -> str:
         state = "bad" if self.bad else "good"
         return f"{self.customer_id} {self.observation_date:%Y-%m} {state}{'' if self.matured else ' (open)'}"
+
+
+class ScorecardDevelopment(models.Model):
+    """A fitted scorecard: the draft policy version it was written as, the digest of the sample it
+    was fitted on, its validation report and the reference distributions monitoring compares the
+    book with (frozen with the bins when the draft is signed off and activated).
+
+    Written by modelling/services/development.py only. The report is valid for one scorecard:
+    `scorecard_digest` is the digest of the draft's `scorecard` section when it was validated, and
+    an activation request for a draft whose scorecard has changed since is refused.
+    """
+
+    class Source(models.TextChoices):
+        BOOK = "book", _("the book")
+        CSV = "csv", _("a CSV file")
+
+    policy_version = models.OneToOneField(
+        "decisions.PolicyVersion", on_delete=models.PROTECT, related_name="development", verbose_name=_("policy version")
+    )
+    source = models.CharField(_("source"), max_length=8, choices=Source.choices, default=Source.BOOK)
+    sample_digest = models.JSONField(_("sample digest"), help_text=_("Rows, dates, definition of bad, exclusions and a SHA-256 over the rows."))
+    sample_sha256 = models.CharField(_("sample SHA-256"), max_length=64)
+    fit_settings = models.JSONField(_("fit settings"), default=dict)
+    report = models.JSONField(_("validation report"))
+    report_sha256 = models.CharField(_("report SHA-256"), max_length=64)
+    scorecard_sha256 = models.CharField(_("scorecard SHA-256"), max_length=64, help_text=_("The digest of the scorecard section the report validated."))
+    reference = models.JSONField(_("monitoring reference"), help_text=_("Development distributions of the score and of each feature over its bins."))
+    created_by = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.PROTECT, related_name="+")
+    created_at = models.DateTimeField(_("fitted at"))
+    validated_at = models.DateTimeField(_("validated at"))
+
+    class Meta:
+        ordering = ["-created_at"]
+        verbose_name = _("scorecard development")
+        verbose_name_plural = _("scorecard developments")
+
+    def __str__(self) -> str:
+        return f"scorecard of policy v{self.policy_version.version}"

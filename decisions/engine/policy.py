@@ -70,6 +70,8 @@ DAYS_MAX = 3650
 PDO_MIN, PDO_MAX = 1, 500
 # Odds good:bad at base_score: from 1:100 to 10,000:1 covers every real portfolio.
 BASE_ODDS_MIN, BASE_ODDS_MAX = Decimal("0.01"), 10_000
+# The bad rate's direction as a feature grows, in optbinning's vocabulary (modelling/fitting.py).
+MONOTONIC_TRENDS = ("ascending", "descending", "auto", "auto_asc_desc", "peak", "valley", "convex", "concave")
 SCORE_MAX = 10_000  # base_score ≤ 1000 plus 11 features × POINTS_MAX, within a smallint column
 POINTS_MAX = 1_000  # per bin and for missing values, either sign
 EDGE_MAX = Decimal("1000000000000")  # bin edges: features range from ratios to money sums
@@ -219,6 +221,10 @@ SCHEMA: dict[str, Any] = {
                                 "reason": {"type": "string", "pattern": "^[A-Z][A-Z0-9_]+$", "maxLength": 64},
                                 "text": {"type": "string", "minLength": 1, "maxLength": 500},
                                 "missing_points": _POINTS,
+                                # Optional: the direction the bad rate takes as the feature grows,
+                                # in optbinning's words. Fitting (modelling/) keeps it; absent, it is
+                                # read off the bins' points (feature_trend below).
+                                "monotonic_trend": {"enum": list(MONOTONIC_TRENDS)},
                                 "bins": {
                                     "type": "array",
                                     "minItems": 1,
@@ -558,6 +564,20 @@ class FeatureCard:
     text: str
     missing_points: int
     bins: tuple[Bin, ...]
+    monotonic_trend: str | None = None
+
+    @property
+    def trend(self) -> str:
+        """The bad rate's direction as the feature grows: the declared one, else read off the
+        points (points that rise with the feature mean a bad rate that falls)."""
+        if self.monotonic_trend:
+            return self.monotonic_trend
+        points = [b.points for b in self.bins]
+        if len(set(points)) > 1 and points == sorted(points):
+            return "descending"
+        if len(set(points)) > 1 and points == sorted(points, reverse=True):
+            return "ascending"
+        return "auto_asc_desc"
 
     @property
     def max_points(self) -> int:
@@ -639,6 +659,7 @@ def parse_policy(body: dict, *, version_id: int | None = None) -> Policy:
             text=spec["text"],
             missing_points=int(spec["missing_points"]),
             bins=tuple(Bin(None if b["below"] is None else _dec(b["below"]), int(b["points"])) for b in spec["bins"]),
+            monotonic_trend=spec.get("monotonic_trend"),
         )
         for name, spec in card["features"].items()
     }

@@ -25,6 +25,14 @@ class AuditAction(models.TextChoices):
     POLICY_SIMULATE = "policy.simulate", "Policy simulation started"
     POLICY_ACTIVATION_REQUEST = "policy.activation_request", "Policy activation requested"
     POLICY_ACTIVATION_REJECT = "policy.activation_reject", "Policy activation rejected"
+    # scorecard development and monitoring (modelling/)
+    SCORECARD_FIT = "scorecard.fit", "Scorecard fitted"
+    SCORECARD_VALIDATE = "scorecard.validate", "Scorecard validated"
+    MODEL_MONITOR = "model.monitor", "Model monitored"
+    MODEL_ALERT_RAISE = "model_alert.raise", "Model alert raised"
+    MODEL_ALERT_ACKNOWLEDGE = "model_alert.acknowledge", "Model alert acknowledged"
+    CHALLENGER_ATTACH = "challenger.attach", "Challenger attached"
+    CHALLENGER_DETACH = "challenger.detach", "Challenger detached"
     # decisions and runs
     DECISION_RECOMPUTE = "decision.recompute", "Customer recomputed"
     RECOMPUTE_REQUEST = "recompute.request", "Customer recompute requested"

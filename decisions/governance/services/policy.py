@@ -37,6 +37,7 @@ from decisions.engine.policy import Policy, _path, parse_policy, validate_policy
 from decisions.engine.policy_reads import body_stamp
 from decisions.engine.services.inputs import load_chunk
 from decisions.engine.services.runs import recompute_run_start
+from ..activation_checks import activation_evidence
 from .guards import require_draft, require_perm
 from .simulation import DEFAULT_CHUNK_SIZE, simulation_start
 
@@ -352,6 +353,7 @@ def policy_activation_request(*, version: PolicyVersion, actor) -> PolicyVersion
     version = _locked(version)
     require_draft(version)
     simulation = _require_fresh_simulation(version)
+    evidence = activation_evidence(version)
     if version.activation_requested_by_id is not None:
         if version.activation_requested_by_id == actor.pk:
             return version
@@ -364,7 +366,7 @@ def policy_activation_request(*, version: PolicyVersion, actor) -> PolicyVersion
     version.save(update_fields=["activation_requested_by", "activation_requested_at"])
     audit_record(
         actor=actor, action="policy.activation_request", target=version,
-        after={"version": version.version, "simulation": simulation.pk, "edited_at": body_stamp(version)},
+        after={"version": version.version, "simulation": simulation.pk, "edited_at": body_stamp(version), **evidence},
     )
     return version
 
@@ -411,12 +413,14 @@ def policy_activation_approve(*, version: PolicyVersion, actor) -> tuple[PolicyV
                 field="activated_by", version_id=version.pk,
             )
         simulation = _require_fresh_simulation(version)
+        evidence = activation_evidence(version)
         version = policy_activate(
             version=version, actor=actor,
             audit_extra={
                 "requested_by": version.activation_requested_by.get_username(),
                 "requested_at": version.activation_requested_at,
                 "simulation": simulation.pk,
+                **evidence,
             },
         )
         run = recompute_run_start(trigger=Trigger.MANUAL, actor=actor)
