@@ -16,6 +16,8 @@ urlpatterns = [
     # The language switch in the top bar POSTs here (CSRF); the choice is kept in a cookie.
     path("i18n/setlang/", set_language, name="set_language"),
     path("compliance/", include("compliance.urls")),
+    # Scorecards: validation reports, model health, champion and challenger (modelling/urls.py).
+    path("models/", include("modelling.urls")),
     # The service API under one namespace: the draw check (draws) first, then the api app's own
     # routes, whose last pattern answers any other /api/ path with a JSON 404.
     path("api/", include(([path("v1/draw-checks/", DrawCheckView.as_view(), name="draw-check"), *api_urlpatterns], "api"))),
