@@ -91,6 +91,12 @@ class ScorecardDevelopment(models.Model):
     created_by = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.PROTECT, related_name="+")
     created_at = models.DateTimeField(_("fitted at"))
     validated_at = models.DateTimeField(_("validated at"))
+    # A hand-edited draft has no fit: its record holds only the validation of its current
+    # scorecard (services/signoff.py), and the report page must not call it "fitted".
+    fitted = models.BooleanField(_("fitted"), default=True, help_text=_("False when the scorecard was edited by hand and only validated."))
+    validated_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.PROTECT, related_name="+", verbose_name=_("validated by")
+    )
 
     class Meta:
         ordering = ["-created_at"]
