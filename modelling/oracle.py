@@ -13,8 +13,9 @@ from typing import Callable
 import numpy as np
 import pandas as pd
 
-# frame (customer_id, observation_date) -> a risk per row (NaN where unknown), or None
-OracleProvider = Callable[[pd.DataFrame], "np.ndarray | None"]
+# (frame of customer_id and observation_date, horizon in months) -> a risk per row (NaN where
+# unknown), or None when the provider knows nothing of this book
+OracleProvider = Callable[[pd.DataFrame, int], "np.ndarray | None"]
 
 _PROVIDERS: list[OracleProvider] = []
 
@@ -24,9 +25,9 @@ def register(provider: OracleProvider) -> None:
         _PROVIDERS.append(provider)
 
 
-def oracle_risk(frame: pd.DataFrame) -> np.ndarray | None:
+def oracle_risk(frame: pd.DataFrame, *, horizon_months: int) -> np.ndarray | None:
     for provider in _PROVIDERS:
-        risk = provider(frame)
+        risk = provider(frame, horizon_months)
         if risk is not None:
             return risk
     return None

@@ -16,6 +16,8 @@ class SyntheticHazard(models.Model):
     month = models.DateField(help_text="The first day of the month (UTC) the hazard applied to.")
     latent_risk = models.FloatField(help_text="The customer's latent risk (standard normal scale; higher is riskier).")
     hazard = models.DecimalField(max_digits=8, decimal_places=6, help_text="Probability of default within the month.")
+    in_default = models.BooleanField(default=False, help_text="The customer had defaulted (stopped paying) at the month's start.")
+    days_past_due = models.PositiveIntegerField(default=0, help_text="Days past due at the month's start.")
     recorded_at = models.DateTimeField()
 
     class Meta:

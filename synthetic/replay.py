@@ -197,6 +197,7 @@ def _hazards(lives: list[CustomerLife], month: date, lines: dict[int, tuple[str,
         SyntheticHazard(
             customer_id=life.customer_id, month=month, latent_risk=round(life.risk, 6),
             hazard=Decimal(str(round(life.hazard(today=month, limit_cents=lines.get(life.customer_id, ("", 0))[1]), 6))),
+            in_default=life.defaulted_on is not None, days_past_due=life.days_past_due(month),
             recorded_at=now,
         )
         for life in lives if life.onboarded_at.date() <= month

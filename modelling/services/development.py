@@ -136,7 +136,7 @@ def scorecard_develop(
     draft = parse_policy(body)
     scored = scored_by_policy(draft, frame)
     check_points_invariant(scored.scores, fitted, frame)
-    oracle = oracle_risk(frame)
+    oracle = oracle_risk(frame, horizon_months=sample.definition["horizon_months"])
     model_card = _model_card(sample, parts, actor=actor, split=split, oracle=oracle is not None)
     report, reference = build_report(
         frame=frame, parts=parts, fitted=fitted, scored=scored, draft=draft, champion=champion, oracle_risk=oracle, model_card=model_card
