@@ -15,3 +15,14 @@ class ModellingConfig(AppConfig):
         # Analysts and risk admins judge decisions by what came of them; compliance reads the
         # profile for consent and provenance and does not need the outcomes.
         register(ProfilePanel("outcomes", "modelling/_outcomes.html", customer_outcomes_for_profile, (ANALYST, RISK_ADMIN)))
+
+        # Sign-off: a draft that changes the scorecard is activated only with a validation report
+        # of that exact scorecard (refused otherwise; the digests go into the audit events), and
+        # the approver sees the report's headline figures on the policy version's admin page.
+        from decisions.governance import activation_checks, evidence_panels
+
+        from .report_selectors import signoff_evidence_panel
+        from .services.signoff import signoff_evidence
+
+        activation_checks.register(signoff_evidence)
+        evidence_panels.register(signoff_evidence_panel)

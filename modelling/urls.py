@@ -8,3 +8,14 @@ from django.urls import path  # noqa: F401  (used by the blocks below)
 app_name = "modelling"
 
 urlpatterns: list = []
+
+# --- scorecard validation reports and sign-off (report_views.py) ---
+from . import report_views  # noqa: E402
+
+urlpatterns += [
+    path("", report_views.ModelIndexView.as_view(), name="index"),
+    path("policies/<int:version>/report/", report_views.ScorecardReportView.as_view(), name="report"),
+    path("policies/<int:version>/report.json", report_views.ScorecardReportJSONView.as_view(), name="report-json"),
+    path("policies/<int:version>/validate/", report_views.ScorecardValidateView.as_view(), name="validate"),
+]
+# --- end of scorecard reports ---

@@ -162,14 +162,18 @@ def build_report(
     *,
     frame: pd.DataFrame,
     parts: np.ndarray,
-    fitted: FittedScorecard,
+    fitted: FittedScorecard | None,
     scored: Scored,
     draft: Policy | None,
     champion: Policy | None,
     oracle_risk: np.ndarray | None,
     model_card: dict,
+    features: list[dict] | None = None,
 ) -> tuple[dict, dict]:
-    """The report and the monitoring reference. `frame` has `bad` and one column per feature."""
+    """The report and the monitoring reference. `frame` has `bad` and one column per feature.
+
+    `features`, when given, is the features section already built (from a policy's own bins, by
+    `build_policy_report`); `fitted` may then be None."""
     scores = scored.scores
     bad = frame["bad"].to_numpy(dtype=bool)
     train = parts == TRAIN
@@ -187,7 +191,7 @@ def build_report(
             known = mask & ~np.isnan(oracle_risk)
             if known.any() and bad[known].any() and (~bad[known]).any():
                 report["oracle"][part] = round(metrics.auc(oracle_risk[known], bad[known]), 4)
-    report["features"] = features_section(fitted, draft)
+    report["features"] = features if features is not None else features_section(fitted, draft)
     report["calibration"] = {
         part: [
             c.as_json()
@@ -213,6 +217,102 @@ def build_report(
         }
     report["stability"] = stability
     return report, reference
+
+
+def _edge_text(value) -> str:
+    return "inf" if value is None else str(value)
+
+
+def _bin_labels(edges: list) -> list[str]:
+    """optbinning's labels for the same bins: (-inf, e1), [e1, e2), …, [e_last, inf)."""
+    bounds = [None, *edges, None]
+    return [
+        f"{'(-inf' if low is None else '[' + _edge_text(low)}, {_edge_text(high)})"
+        for low, high in zip(bounds[:-1], bounds[1:])
+    ]
+
+
+def _bin_statistics(rows: np.ndarray, bads: np.ndarray) -> tuple[list, list]:
+    """WoE and IV per bin in optbinning's convention (WoE = ln(share of goods / share of bads):
+    positive is safer than average; IV = Σ (goods share − bads share) · WoE). A bin without a bad
+    or without a good row has no WoE and adds nothing to the IV (None)."""
+    goods = rows - bads
+    total_bads, total_goods = bads.sum(), goods.sum()
+    woe: list = []
+    iv: list = []
+    for b, g in zip(bads, goods):
+        if b == 0 or g == 0 or total_bads == 0 or total_goods == 0:
+            woe.append(None)
+            iv.append(None)
+            continue
+        share_good, share_bad = g / total_goods, b / total_bads
+        w = float(np.log(share_good / share_bad))
+        woe.append(w)
+        iv.append(float((share_good - share_bad) * w))
+    return woe, iv
+
+
+def policy_features_section(policy: Policy, frame: pd.DataFrame, bad: np.ndarray) -> list[dict]:
+    """The features section of a report for a scorecard that was not fitted here (a hand-edited
+    draft, or a fitted one validated again): the policy's own bins, with rows, bads, bad rate, WoE
+    and IV per bin counted on `frame` (the development rows), its points, and the monotonicity
+    check against the trend the policy states (or reads off the points). The same shape as
+    `features_section`; a feature whose points do not vary ranks nobody and is not "selected"."""
+    bad = np.asarray(bad, dtype=bool)
+    out = []
+    for name, card in policy.features.items():
+        edges = [b.below for b in card.bins[:-1]]
+        counts = np.array(metrics.bin_counts(frame[name].to_numpy(), [float(e) for e in edges]), dtype=np.int64)
+        bad_counts = np.array(metrics.bin_counts(frame.loc[bad, name].to_numpy(), [float(e) for e in edges]), dtype=np.int64)
+        woe, iv = _bin_statistics(counts, bad_counts)
+        labels = [*_bin_labels(edges), "Missing"]
+        points = [b.points for b in card.bins] + [card.missing_points]
+        selected = len(set(points)) > 1
+        bins = [
+            {
+                "label": label,
+                "kind": "missing" if i == len(card.bins) else "bin",
+                "rows": int(counts[i]),
+                "bads": int(bad_counts[i]),
+                "bad_rate": round(float(bad_counts[i] / counts[i]), 5) if counts[i] else None,
+                "woe": None if woe[i] is None else round(woe[i], 5),
+                "iv": None if iv[i] is None else round(iv[i], 5),
+                "points": points[i],
+            }
+            for i, label in enumerate(labels)
+        ]
+        # Empty bins say nothing about the direction: the check reads the bins that hold rows.
+        rates = [b["bad_rate"] for b in bins if b["kind"] == "bin" and b["bad_rate"] is not None]
+        out.append(
+            {
+                "name": name,
+                "iv": round(sum(v for v in iv if v is not None), 5),
+                "selected": selected,
+                "monotonic_trend": card.trend,
+                "monotonic": _monotonic(rates, card.trend) if selected else None,
+                "bins": bins,
+            }
+        )
+    return sorted(out, key=lambda f: (not f["selected"], -f["iv"]))
+
+
+def build_policy_report(
+    *,
+    frame: pd.DataFrame,
+    parts: np.ndarray,
+    draft: Policy,
+    champion: Policy | None,
+    oracle_risk: np.ndarray | None,
+    model_card: dict,
+) -> tuple[dict, dict]:
+    """The report and monitoring reference of a policy's scorecard as it stands, without fitting:
+    `build_report` with the features section read off the policy's bins on the training rows."""
+    train = parts == TRAIN
+    features = policy_features_section(draft, frame[train], frame.loc[train, "bad"].to_numpy(dtype=bool))
+    return build_report(
+        frame=frame, parts=parts, fitted=None, scored=scored_by_policy(draft, frame), draft=draft, champion=champion,
+        oracle_risk=oracle_risk, model_card=model_card, features=features,
+    )
 
 
 def report_digest(report: dict) -> str:

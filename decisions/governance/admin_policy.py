@@ -28,6 +28,7 @@ from riskops.core.domain_errors import answers_domain_errors
 
 from decisions.models import PolicySimulation, PolicyVersion
 from decisions.engine.policy import validate_policy
+from .evidence_panels import evidence_for
 from .services.policy import (
     fresh_simulation,
     policy_activation_approve,
@@ -189,6 +190,8 @@ class PolicyVersionAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
                     "can_request": draft and not requested and user.has_perm(ACTIVATE),
                     "can_decide": draft and requested and user.has_perm(ACTIVATE),
                     "requested_by_me": requested and version.activation_requested_by_id == user.pk,
+                    # What other apps want the maker and the checker to read (a scorecard's report).
+                    "evidence": evidence_for(version),
                 }
             )
         return super().change_view(request, object_id, form_url, extra)
@@ -210,7 +213,8 @@ class PolicyVersionAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
             request, "admin/decisions/policyversion/confirm.html",
             self._context(
                 request, version, title=title, question=question, action=action, note_label=note, base=base,
-                changes=policy_diff(base, version) if base else [], fresh=fresh_simulation(version), **extra,
+                changes=policy_diff(base, version) if base else [], fresh=fresh_simulation(version),
+                evidence=evidence_for(version), **extra,
             ),
         )
 
