@@ -117,7 +117,8 @@ def read_development_csv(path: Path, *, target: str, bad_value: str, split_colum
         if column.nunique(dropna=True) < 2:
             raise CsvRefused(f"column {name}: constant ({column.dropna().iloc[0]!r} in every row)", field=name)
         if pd.api.types.is_numeric_dtype(column) and not pd.api.types.is_bool_dtype(column):
-            specs.append(FeatureSpec(name, "numerical", "auto_asc_desc"))
+            # Direction unknown: optbinning's own heuristic picks it (a peak or valley included).
+            specs.append(FeatureSpec(name, "numerical", "auto"))
         else:
             distinct = column.nunique(dropna=True)
             if distinct > MAX_CATEGORIES:

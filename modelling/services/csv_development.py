@@ -27,6 +27,12 @@ from ..validation import TEST, TRAIN, build_report, scored_by_fit, scored_by_pol
 from .development import DevelopmentResult, check_points_invariant, store_draft
 
 
+def random_parts(rows: int, *, test_fraction: float, seed: int) -> np.ndarray:
+    """`train` or `test` per row, each row in the test part with probability `test_fraction`."""
+    rng = np.random.default_rng(seed)
+    return np.where(rng.random(rows) < test_fraction, TEST, TRAIN).astype(object)
+
+
 @dataclass(frozen=True)
 class CsvFit:
     report: dict
@@ -70,8 +76,7 @@ def scorecard_fit_csv(
     if sample.split is not None:
         parts = np.where(sample.split == "test", TEST, TRAIN).astype(object)
     else:
-        rng = np.random.default_rng(seed)
-        parts = np.where(rng.random(len(frame)) < test_fraction, TEST, TRAIN).astype(object)
+        parts = random_parts(len(frame), test_fraction=test_fraction, seed=seed)
     train = parts == TRAIN
     for part in (TRAIN, TEST):
         bads = int(sample.bad[parts == part].sum())
