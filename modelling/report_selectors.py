@@ -14,7 +14,7 @@ from django.db.models.fields.json import KT
 from django.db.models.functions import Cast
 from django.shortcuts import get_object_or_404
 from django.urls import NoReverseMatch, reverse
-from django.utils.translation import gettext as _
+from django.utils.translation import gettext as _, ngettext
 
 from decisions.governance.evidence_panels import Evidence
 from decisions.governance.services.policy import DiffLine, policy_diff
@@ -111,8 +111,7 @@ class ScorecardRow:
     validated_by: str
     validated_at: Any
     rows: int
-    observation_from: str | None
-    observation_to: str | None
+    period: str  # the observation dates, or the file a CSV fit came from
     test_auc: str
     oot_auc: str
     current: bool  # the report is of the scorecard as it is now
@@ -122,6 +121,14 @@ class ScorecardRow:
 class ModelIndex:
     rows: list[ScorecardRow]
     awaiting: list[PolicyVersion]  # drafts that change the scorecard and have no report yet
+
+
+def _period(digest: dict) -> str:
+    if digest.get("observation_from"):
+        return f"{digest['observation_from']} – {digest.get('observation_to') or DASH}"
+    if digest.get("file"):
+        return _("file %(name)s") % {"name": digest["file"]}
+    return DASH
 
 
 def model_index() -> ModelIndex:
@@ -149,7 +156,7 @@ def model_index() -> ModelIndex:
                 created_by=d.created_by.get_username() if d.created_by else "system", created_at=d.created_at,
                 validated_by=d.validated_by.get_username() if d.validated_by else (d.created_by.get_username() if d.created_by else "system"),
                 validated_at=d.validated_at, rows=d.sample_digest.get("rows", 0),
-                observation_from=d.sample_digest.get("observation_from"), observation_to=d.sample_digest.get("observation_to"),
+                period=_period(d.sample_digest),
                 test_auc=dec3(d.test_auc), oot_auc=dec3(d.oot_auc), current=d.scorecard_sha256 == scorecard_digest(version.body),
             )
         )
@@ -241,31 +248,58 @@ def _n(value: int | None) -> str:
     return DASH if value is None else f"{value:,}"
 
 
+def _split_words(split: dict) -> str:
+    if split.get("column"):
+        return _("the file's column %(column)s says which rows are held out for test") % {"column": split["column"]}
+    oot = split.get("oot_months") or 0
+    held = _("%(test)s of the sample held out for test, seed %(seed)s") % {"test": pct(split.get("test_fraction"), 0), "seed": split.get("seed", DASH)}
+    if not oot:
+        return held
+    return held + "; " + ngettext(
+        "the latest %(n)d month out of time", "the latest %(n)d months out of time", oot
+    ) % {"n": oot}
+
+
 def _card(report: dict, development: ScorecardDevelopment) -> list[tuple[str, str]]:
+    """The model card's facts, labelled; a fact the card does not hold (a CSV has no observation
+    dates, no definition of bad, no exclusions) is left out rather than shown empty."""
     card = report.get("model_card", {})
-    period = card.get("data_period", {})
-    definition = card.get("definition", {})
-    exclusions = card.get("exclusions", {})
-    split = card.get("split", {})
-    libraries = card.get("libraries", {})
-    facts = [
-        (_("Data period (observation dates)"), _("%(start)s to %(end)s") % {"start": period.get("observation_from") or DASH, "end": period.get("observation_to") or DASH}),
-        (_("Sample"), _("%(rows)s rows, %(customers)s customers") % {"rows": _n(card.get("rows")), "customers": _n(card.get("customers"))}),
-        (_("Bad rate"), pct(card.get("bad_rate"), 2)),
-        (_("Definition of bad"), _("%(dpd)s+ days past due within %(months)s months of the observation date") % {
-            "dpd": definition.get("bad_days_past_due", DASH), "months": definition.get("horizon_months", DASH)}),
-        (_("Excluded: no scoring consent"), _n(exclusions.get("no_scoring_consent"))),
-        (_("Excluded: no recent snapshot"), _n(exclusions.get("no_recent_snapshot"))),
-        (_("Split"), _("%(test)s of customers held out for test, the latest %(oot)s month(s) out of time, seed %(seed)s") % {
-            "test": pct(split.get("test_fraction"), 0), "oot": split.get("oot_months", DASH), "seed": split.get("seed", DASH)}),
-        (_("Out-of-time dates"), ", ".join(card.get("out_of_time_dates", [])) or DASH),
-        (_("Owner"), card.get("owner") or DASH),
-        (_("Source"), development.get_source_display()),
-        (_("How the report was made"), _("fitted and validated") if development.fitted else _("validated without fitting (the policy's bins)")),
-        (_("Libraries"), ", ".join(f"{name} {v}" for name, v in sorted(libraries.items())) or DASH),
-    ]
+    facts: list[tuple[str, str]] = []
+    period = card.get("data_period")
+    if period:
+        facts.append((_("Data period (observation dates)"), _("%(start)s to %(end)s") % {
+            "start": period.get("observation_from") or DASH, "end": period.get("observation_to") or DASH}))
+    if card.get("file"):
+        facts.append((_("File"), card["file"]))
+    rows = card.get("rows")
+    if rows is not None:
+        sample = ngettext("%(rows)s row", "%(rows)s rows", rows) % {"rows": _n(rows)}
+        if card.get("customers") is not None:
+            sample += ", " + ngettext("%(n)s customer", "%(n)s customers", card["customers"]) % {"n": _n(card["customers"])}
+        facts.append((_("Sample"), sample))
+    facts.append((_("Bad rate"), pct(card.get("bad_rate"), 2)))
+    definition = card.get("definition")
+    if definition:
+        facts.append((_("Definition of bad"), _("%(dpd)s+ days past due within %(months)s months of the observation date") % {
+            "dpd": definition.get("bad_days_past_due", DASH), "months": definition.get("horizon_months", DASH)}))
+    target = card.get("target")
+    if target:
+        facts.append((_("Definition of bad"), _("column %(column)s equal to %(value)s") % {"column": target.get("column"), "value": target.get("bad_value")}))
+    exclusions = card.get("exclusions")
+    if exclusions is not None:
+        facts.append((_("Excluded: no scoring consent"), _n(exclusions.get("no_scoring_consent"))))
+        facts.append((_("Excluded: no recent snapshot"), _n(exclusions.get("no_recent_snapshot"))))
+    if card.get("split"):
+        facts.append((_("Split"), _split_words(card["split"])))
+    if card.get("out_of_time_dates"):
+        facts.append((_("Out-of-time dates"), ", ".join(card["out_of_time_dates"])))
+    facts.append((_("Owner"), card.get("owner") or DASH))
     if card.get("validated_by"):
-        facts.insert(9, (_("Validated by"), card["validated_by"]))
+        facts.append((_("Validated by"), card["validated_by"]))
+    facts.append((_("Source"), development.get_source_display()))
+    facts.append((_("How the report was made"), _("fitted and validated") if development.fitted else _("validated without fitting (the policy's bins)")))
+    libraries = card.get("libraries", {})
+    facts.append((_("Libraries"), ", ".join(f"{name} {v}" for name, v in sorted(libraries.items())) or DASH))
     return facts
 
 

@@ -24,7 +24,7 @@ import scipy
 from django.db import transaction
 from django.urls import reverse
 from django.utils import timezone
-from django.utils.translation import gettext as _
+from django.utils.translation import gettext as _, ngettext
 
 from decisions.engine.policy import parse_policy
 from decisions.engine.policy_reads import active_policy
@@ -160,7 +160,11 @@ def scorecard_validate(*, version: PolicyVersion, actor) -> ScorecardDevelopment
     dates = sample.dates
     if split.oot_months and len(dates) <= split.oot_months:
         raise ValidationFailed(
-            _("%(n)d matured observation date(s): the %(oot)d out-of-time month(s) of this draft's split leave none to validate on.")
+            ngettext(
+                "%(n)d matured observation date: the out-of-time months of this draft's split (%(oot)d) leave none to validate on.",
+                "%(n)d matured observation dates: the out-of-time months of this draft's split (%(oot)d) leave none to validate on.",
+                len(dates),
+            )
             % {"n": len(dates), "oot": split.oot_months},
             field="sample",
         )

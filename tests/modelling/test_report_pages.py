@@ -217,3 +217,27 @@ def test_the_admin_page_says_when_a_scorecard_change_has_no_report_and_says_noth
     assert "has no validation report" in page and reverse("modelling:report", args=[hand.version]) in page
     assert evidence_for(limits_only) == []
     assert reverse("modelling:report", args=[limits_only.version]) not in client.get(_admin_change(limits_only)).content.decode()
+
+
+def test_a_draft_fitted_from_a_csv_has_its_own_card_on_the_pages(client, risk_admin, tmp_path):
+    """A CSV has no observation dates, definition of bad or exclusions: the card says what it has
+    (the file, the target column) and leaves the rest out instead of showing empty facts."""
+    import numpy as np
+    import pandas as pd
+    from modelling.services.csv_development import scorecard_fit_csv
+
+    rng = np.random.default_rng(5)
+    frame = pd.DataFrame({"bureau_score": rng.normal(650, 60, 800).round(), "max_dpd_12m": rng.choice([0, 0, 0, 5, 40, 100], 800)})
+    frame["bad"] = (rng.random(800) < 1 / (1 + np.exp(1.5 + (frame["bureau_score"] - 650) / 50 - 0.02 * frame["max_dpd_12m"]))).astype(int)
+    path = tmp_path / "book.csv"
+    frame.to_csv(path, index=False)
+    version = scorecard_fit_csv(path=path, target="bad", bad_value="1", draft=True, actor=risk_admin).draft.version
+    client.force_login(risk_admin)
+    index = client.get(reverse("modelling:index")).content.decode()
+    assert "file book.csv" in index and "a CSV file" in index
+    response = client.get(reverse("modelling:report", args=[version.version]))
+    facts = dict(response.context["page"].card)
+    assert facts["File"] == "book.csv" and facts["Definition of bad"] == "column bad equal to 1"
+    assert "Data period (observation dates)" not in facts and "Excluded: no scoring consent" not in facts
+    assert facts["Split"].startswith("30% of the sample held out for test")
+    assert 'data-part="oot"' not in response.content.decode() and 'data-chart="model-calibration-test"' in response.content.decode()

@@ -217,3 +217,12 @@ def test_the_monotonicity_check_reads_the_policys_trend(risk_admin):
     rates = [b["bad_rate"] for b in features["max_dpd_12m"]["bins"] if b["kind"] == "bin" and b["bad_rate"] is not None]
     assert rates[-1] > rates[0]
     assert np.isclose(sum(b["rows"] for b in features["max_dpd_12m"]["bins"]), report["parts"]["train"]["rows"])
+
+
+def test_validation_needs_a_date_left_after_the_out_of_time_months(risk_admin):
+    modelling_book(customers=120, dates=2)
+    draft = edited_draft(actor=risk_admin, body=_hand_edited_scorecard(active_version().body))
+    with pytest.raises(ValidationFailed) as refused:
+        scorecard_validate(version=draft, actor=risk_admin)  # the default split keeps 2 months out of time
+    assert refused.value.field == "sample" and "2 matured observation dates" in refused.value.message
+    assert not ScorecardDevelopment.objects.exists()
