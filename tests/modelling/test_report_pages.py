@@ -241,3 +241,14 @@ def test_a_draft_fitted_from_a_csv_has_its_own_card_on_the_pages(client, risk_ad
     assert "Data period (observation dates)" not in facts and "Excluded: no scoring consent" not in facts
     assert facts["Split"].startswith("30% of the sample held out for test")
     assert 'data-part="oot"' not in response.content.decode() and 'data-chart="model-calibration-test"' in response.content.decode()
+
+
+def test_a_fit_by_a_system_job_shows_system_as_its_author(client, risk_admin):
+    """`manage.py scorecard_fit` without --as records no user: the pages say "system"."""
+    modelling_book(customers=400, dates=4)
+    result = scorecard_develop(actor=None, split=SplitSettings(oot_months=1))
+    client.force_login(risk_admin)
+    for url in (reverse("modelling:index"), reverse("modelling:report", args=[result.version.version])):
+        response = client.get(url)
+        assert response.status_code == 200, url
+        assert "system" in response.content.decode()
