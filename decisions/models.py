@@ -684,3 +684,95 @@ class CustomerNotice(models.Model):
 
     def __str__(self) -> str:
         return f"notice {self.pk} {self.kind} for {self.customer_id}"
+
+
+class ChallengerState(models.TextChoices):
+    ATTACHED = "attached", _("Attached")
+    DETACHED = "detached", _("Detached")
+
+
+class ChallengerAttachment(models.Model):
+    """A policy version scored in shadow by every nightly run while it is attached (the challenger).
+
+    Only a draft or a retired version, never the active one (the champion); at most one attached at
+    a time. Rows are never deleted: a detach closes the row, so the history of which challenger
+    shadowed which nights stays readable (decisions/engine/services/shadow.py reads it by time).
+    Written by decisions/governance/services/challenger.py only."""
+
+    State = ChallengerState
+
+    version = models.ForeignKey(PolicyVersion, on_delete=models.PROTECT, related_name="challenger_attachments")
+    state = models.CharField(max_length=8, choices=ChallengerState.choices, default=ChallengerState.ATTACHED)
+    # The draft's body as attached (its `edited_at` or `created_at`): a draft edited afterwards is
+    # no longer what was attached, and the engine stops shadowing it until it is attached again.
+    body_edited_at = models.DateTimeField()
+    attached_by = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+")
+    attached_at = models.DateTimeField()
+    detached_by = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.PROTECT, related_name="+")
+    detached_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["-attached_at", "-id"]
+        constraints = [
+            # At most one challenger at a time, in the database too.
+            models.UniqueConstraint(
+                fields=["state"], condition=Q(state=ChallengerState.ATTACHED.value), name="challenger_one_attached"
+            ),
+            models.CheckConstraint(condition=Q(state__in=ChallengerState.values), name="challenger_state_valid"),
+            models.CheckConstraint(
+                condition=Q(state=ChallengerState.ATTACHED.value, detached_at__isnull=True)
+                | Q(state=ChallengerState.DETACHED.value, detached_at__isnull=False, detached_at__gte=F("attached_at")),
+                name="challenger_detached_iff_dated",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"challenger v{self.version_id} ({self.state})"
+
+
+class ShadowScore(models.Model):
+    """What the challenger would have decided for one customer in one nightly run, beside what the
+    champion (the run's own policy) decided in the same computation: the swap sets.
+
+    Compact on purpose (about 100 bytes a customer-night on PostgreSQL, docs/challenger.md): no
+    features, points or reasons (the run's snapshot holds the features both were scored on), no
+    surrogate id (the key is (run, customer), which also makes a second write of a night
+    impossible). Access and limit are the model's own view (before any override), for both.
+    Only customers with a score have a row: without a scoring consent nothing is read, and both
+    policies leave the line not offered. Written in bulk by decisions/engine/services/shadow.py;
+    nothing reads it to decide anything."""
+
+    pk = models.CompositePrimaryKey("run_id", "customer_id")
+    # No index of their own: the key's index leads with the run (every read is "a run's rows").
+    run = models.ForeignKey(RecomputeRun, on_delete=models.PROTECT, related_name="shadow_scores", db_index=False)
+    customer = models.ForeignKey(Customer, on_delete=models.PROTECT, related_name="+", db_index=False)
+    challenger = models.ForeignKey(PolicyVersion, on_delete=models.PROTECT, related_name="+", db_index=False)
+    score = models.PositiveSmallIntegerField()
+    champion_score = models.PositiveSmallIntegerField()
+    band = models.CharField(max_length=1, choices=Band.choices)
+    champion_band = models.CharField(max_length=1, choices=Band.choices)
+    access = models.CharField(max_length=12, choices=Access.choices)
+    champion_access = models.CharField(max_length=12, choices=Access.choices)
+    limit_amount = models.DecimalField(max_digits=14, decimal_places=2)
+    champion_limit = models.DecimalField(max_digits=14, decimal_places=2)
+
+    class Meta:
+        constraints = [
+            models.CheckConstraint(
+                condition=Q(band__in=BAND_VALUES) & Q(champion_band__in=BAND_VALUES), name="shadow_band_valid"
+            ),
+            models.CheckConstraint(
+                condition=Q(access__in=ACCESS_VALUES) & Q(champion_access__in=ACCESS_VALUES), name="shadow_access_valid"
+            ),
+            models.CheckConstraint(
+                condition=(Q(access__in=ACCESS_WITH_LIMIT) & Q(limit_amount__gte=0)) | Q(limit_amount=0),
+                name="shadow_no_limit_without_access",
+            ),
+            models.CheckConstraint(
+                condition=(Q(champion_access__in=ACCESS_WITH_LIMIT) & Q(champion_limit__gte=0)) | Q(champion_limit=0),
+                name="shadow_champion_no_limit_without_access",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"run {self.run_id} customer {self.customer_id}: {self.champion_band}→{self.band}"

@@ -19,3 +19,13 @@ urlpatterns += [
     path("policies/<int:version>/validate/", report_views.ScorecardValidateView.as_view(), name="validate"),
 ]
 # --- end of scorecard reports ---
+
+# --- champion and challenger (challenger_views.py) ---
+from . import challenger_views  # noqa: E402
+
+urlpatterns += [
+    path("challenger/", challenger_views.ChallengerView.as_view(), name="challenger"),
+    path("challenger/attach/", challenger_views.ChallengerAttachView.as_view(), name="challenger-attach"),
+    path("challenger/detach/", challenger_views.ChallengerDetachView.as_view(), name="challenger-detach"),
+]
+# --- end of champion and challenger ---

@@ -13,6 +13,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from datetime import datetime
+from decimal import Decimal
 
 from riskops.core.audit import normalise
 
@@ -20,10 +21,10 @@ from .access import DecisionOutcome, LineState, OpenAlert, decide
 from decisions.models import ACCESS_WITH_LIMIT, AlertRule, CreditDecision, CreditLine, PolicyVersion, RecomputeRun, RiskAlert, ScoreSnapshot
 from .policy import Policy
 from .rules import RuleHit, evaluate_rules
-from .scoring import score_features
+from .scoring import ScoreResult, score_features
 from .types import CustomerContext, SuppressedRule
 
-__all__ = ["CustomerPlan", "line_state", "plan_customer"]
+__all__ = ["CustomerPlan", "ModelView", "line_state", "plan_customer", "plan_model_view"]
 
 
 @dataclass
@@ -125,6 +126,70 @@ def plan_customer(
 
 
 DISCLOSURE_MISSING = AlertRule.DISCLOSURE_MISSING.value
+
+
+@dataclass(frozen=True)
+class ModelView:
+    """What a policy's model would decide for one customer: its score and band, access and limit
+    (the model's own, before any override)."""
+
+    score: ScoreResult
+    access: str
+    limit: Decimal
+
+
+def plan_model_view(*, context: "CustomerContext", policy: Policy, now: datetime) -> ModelView | None:
+    """The model access and limit `plan_customer` would plan under `policy`, building nothing to
+    write and changing nothing it is given. `plan_customer` updates the open alerts of the context
+    in place (they are written afterwards); this reads them, so a challenger planned on the
+    champion's context (decisions/engine/services/shadow.py) cannot move anything the champion
+    writes, and judges the alerts as they are stored. None without a score (no scoring consent:
+    nothing was read, and every policy leaves the line not offered).
+
+    The same steps as `plan_customer`: score, rules less the suppressed ones, DISCLOSURE_MISSING
+    only for a line held, the open alerts as the plan would leave them, `access.decide`.
+    tests/decisions/test_challenger.py holds the two to the same answer on a seeded book."""
+    result = context.features
+    if result.features is None:
+        return None
+    score = score_features(result.features, policy)
+    hits = _unsuppressed(
+        evaluate_rules(features=result.features, consents=result.consents, policy=policy, now=now, disclosure=context.disclosure),
+        context.suppressed,
+    )
+    before = line_state(context.line)
+    if any(h.rule == DISCLOSURE_MISSING for h in hits) and not _holds_line(context, score, hits, before, policy, now):
+        hits = [h for h in hits if h.rule != DISCLOSURE_MISSING]
+    outcome = decide(
+        has_scoring_consent=True, score=score, features=result.features, hits=hits,
+        open_alerts=_alerts_after(context, hits, now), confirmed=_in_force(context.suppressed), line=before,
+        override=None,  # the model's own view: an override changes access and limit, never model_*
+        policy=policy, now=now,
+    )
+    return ModelView(score, outcome.model_access, outcome.model_limit)
+
+
+def _alerts_after(context: "CustomerContext", hits: list[RuleHit], now: datetime) -> list[OpenAlert]:
+    """The open alerts as `_plan_alerts` would leave them, without touching the stored ones: a
+    rule still firing takes the hit's action (a lapsed suspension starts again), a rule that
+    stopped keeps its alert for an analyst, except DISCLOSURE_MISSING which the engine resolves;
+    a rule firing with no open alert raises a new one."""
+    fired = {h.rule: h for h in hits}
+    after = []
+    for rule, alert in context.open_alerts.items():
+        hit = fired.get(rule)
+        if hit is None:
+            if rule != DISCLOSURE_MISSING:
+                after.append(OpenAlert(alert.rule, alert.action, alert.effective_until))
+            continue
+        until = alert.effective_until
+        if hit.action == "suspend" and (until is None or until <= now):
+            until = hit.effective_until
+        elif hit.action != "suspend":
+            until = None
+        after.append(OpenAlert(rule, hit.action, until))
+    after += [OpenAlert(h.rule, h.action, h.effective_until) for h in hits if h.rule not in context.open_alerts]
+    return after
 
 
 def _holds_line(context: "CustomerContext", score, hits: list[RuleHit], before, policy: Policy, now: datetime) -> bool:

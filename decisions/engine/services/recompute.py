@@ -2,7 +2,8 @@
 
 Two paths share every step but the reading and the auditing: `decision_recompute` (one customer,
 one audit event) and `chunk_plans_write` (a chunk of a run, set-based reads, one audit event per
-chunk with a digest over the decision rows it wrote, appended by `runs.chunk_recompute`).
+chunk with a digest over the decision rows it wrote, appended by `runs.chunk_recompute`). A
+nightly run's chunk also scores the attached challenger in shadow (services/shadow.py).
 """
 
 from __future__ import annotations
@@ -20,6 +21,7 @@ from decisions.models import CreditDecision, CreditLine, PolicyVersion, Recomput
 from decisions.engine.planning import CustomerPlan, line_state, plan_customer
 from decisions.engine.types import CustomerContext
 from .inputs import load_chunk, load_customer
+from .shadow import shadow_scores_write, shadow_views
 from decisions.engine.policy_reads import active_policy, parsed_policy
 from .writing import decisions_digest, digest_rows, stored_decisions_digest, write_plans
 
@@ -108,8 +110,13 @@ def chunk_plans_write(*, first_id: int, last_id: int, run: RecomputeRun, now: da
     version: PolicyVersion = run.policy_version
     policy = parsed_policy(version)
     contexts = load_chunk(first_id=first_id, last_id=last_id, now=now)
+    # A nightly run's challenger, if one is attached (services/shadow.py): planned first, on the
+    # contexts as read (the champion's planning updates their open alerts in place), and written
+    # after the champion, to its own table only.
+    shadow = shadow_views(run=run, contexts=contexts, now=now)
     plans = [plan_customer(context=c, policy=policy, version=version, trigger=run.trigger, now=now, run=run) for c in contexts]
     explain_changes(plans, now=now)
     decisions = write_plans(plans)
+    shadow_scores_write(run=run, shadow=shadow, plans=plans)
     RecomputeRun.objects.filter(pk=run.pk).update(done_customers=F("done_customers") + len(plans))
     return len(plans), decisions
