@@ -26,3 +26,13 @@ class ModellingConfig(AppConfig):
 
         activation_checks.register(signoff_evidence)
         evidence_panels.register(signoff_evidence_panel)
+
+        # Model monitoring: risk admins see the open model alerts on the overview (the page that
+        # answers them is theirs too: /models/health/).
+        from decisions.casework.overview_panels import OverviewPanel, register as register_overview_panel
+
+        from .health_selectors import open_model_alerts_for_overview
+
+        register_overview_panel(
+            OverviewPanel("model_alerts", "modelling/_overview_model_alerts.html", open_model_alerts_for_overview, (RISK_ADMIN,))
+        )

@@ -105,3 +105,128 @@ class ScorecardDevelopment(models.Model):
 
     def __str__(self) -> str:
         return f"scorecard of policy v{self.policy_version.version}"
+
+
+class MonitoringLevel(models.TextChoices):
+    """How far a distribution has moved from its reference (modelling/validation.py: psi_level)."""
+
+    STABLE = "stable", _("stable")
+    WARNING = "warning", _("warning")
+    ALERT = "alert", _("alert")
+
+
+class ModelReference(models.Model):
+    """The distributions a monitored policy version is compared with, frozen the first night it is
+    monitored and never changed after: a copy of its development's reference when it has one
+    (`ScorecardDevelopment.reference`), else the book's own distribution that night (a hand-set
+    policy such as v1). Same shape either way: `score_edges`, `score_counts`, `features` (per
+    feature its bins' `edges` and `counts`, the last count the missing values) and `rows`.
+
+    Written by modelling/services/monitoring.py only."""
+
+    class Source(models.TextChoices):
+        DEVELOPMENT = "development", _("the development sample")
+        BOOK = "book", _("the book on the first night monitored")
+
+    policy_version = models.OneToOneField(
+        "decisions.PolicyVersion", on_delete=models.PROTECT, related_name="monitoring_reference", verbose_name=_("policy version")
+    )
+    source = models.CharField(_("source"), max_length=12, choices=Source.choices)
+    reference = models.JSONField(_("reference"), help_text=_("Score deciles and feature bins with their counts."))
+    as_of = models.DateField(_("as of"), help_text=_("The night it was frozen on (from the book), or first used on (from a development)."))
+    frozen_at = models.DateTimeField(_("frozen at"))
+
+    class Meta:
+        verbose_name = _("monitoring reference")
+        verbose_name_plural = _("monitoring references")
+
+    def __str__(self) -> str:
+        return f"reference of policy version {self.policy_version_id} ({self.source})"
+
+
+class ModelHealth(models.Model):
+    """One night's stability figures for one policy version: the score's PSI and each feature's
+    CSI against the version's `ModelReference`, over each customer's latest scored snapshot.
+
+    `level` is the worst level among the score and the features. `counts` keeps the distribution
+    measured (per score bucket and per feature bin) so a night can be explained and a rerun that
+    finds the same book writes nothing. Written by modelling/services/monitoring.py only."""
+
+    Level = MonitoringLevel
+
+    policy_version = models.ForeignKey(
+        "decisions.PolicyVersion", on_delete=models.PROTECT, related_name="health", verbose_name=_("policy version")
+    )
+    day = models.DateField(_("night (as of)"))
+    score_psi = models.FloatField(_("score PSI"))
+    csi = models.JSONField(_("CSI per feature"), default=dict)
+    counts = models.JSONField(_("distribution measured"), default=dict)
+    rows = models.PositiveIntegerField(_("customers measured"))
+    level = models.CharField(_("level"), max_length=8, choices=MonitoringLevel.choices)
+    computed_at = models.DateTimeField(_("computed at"))
+
+    class Meta:
+        ordering = ["-day"]
+        verbose_name = _("model health")
+        verbose_name_plural = _("model health")
+        constraints = [
+            models.UniqueConstraint(fields=["policy_version", "day"], name="model_health_one_per_version_night"),
+            models.CheckConstraint(condition=Q(level__in=MonitoringLevel.values), name="model_health_level_valid"),
+            models.CheckConstraint(condition=Q(score_psi__gte=0), name="model_health_psi_non_negative"),
+        ]
+
+    def __str__(self) -> str:
+        return f"policy version {self.policy_version_id} on {self.day}: PSI {self.score_psi:.3f} ({self.level})"
+
+
+class ModelAlertStatus(models.TextChoices):
+    OPEN = "open", _("open")
+    ACKNOWLEDGED = "acknowledged", _("acknowledged")
+
+
+class ModelAlert(models.Model):
+    """A metric (the score's PSI, or one feature's CSI) that reached the alert level, PSI ≥ 0.25:
+    raised once per incident (until the metric falls below the level again) and acknowledged by a
+    risk admin with a note. Written by modelling/services/monitoring.py only."""
+
+    Status = ModelAlertStatus
+
+    policy_version = models.ForeignKey(
+        "decisions.PolicyVersion", on_delete=models.PROTECT, related_name="model_alerts", verbose_name=_("policy version")
+    )
+    health = models.ForeignKey(ModelHealth, on_delete=models.PROTECT, related_name="alerts", verbose_name=_("raised by the night"))
+    metric = models.CharField(_("metric"), max_length=64, help_text=_('"score" for the score PSI, else the feature whose CSI it is.'))
+    value = models.FloatField(_("value"))
+    level = models.CharField(_("level"), max_length=8, choices=MonitoringLevel.choices, default=MonitoringLevel.ALERT)
+    raised_at = models.DateTimeField(_("raised at"))
+    status = models.CharField(_("status"), max_length=12, choices=ModelAlertStatus.choices, default=ModelAlertStatus.OPEN)
+    acknowledged_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.PROTECT, related_name="+", verbose_name=_("acknowledged by")
+    )
+    acknowledged_at = models.DateTimeField(_("acknowledged at"), null=True, blank=True)
+    note = models.TextField(_("note"), blank=True)
+
+    class Meta:
+        ordering = ["-raised_at", "-id"]
+        verbose_name = _("model alert")
+        verbose_name_plural = _("model alerts")
+        constraints = [
+            # One incident at a time per metric: a second night above the level is the same alert.
+            models.UniqueConstraint(
+                fields=["policy_version", "metric"], condition=Q(status=ModelAlertStatus.OPEN.value), name="model_alert_one_open_per_metric"
+            ),
+            models.CheckConstraint(condition=Q(status__in=ModelAlertStatus.values), name="model_alert_status_valid"),
+            models.CheckConstraint(condition=Q(level__in=MonitoringLevel.values), name="model_alert_level_valid"),
+            # Acknowledged ⇔ someone, a moment and a note.
+            models.CheckConstraint(
+                condition=Q(status=ModelAlertStatus.OPEN.value, acknowledged_at__isnull=True, acknowledged_by__isnull=True)
+                | (
+                    Q(status=ModelAlertStatus.ACKNOWLEDGED.value, acknowledged_at__isnull=False, acknowledged_by__isnull=False)
+                    & ~Q(note="")
+                ),
+                name="model_alert_acknowledged_iff_noted",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"model alert {self.metric} {self.value:.3f} on policy version {self.policy_version_id} ({self.status})"

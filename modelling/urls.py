@@ -20,6 +20,15 @@ urlpatterns += [
 ]
 # --- end of scorecard reports ---
 
+# --- model health and drift (health_views.py) ---
+from . import health_views  # noqa: E402
+
+urlpatterns += [
+    path("health/", health_views.ModelHealthView.as_view(), name="health"),
+    path("health/alerts/<int:pk>/acknowledge/", health_views.ModelAlertAcknowledgeView.as_view(), name="health-acknowledge"),
+]
+# --- end of model health ---
+
 # --- champion and challenger (challenger_views.py) ---
 from . import challenger_views  # noqa: E402
 

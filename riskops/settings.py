@@ -335,6 +335,11 @@ CELERY_BEAT_SCHEDULE = {
         "task": "modelling.tasks.materialise_outcomes",
         "schedule": crontab(hour=4, minute=15),
     },
+    # Model monitoring (docs/model-monitoring.md): after the night's snapshots and outcomes.
+    "nightly-model-monitor": {
+        "task": "modelling.tasks.monitor_model",
+        "schedule": crontab(hour=4, minute=30),
+    },
 }
 
 LOGGING = {

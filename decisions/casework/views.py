@@ -7,6 +7,7 @@ from riskops.core.views import RoleRequiredMixin
 
 from decisions.governance.override_views import override_panel_context
 from .notice_selectors import customer_notices
+from .overview_panels import panels_for as overview_panels_for
 from .overview_selectors import book_overview
 from .profile_panels import panels_for
 from .profile_selectors import PROFILE_LISTS, customer_profile, more_params
@@ -19,7 +20,12 @@ class OverviewView(RoleRequiredMixin, TemplateView):
     template_name = "decisions/overview.html"
 
     def get_context_data(self, **kwargs):
-        return super().get_context_data(overview=book_overview(), **kwargs)
+        return super().get_context_data(
+            overview=book_overview(),
+            # Sections other apps register (modelling: open model alerts): overview_panels.py
+            panels=overview_panels_for(user=self.request.user),
+            **kwargs,
+        )
 
 
 class CustomerProfileView(RoleRequiredMixin, TemplateView):
