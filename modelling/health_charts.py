@@ -34,13 +34,14 @@ def _layout(*, x_title: str, y_title: str, **extra) -> dict:
     }
 
 
-def _level_line(value: float, colour: str, text: str) -> tuple[dict, dict]:
+def _level_line(value: float, colour: str, text: str, *, right: bool) -> tuple[dict, dict]:
     shape = {
         "type": "line", "xref": "paper", "x0": 0, "x1": 1, "yref": "y", "y0": value, "y1": value,
         "line": {"color": colour, "width": 1.5, "dash": "dash"},
     }
     note = {
-        "xref": "paper", "x": 1, "xanchor": "right", "yref": "y", "y": value, "yanchor": "bottom",
+        # The two labels at opposite ends: on a tall axis the lines nearly meet.
+        "xref": "paper", "x": 1 if right else 0, "xanchor": "right" if right else "left", "yref": "y", "y": value, "yanchor": "bottom",
         "text": text, "showarrow": False, "font": {"color": colour, "size": 11},
     }
     return shape, note
@@ -63,8 +64,8 @@ def stability_figure(nights: list, latest_levels: dict[str, str]) -> dict:
             "visible": True if latest_levels.get(name, "stable") != "stable" else "legendonly",
             "hovertemplate": "%{x}: %{y:.4f}" + f"<extra>{name}</extra>",
         })
-    warning_line, warning_note = _level_line(PSI_WARNING, WARNING_COLOUR, _("warning %(v).2f") % {"v": PSI_WARNING})
-    alert_line, alert_note = _level_line(PSI_ALERT, ALERT_COLOUR, _("alert %(v).2f") % {"v": PSI_ALERT})
+    warning_line, warning_note = _level_line(PSI_WARNING, WARNING_COLOUR, _("warning %(v).2f") % {"v": PSI_WARNING}, right=False)
+    alert_line, alert_note = _level_line(PSI_ALERT, ALERT_COLOUR, _("alert %(v).2f") % {"v": PSI_ALERT}, right=True)
     top = max([PSI_ALERT * 1.2, *[v for trace in data for v in trace["y"] if v is not None]])
     return figure(data, _layout(
         x_title=_("Night (UTC)"), y_title=_("PSI / CSI"), shapes=[warning_line, alert_line], annotations=[warning_note, alert_note],
