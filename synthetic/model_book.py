@@ -19,7 +19,7 @@ from accounts.models import Customer
 from decisions.models import PolicyVersion, ScoreSnapshot, Trigger
 from modelling.models import Outcome
 from modelling.performance import add_months, start_of
-from riskops.core.bulk import copy_rows, insert_objects
+from riskops.core.bulk import copy_rows, insert_objects, refresh_planner_statistics
 
 FIRST_DATE = date(2024, 1, 1)
 HORIZON_MONTHS = 12
@@ -104,4 +104,5 @@ def model_ready_book(
         ["customer", "observation_date", "horizon_end", "as_of", "worst_dpd", "matured", "bad", "bad_days_past_due", "horizon_months", "policy_version", "computed_at"],
         outcome_rows,
     )
+    refresh_planner_statistics()
     return [c.pk for c in people]

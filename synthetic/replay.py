@@ -48,6 +48,7 @@ from decisions.casework.services.book_stats import book_stats_refresh
 from decisions.engine.services.runs import recompute_run_process_inline, recompute_run_start
 from decisions.casework.services.triage import alert_confirm, alert_dismiss, suppression_bounds
 from riskops.core.audit import audit_record
+from riskops.core.bulk import refresh_planner_statistics
 from riskops.core.exceptions import ValidationFailed
 from riskops.core.roles import ANALYST
 
@@ -241,6 +242,7 @@ def book_replay(
         lines = _lines()
         if day.day == 1 or day == start:
             report.hazard_rows += _hazards(lives, day.replace(day=1), lines)
+            refresh_planner_statistics()  # a month of bulk-written rows: the planner's figures catch up
         events: dict[str, list] = {k: [] for k in ("transactions", "applications", "bureau_reports", "repayments", "draws", "withdrawn", "granted")}
         for life in lives:
             access, limit = lines.get(life.customer_id, ("not_offered", 0))

