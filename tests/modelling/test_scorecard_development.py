@@ -134,3 +134,17 @@ def test_out_of_time_months_that_leave_nothing_to_develop_on_are_refused():
     with pytest.raises(ValidationFailed, match="--oot-months 2 leaves none") as refused:
         scorecard_develop(actor=None, split=SplitSettings(oot_months=2))
     assert refused.value.field == "oot_months"
+
+
+def test_skip_if_fitted_writes_nothing_the_second_time_on_the_same_sample():
+    from django.core.management import call_command
+
+    modelling_book(customers=400, dates=3)
+    call_command("scorecard_fit", "--from-book", "--oot-months", "1", "--skip-if-fitted")
+    assert ScorecardDevelopment.objects.count() == 1
+    call_command("scorecard_fit", "--from-book", "--oot-months", "1", "--skip-if-fitted")
+    assert ScorecardDevelopment.objects.count() == 1
+    # A changed sample (one outcome more) is fitted again.
+    Outcome.objects.filter(pk=Outcome.objects.filter(bad=False).values("pk")[:1]).update(worst_dpd=100, bad=True)
+    call_command("scorecard_fit", "--from-book", "--oot-months", "1", "--skip-if-fitted")
+    assert ScorecardDevelopment.objects.count() == 2

@@ -11,6 +11,8 @@ from django.core.management.base import BaseCommand, CommandError
 from django.core.serializers.json import DjangoJSONEncoder
 
 from modelling.csv_input import CsvRefused
+from modelling.models import ScorecardDevelopment
+from modelling.services.sample import development_sample
 from modelling.services.csv_development import scorecard_fit_csv
 from modelling.services.development import scorecard_develop
 from modelling.validation import SplitSettings, report_summary
@@ -60,6 +62,10 @@ class Command(BaseCommand):
         parser.add_argument("--report-json", metavar="PATH", help="write the report as JSON to PATH")
         parser.add_argument("--name", default="", help="the draft's name")
         parser.add_argument("--as", dest="username", help="the staff user the fit is recorded under (default: system)")
+        parser.add_argument(
+            "--skip-if-fitted", action="store_true",
+            help="book: exit quietly when a scorecard was already fitted on this very sample (the same digest); for scripts",
+        )
 
     def handle(self, *args, **options):
         actor = None
@@ -75,6 +81,9 @@ class Command(BaseCommand):
             for option in ("target", "bad_value", "split_column"):
                 if options[option]:
                     raise CommandError(f"--{option.replace('_', '-')} applies to --from-csv only")
+            if options["skip_if_fitted"] and (existing := self._fitted_on_same_sample(options)) is not None:
+                self.stdout.write(f"Already fitted on this sample: policy v{existing.policy_version.version}; nothing written.")
+                return
             try:
                 result = scorecard_develop(
                     actor=actor,
@@ -111,6 +120,16 @@ class Command(BaseCommand):
         if report_path is not None:
             report_path.write_text(json.dumps(summary, indent=2, cls=DjangoJSONEncoder, default=str))
             self.stdout.write(f"Report written to {report_path}")
+
+    def _fitted_on_same_sample(self, options):
+        try:
+            sample = development_sample(
+                observation_from=_date(options["observation_from"], "--observation-from"),
+                observation_to=_date(options["observation_to"], "--observation-to"),
+            )
+        except DomainError:
+            return None  # scorecard_develop refuses it below, with its message
+        return ScorecardDevelopment.objects.filter(sample_sha256=sample.digest()["sha256"]).select_related("policy_version").first()
 
     def _print(self, summary: dict, version) -> None:
         self.stdout.write(f"{'part':<6} {'rows':>9} {'bads':>7} {'AUC':>7} {'95% CI':>15} {'Gini':>7} {'KS':>7} {'champion':>9}")
