@@ -35,6 +35,8 @@ recompute: seed
 	$(MANAGE) recompute --all
 	@# Matured outcomes per customer and month (the profile shows them; nightly by beat too).
 	$(MANAGE) outcomes --no-progress
+	@# Tonight's model health (/models/health/): the scorecard's drift against its frozen reference.
+	$(MANAGE) model_monitor
 
 bootstrap: migrate
 	$(MANAGE) bootstrap
