@@ -69,16 +69,23 @@ def require_both_classes(bad: np.ndarray, *, field: str) -> None:
         )
 
 
-def _model_card(sample: DevelopmentSample, parts: np.ndarray, *, actor, split: SplitSettings, oracle: bool) -> dict:
+SYNTHETIC_LIMITATION = "A synthetic book: customers, events and outcomes come from a generative model (docs/synthetic-book.md)."
+
+
+def book_model_card(
+    sample: DevelopmentSample, parts: np.ndarray, *, owner: str, split: SplitSettings, oracle: bool,
+    extra_limitations: tuple[str, ...] = (), libraries: dict | None = None, **facts,
+) -> dict:
+    """The model card of a scorecard developed or validated on the book: data period, size, bad
+    rate, definition, exclusions, split, owner, libraries, limitations (`facts` add fields, such as
+    who validated it and how)."""
     digest = sample.digest()
-    frame = sample.frame
-    oot_dates = sorted(set(frame.loc[parts == "oot", "observation_date"]))
-    limitations = list(LIMITATIONS)
-    if oracle:
-        limitations.append("A synthetic book: customers, events and outcomes come from a generative model (docs/synthetic-book.md).")
+    oot_dates = sorted(set(sample.frame.loc[parts == "oot", "observation_date"]))
+    limitations = [*LIMITATIONS, *extra_limitations, *([SYNTHETIC_LIMITATION] if oracle else [])]
     return {
         "source": "book",
-        "owner": actor.get_username() if actor else "system",
+        "owner": owner,
+        **facts,
         "data_period": {"observation_from": digest["observation_from"], "observation_to": digest["observation_to"]},
         "out_of_time_dates": [d.isoformat() for d in oot_dates],
         "rows": digest["rows"],
@@ -88,7 +95,7 @@ def _model_card(sample: DevelopmentSample, parts: np.ndarray, *, actor, split: S
         "exclusions": digest["excluded"],
         "exclusions_by_date": sample.exclusions,
         "split": asdict(split),
-        "libraries": {"optbinning": optbinning.__version__, "scikit-learn": sklearn.__version__},
+        "libraries": libraries or {"optbinning": optbinning.__version__, "scikit-learn": sklearn.__version__},
         "limitations": limitations,
     }
 
@@ -137,7 +144,8 @@ def scorecard_develop(
     scored = scored_by_policy(draft, frame)
     check_points_invariant(scored.scores, fitted, frame)
     oracle = oracle_risk(frame, horizon_months=sample.definition["horizon_months"])
-    model_card = _model_card(sample, parts, actor=actor, split=split, oracle=oracle is not None)
+    owner = actor.get_username() if actor else "system"
+    model_card = book_model_card(sample, parts, owner=owner, split=split, oracle=oracle is not None)
     report, reference = build_report(
         frame=frame, parts=parts, fitted=fitted, scored=scored, draft=draft, champion=champion, oracle_risk=oracle, model_card=model_card
     )

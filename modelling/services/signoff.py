@@ -38,8 +38,8 @@ from ..metrics import NotEnoughOutcomes
 from ..models import ScorecardDevelopment
 from ..oracle import oracle_risk
 from ..validation import OOT, TEST, TRAIN, SplitSettings, build_policy_report, report_digest, scorecard_digest, split_parts
-from .development import LIMITATIONS, require_both_classes
-from .sample import DevelopmentSample, development_sample
+from .development import book_model_card, require_both_classes
+from .sample import development_sample
 
 # Validating is changing a draft's evidence: the same permission as editing the draft.
 VALIDATE_PERM = "decisions.change_policyversion"
@@ -109,33 +109,6 @@ def _owner(version: PolicyVersion, development: ScorecardDevelopment | None, act
     return author.get_username() if author else "system"
 
 
-def _model_card(
-    sample: DevelopmentSample, parts: np.ndarray, *, owner: str, actor, split: SplitSettings, oracle: bool, fitted: bool
-) -> dict:
-    digest = sample.digest()
-    frame = sample.frame
-    limitations = [*LIMITATIONS, VALIDATION_LIMITATION]
-    if oracle:
-        limitations.append("A synthetic book: customers, events and outcomes come from a generative model (docs/synthetic-book.md).")
-    return {
-        "source": "book",
-        "owner": owner,
-        "validated_by": actor.get_username() if actor else "system",
-        "method": "fitted card validated again on the policy's bins" if fitted else "hand-edited card validated on the policy's bins",
-        "data_period": {"observation_from": digest["observation_from"], "observation_to": digest["observation_to"]},
-        "out_of_time_dates": sorted({d.isoformat() for d in frame.loc[parts == OOT, "observation_date"]}),
-        "rows": digest["rows"],
-        "customers": digest["customers"],
-        "bad_rate": round(digest["bads"] / digest["rows"], 6) if digest["rows"] else None,
-        "definition": digest["definition"],
-        "exclusions": digest["excluded"],
-        "exclusions_by_date": sample.exclusions,
-        "split": asdict(split),
-        "libraries": {"numpy": np.__version__, "pandas": pd.__version__, "scipy": scipy.__version__},
-        "limitations": limitations,
-    }
-
-
 def scorecard_validate(*, version: PolicyVersion, actor) -> ScorecardDevelopment:
     """Validate a draft's scorecard as it is now on a fresh development sample, without fitting,
     and store the report on its `ScorecardDevelopment`. Audited (scorecard.validate).
@@ -174,8 +147,12 @@ def scorecard_validate(*, version: PolicyVersion, actor) -> ScorecardDevelopment
     require_both_classes(bad[parts == TRAIN], field="train")
     oracle = oracle_risk(frame, horizon_months=sample.definition["horizon_months"])
     fitted = development is not None and development.fitted and development.scorecard_sha256 == digest
-    model_card = _model_card(
-        sample, parts, owner=_owner(version, development, actor), actor=actor, split=split, oracle=oracle is not None, fitted=fitted
+    model_card = book_model_card(
+        sample, parts, owner=_owner(version, development, actor), split=split, oracle=oracle is not None,
+        extra_limitations=(VALIDATION_LIMITATION,),
+        libraries={"numpy": np.__version__, "pandas": pd.__version__, "scipy": scipy.__version__},
+        validated_by=actor.get_username() if actor else "system",
+        method="fitted card validated again on the policy's bins" if fitted else "hand-edited card validated on the policy's bins",
     )
     try:
         report, reference = build_policy_report(
