@@ -50,9 +50,9 @@ TRIGGER_VALUES = [t.value for t in Trigger]
 
 
 class PolicyState(models.TextChoices):
-    DRAFT = "draft", "Draft"
-    ACTIVE = "active", "Active"
-    RETIRED = "retired", "Retired"
+    DRAFT = "draft", _("Draft")
+    ACTIVE = "active", _("Active")
+    RETIRED = "retired", _("Retired")
 
 
 class PolicyVersion(models.Model):

@@ -153,8 +153,8 @@ def model_index() -> ModelIndex:
             ScorecardRow(
                 version=version.version, name=version.name, state=version.state, state_label=_state_label(version),
                 fitted=d.fitted, source=d.get_source_display(),
-                created_by=d.created_by.get_username() if d.created_by else "system", created_at=d.created_at,
-                validated_by=d.validated_by.get_username() if d.validated_by else (d.created_by.get_username() if d.created_by else "system"),
+                created_by=d.created_by.get_username() if d.created_by else _("system"), created_at=d.created_at,
+                validated_by=d.validated_by.get_username() if d.validated_by else (d.created_by.get_username() if d.created_by else _("system")),
                 validated_at=d.validated_at, rows=d.sample_digest.get("rows", 0),
                 period=_period(d.sample_digest),
                 test_auc=dec3(d.test_auc), oot_auc=dec3(d.oot_auc), current=d.scorecard_sha256 == scorecard_digest(version.body),
