@@ -5,11 +5,13 @@ LOCKED` on PostgreSQL, only those still due and whose endpoint is active): each 
 + 1` and a lease (`next_attempt_at = now + LEASE`), so a second dispatch of the same ids, or the
 sweep, finds nothing to do while the batch is in flight, and picks the deliveries up again if
 the worker dies mid-send. The HTTP requests go out after that commit, through one session per
-batch (keep-alive), never following redirects. The outcomes are written in a second short
-transaction: a 2xx is `succeeded`; anything else (status, timeout, refused address) is logged
-and retried on the Standard Webhooks schedule — 5 s, 5 min, 30 min, 2 h, 5 h, 10 h, 10 h after
-the failed attempts — and after the last one the delivery is `dead`. Every attempt is a row in
-the delivery log (`WebhookAttempt`) with its response code or error.
+batch (keep-alive), never following redirects; the session checks each host with the SSRF
+guard once per batch and connects only to the addresses it checked (`pinning.py`: no DNS
+rebinding). The outcomes are written in a second short transaction: a 2xx is `succeeded`;
+anything else (status, timeout, refused address) is logged and retried on the Standard Webhooks
+schedule — 5 s, 5 min, 30 min, 2 h, 5 h, 10 h, 10 h after the failed attempts — and after the
+last one the delivery is `dead`. Every attempt is a row in the delivery log (`WebhookAttempt`)
+with its response code or error.
 """
 
 from __future__ import annotations
@@ -24,11 +26,10 @@ from django.db.models import F, Q
 from django.utils import timezone
 
 from riskops.core.bulk import ids_param, insert_objects, update_objects
-from riskops.core.exceptions import ValidationFailed
 
 from ..models import DeliveryStatus, WebhookAttempt, WebhookDelivery
+from .pinning import AddressRefused, pinned_session
 from .signing import event_body, signed_headers
-from .ssrf import resolve_and_check
 
 # After attempt n fails, the next is RETRY_DELAYS[n - 1] later; past the end the delivery is dead
 # (8 attempts over about 28 hours, the spec's example schedule capped at 10 h).
@@ -79,31 +80,24 @@ def deliveries_claim(*, delivery_ids: list[int], now: datetime | None = None) ->
     return list(WebhookDelivery.objects.filter(pk__in=ids_param(ids)).select_related("event", "endpoint").order_by("pk"))
 
 
-def _send(session: requests.Session, delivery: WebhookDelivery, checked: dict[str, str | None]) -> Outcome:
+def _send(session: requests.Session, delivery: WebhookDelivery) -> Outcome:
     endpoint, event = delivery.endpoint, delivery.event
     at = timezone.now()
     started = time.perf_counter()
     code, error = None, ""
-    # The guard runs once per host and batch (every address the name resolves to).
-    if endpoint.url not in checked:
-        try:
-            resolve_and_check(endpoint.url)
-            checked[endpoint.url] = None
-        except ValidationFailed as exc:
-            checked[endpoint.url] = exc.message
-    if checked[endpoint.url] is not None:
-        error = f"refused: {checked[endpoint.url]}"
-    else:
-        body = event_body(event.payload)
-        headers = signed_headers(secret=endpoint.secret, msg_id=event.pk, body=body, at=at)
-        try:
-            response = session.post(endpoint.url, data=body.encode(), headers=headers, timeout=TIMEOUT, allow_redirects=False)
-            code = response.status_code
-            response.close()
-            if not 200 <= code < 300:
-                error = f"HTTP {code}"
-        except requests.RequestException as exc:
-            error = f"{type(exc).__name__}: {exc}"
+    body = event_body(event.payload)
+    headers = signed_headers(secret=endpoint.secret, msg_id=event.pk, body=body, at=at)
+    try:
+        # The pinned session checks the host (once per batch) and connects only to those addresses.
+        response = session.post(endpoint.url, data=body.encode(), headers=headers, timeout=TIMEOUT, allow_redirects=False)
+        code = response.status_code
+        response.close()
+        if not 200 <= code < 300:
+            error = f"HTTP {code}"
+    except AddressRefused as exc:
+        error = f"refused: {exc}"
+    except requests.RequestException as exc:
+        error = f"{type(exc).__name__}: {exc}"
     return Outcome(delivery, at, code, error[:ERROR_MAX], round((time.perf_counter() - started) * 1000, 3))
 
 
@@ -146,9 +140,8 @@ def deliveries_send(*, delivery_ids: list[int]) -> dict[str, int]:
     claimed = deliveries_claim(delivery_ids=delivery_ids)
     if not claimed:
         return {"sent": 0, "succeeded": 0, "failed": 0}
-    checked: dict[str, str | None] = {}
-    with requests.Session() as session:
-        outcomes = [_send(session, d, checked) for d in claimed]
+    with pinned_session() as session:
+        outcomes = [_send(session, d) for d in claimed]
     soon = outcomes_record(outcomes)
     if soon:
         from ..tasks import webhook_deliver

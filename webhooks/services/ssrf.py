@@ -8,7 +8,8 @@ receiver). An IPv6 address that carries an IPv4 one (IPv4-mapped ::ffff:a.b.c.d,
 Teredo 2001::/32) reaches that IPv4 through a translator or tunnel, and `is_global` calls several
 of them global whatever they embed: the embedded IPv4 is judged too. The local-use NAT64 prefix
 64:ff9b:1::/48 (RFC 8215) is refused outright: IANA lists it as not globally reachable, and where
-the IPv4 sits in it depends on the site's chosen prefix length. Checked when an endpoint is saved and again before every send (DNS answers change);
+the IPv4 sits in it depends on the site's chosen prefix length. Checked when an endpoint is saved and again before every batch is sent (DNS answers change), and
+the delivery connects only to the addresses checked then (`pinning.py`, against DNS rebinding);
 redirects are never followed, so a public endpoint cannot bounce a request inward.
 """
 
