@@ -9,6 +9,10 @@ DEMO_HISTORY_DAYS ?= 180
 BENCH_CUSTOMERS ?= 100000
 BENCH_DB ?= postgres://postgres@127.0.0.1:5432/riskops_bench
 BENCH_BROKER ?= redis://127.0.0.1:6379/13
+# The Makefile is the development workflow, so it asks for the development profile (DEBUG=true:
+# a dev-only key, any host, plain static files); riskops/settings.py alone defaults to production.
+# The production-profile steps (check-deploy, the benchmarks' timed runs) say DEBUG=false on their line.
+export DEBUG = true
 
 .PHONY: install messages demo serve migrate seed recompute bootstrap test check-deploy worker beat bench-seed bench bench-model demo-models screenshots docs docs-build lint-imports clean
 

@@ -34,11 +34,27 @@ def env_list(name: str, default: str) -> list[str]:
     return [item.strip() for item in os.environ.get(name, default).split(",") if item.strip()]
 
 
-DEBUG = env_bool("DEBUG", True)
+def debug_switch() -> bool:
+    """The profile: production unless `DEBUG=true` asks for development (the Makefile, the tests).
+
+    One spelling only, so a deploy that means "off" cannot end up in debug by writing it another
+    way: `true` or `false` (unset or empty is `false`); anything else, or the `DJANGO_DEBUG` that
+    other projects read, stops the start-up with a message instead of being guessed at."""
+    if "DJANGO_DEBUG" in os.environ:
+        raise ImproperlyConfigured("DJANGO_DEBUG is not read: set DEBUG=true (development) or DEBUG=false (production, the default)")
+    raw = os.environ.get("DEBUG", "")
+    if raw not in {"", "true", "false"}:
+        raise ImproperlyConfigured(f"DEBUG must be true (development) or false (production, the default), not {raw!r}")
+    return raw == "true"
+
+
+DEBUG = debug_switch()
 SECRET_KEY = os.environ.get("SECRET_KEY", "")
 if not SECRET_KEY:
     if not DEBUG:
-        raise ImproperlyConfigured("SECRET_KEY must be set when DEBUG is off")
+        raise ImproperlyConfigured(
+            "SECRET_KEY must be set when DEBUG is off (the production profile, the default); DEBUG=true asks for development"
+        )
     SECRET_KEY = "dev-only-insecure-key-do-not-use-in-production"  # noqa: S105
 
 ALLOWED_HOSTS = env_list("ALLOWED_HOSTS", "127.0.0.1,localhost" if not DEBUG else "*")
@@ -103,6 +119,7 @@ TEMPLATES = [
                 "django.contrib.auth.context_processors.auth",
                 "django.contrib.messages.context_processors.messages",
                 "riskops.core.context_processors.roles",
+                "riskops.core.context_processors.profile",
             ],
         },
     },

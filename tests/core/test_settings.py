@@ -10,7 +10,7 @@ ROOT = Path(__file__).resolve().parents[2]
 
 
 def _run(code: str, **env: str) -> subprocess.CompletedProcess:
-    clean = {k: v for k, v in os.environ.items() if k not in {"DATABASE_URL", "CELERY_BROKER_URL", "DEBUG", "SECRET_KEY", "DJANGO_ALLOW_ASYNC_UNSAFE"}}
+    clean = {k: v for k, v in os.environ.items() if k not in {"DATABASE_URL", "CELERY_BROKER_URL", "DEBUG", "DJANGO_DEBUG", "SECRET_KEY", "DJANGO_ALLOW_ASYNC_UNSAFE"}}
     clean.update(env, DJANGO_SETTINGS_MODULE="riskops.settings")
     return subprocess.run([sys.executable, "-c", code], cwd=ROOT, env=clean, capture_output=True, text=True, timeout=120)
 
@@ -18,7 +18,8 @@ def _run(code: str, **env: str) -> subprocess.CompletedProcess:
 def test_defaults_are_sqlite_and_eager_celery():
     result = _run(
         "import django; django.setup(); from django.conf import settings as s; "
-        "print(s.DATABASES['default']['ENGINE'], s.CELERY_TASK_ALWAYS_EAGER)"
+        "print(s.DATABASES['default']['ENGINE'], s.CELERY_TASK_ALWAYS_EAGER)",
+        DEBUG="true",
     )
     assert result.stdout.split() == ["django.db.backends.sqlite3", "True"], result.stderr
 
@@ -29,6 +30,7 @@ def test_urls_switch_to_postgres_and_a_real_broker():
         "print(s.DATABASES['default']['ENGINE'], s.DATABASES['default']['NAME'], s.CELERY_TASK_ALWAYS_EAGER, s.CELERY_BROKER_URL)",
         DATABASE_URL="postgres://postgres@127.0.0.1:5432/anydb",
         CELERY_BROKER_URL="redis://127.0.0.1:6379/3",
+        DEBUG="true",
     )
     assert result.stdout.split() == ["django.db.backends.postgresql", "anydb", "False", "redis://127.0.0.1:6379/3"], result.stderr
 
