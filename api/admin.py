@@ -1,7 +1,9 @@
 """Service clients and their tokens, managed by risk admins.
 
 Every write goes through api/services.py (audited): the admin's forms only collect input. A
-token's secret is shown once, in the message after it is created; only its hash is stored.
+token's secret is shown once, on a page of its own rendered by the response that creates it
+(never through the messages framework, whose storage may be a cookie or the session); only its
+hash is stored.
 Tokens are never deleted or edited: they are revoked (an action), which keeps the record of
 who used what.
 """
@@ -12,7 +14,9 @@ from django import forms
 from django.contrib import admin, messages
 from django.core.exceptions import ValidationError
 from django.db.models import QuerySet
-from django.http import HttpRequest
+from django.http import HttpRequest, HttpResponse
+from django.template.response import TemplateResponse
+from django.utils.cache import add_never_cache_headers
 from django.utils.translation import gettext_lazy as _
 
 from riskops.core.exceptions import DomainError
@@ -103,14 +107,25 @@ class ApiTokenAdmin(admin.ModelAdmin):
         return False
 
     def save_model(self, request: HttpRequest, obj: ApiToken, form: forms.ModelForm, change: bool) -> None:
-        token, secret = api_token_create(client=form.cleaned_data["client"], actor=request.user)
+        token, full = api_token_create(client=form.cleaned_data["client"], actor=request.user)
         obj.pk = token.pk
         obj.refresh_from_db()
-        messages.warning(
-            request,
-            _("Token for %(client)s created. Copy it now: it is shown only once and cannot be recovered. %(token)s")
-            % {"client": token.client.name, "token": secret},
-        )
+        # Held on this request's object only, for response_add below; it never leaves the response.
+        obj.full_token = full
+
+    def response_add(self, request: HttpRequest, obj: ApiToken, post_url_continue: str | None = None) -> HttpResponse:
+        """The page that shows the new token, once: the response to the POST that created it.
+        Nothing stores it (no message, no session); a reload or Back cannot bring it back."""
+        context = {
+            **self.admin_site.each_context(request),
+            "opts": self.opts,
+            "title": _("API token created"),
+            "token": obj,
+            "full_token": obj.full_token,
+        }
+        response = TemplateResponse(request, "admin/api/apitoken/token_created.html", context)
+        add_never_cache_headers(response)
+        return response
 
     @admin.action(description=_("Revoke selected tokens"), permissions=["change"])
     def revoke(self, request: HttpRequest, queryset: QuerySet[ApiToken]) -> None:

@@ -213,6 +213,10 @@ CONTENT_SECURITY_POLICY = {
     }
 }
 
+# Flash messages live in the server-side session, not in a cookie: the default storage puts the
+# text in a signed (readable) cookie first. (A new API token is in no message at all: api/admin.py.)
+MESSAGE_STORAGE = "django.contrib.messages.storage.session.SessionStorage"
+
 LOGIN_URL = "login"
 LOGIN_REDIRECT_URL = "decisions:overview"
 LOGOUT_REDIRECT_URL = "login"
