@@ -91,6 +91,8 @@ INSTALLED_APPS = [
 MIDDLEWARE = [
     "django.middleware.security.SecurityMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
+    # Every response after this line (all but static files) says no-store (riskops/core/no_store.py).
+    "riskops.core.no_store.NoStoreMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
     # After sessions, before common: the language follows the user's choice (cookie), then the browser.
     "django.middleware.locale.LocaleMiddleware",
