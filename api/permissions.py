@@ -53,3 +53,23 @@ class HasScope(permissions.BasePermission):
 
 def is_service_client(request: Request) -> bool:
     return isinstance(getattr(request, "user", None), ApiPrincipal)
+
+
+class CanReadSchema(permissions.BasePermission):
+    """The OpenAPI schema and its Swagger UI: any valid token (no scope needed: the schema is the
+    contract, not data) or a staff session (a role), unless settings.API_SCHEMA_PUBLIC opens them
+    to anyone. Anonymous is 401; a login without a role 403."""
+
+    message = "Only staff and service clients may read the API's schema."
+
+    def has_permission(self, request: Request, view: Any) -> bool:
+        from django.conf import settings
+
+        if settings.API_SCHEMA_PUBLIC:
+            return True
+        user = request.user
+        if user is None or not user.is_authenticated:
+            raise exceptions.NotAuthenticated()
+        if isinstance(user, ApiPrincipal):
+            return True
+        return user.is_active and user.groups.filter(name__in=ROLES).exists()

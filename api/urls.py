@@ -1,7 +1,7 @@
 from django.urls import path, re_path
-from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerSplitView
 
 from . import views
+from .schema_views import SchemaDocsView, SchemaView
 
 app_name = "api"
 
@@ -25,9 +25,10 @@ urlpatterns: list = [
     path("v1/customers/<str:external_id>/decision", views.CustomerDecision.as_view(), name="customer-decision"),
     path("v1/customers/<str:external_id>/decisions/", views.CustomerDecisionHistory.as_view(), name="customer-decisions"),
     path("v1/alerts/", views.OpenAlerts.as_view(), name="alerts"),
-    # OpenAPI 3 schema and Swagger UI (assets from drf-spectacular-sidecar, served locally)
-    path("schema/", SpectacularAPIView.as_view(), name="schema"),
-    path("docs/", SpectacularSwaggerSplitView.as_view(url_name="api:schema"), name="docs"),
+    # OpenAPI 3 schema and Swagger UI (assets from drf-spectacular-sidecar, served locally), for
+    # staff and service clients unless API_SCHEMA_PUBLIC
+    path("schema/", SchemaView.as_view(), name="schema"),
+    path("docs/", SchemaDocsView.as_view(url_name="api:schema"), name="docs"),
     # Last: any other path under /api/ is a JSON 404, never the staff pages' HTML (the empty
     # pattern matches whatever follows, newlines included).
     re_path(r"", views.endpoint_not_found, name="not-found"),

@@ -263,6 +263,9 @@ API_IDEMPOTENCY_TTL = int(os.environ.get("API_IDEMPOTENCY_TTL", str(24 * 3600)))
 API_MAX_BODY_BYTES = int(os.environ.get("API_MAX_BODY_BYTES", str(2_621_440)))
 # Rate for staff sessions reading through the API (service clients have their own, per client).
 API_STAFF_THROTTLE_RATE = os.environ.get("API_STAFF_THROTTLE_RATE", "300/min")
+# The OpenAPI schema and Swagger UI need a staff login or an API token (api/schema_views.py);
+# true serves them to anyone.
+API_SCHEMA_PUBLIC = env_bool("API_SCHEMA_PUBLIC", False)
 
 # Django's cache holds the API's per-client throttle counters: locmem (one process) unless
 # Hot reads (the draw check, the API token lookup) as server-side prepared statements on

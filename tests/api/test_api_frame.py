@@ -114,7 +114,8 @@ def test_schema_builds_without_warnings_and_validates():
     assert "Warning" not in result.stderr
 
 
-def test_schema_and_docs_are_served(client):
+def test_schema_and_docs_are_served(client, analyst):
+    client.force_login(analyst)  # who may read them: tests/api/test_schema_access.py
     schema = client.get("/api/schema/", HTTP_ACCEPT="application/vnd.oai.openapi+json")
     assert schema.status_code == 200
     paths = schema.json()["paths"]

@@ -50,16 +50,16 @@ def auth_headers():
     return {"Authorization": auth["HTTP_AUTHORIZATION"]}
 
 
-def operations():
+def operations(headers):
     from riskops.wsgi import application
 
-    schema = schemathesis.openapi.from_wsgi("/api/schema/", application)
+    schema = schemathesis.openapi.from_wsgi("/api/schema/", application, headers=headers)  # the schema needs a token
     return [result.ok() for result in schema.get_all_operations()]
 
 
 @pytest.mark.timeout(900)
 def test_every_operation_conforms_to_the_schema(auth_headers):
-    ops = operations()
+    ops = operations(auth_headers)
     assert len(ops) >= 15
     for operation in ops:
 
@@ -79,7 +79,7 @@ def test_the_run_would_catch_a_server_error(auth_headers, monkeypatch):
         raise RuntimeError("boom")
 
     monkeypatch.setattr(api.views, "effective_decision", broken)
-    operation = next(op for op in operations() if op.path.endswith("/decision"))
+    operation = next(op for op in operations(auth_headers) if op.path.endswith("/decision"))
 
     @given(case=operation.as_strategy())
     @settings(max_examples=3, deadline=None, suppress_health_check=list(HealthCheck), derandomize=True, database=None)
