@@ -100,6 +100,8 @@ MIDDLEWARE = [
     "django.middleware.csrf.CsrfViewMiddleware",
     "django.contrib.auth.middleware.AuthenticationMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
+    # Staff sessions: an idle timeout and an absolute lifetime (riskops/core/session_expiry.py).
+    "riskops.core.session_expiry.SessionExpiryMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     "csp.middleware.CSPMiddleware",
     "django_htmx.middleware.HtmxMiddleware",
@@ -218,6 +220,13 @@ CONTENT_SECURITY_POLICY = {
 # Flash messages live in the server-side session, not in a cookie: the default storage puts the
 # text in a signed (readable) cookie first. (A new API token is in no message at all: api/admin.py.)
 MESSAGE_STORAGE = "django.contrib.messages.storage.session.SessionStorage"
+
+# Staff sessions end after RISKOPS_SESSION_IDLE_SECONDS without a request and, at the latest,
+# RISKOPS_SESSION_LIFETIME_SECONDS after the login (riskops/core/session_expiry.py), and so do
+# the cookie and the session row (Django's default is two weeks).
+RISKOPS_SESSION_IDLE_SECONDS = int(os.environ.get("RISKOPS_SESSION_IDLE_SECONDS", str(30 * 60)))
+RISKOPS_SESSION_LIFETIME_SECONDS = int(os.environ.get("RISKOPS_SESSION_LIFETIME_SECONDS", str(12 * 3600)))
+SESSION_COOKIE_AGE = RISKOPS_SESSION_LIFETIME_SECONDS
 
 LOGIN_URL = "login"
 LOGIN_REDIRECT_URL = "decisions:overview"

@@ -1,4 +1,5 @@
 from django.apps import AppConfig
+from django.contrib.auth.signals import user_logged_in
 from django.db.models.signals import post_migrate
 
 
@@ -13,3 +14,8 @@ class CoreConfig(AppConfig):
         # Role groups follow riskops/core/roles.py after every migrate and every test flush, as
         # django.contrib.auth's permissions do; sender=self runs it once per migrate, not per app.
         post_migrate.connect(sync_role_groups_after_migrate, sender=self, dispatch_uid="riskops.core.sync_role_groups")
+
+        from .session_expiry import session_stamp_login
+
+        # A login starts the session's idle and absolute clocks (riskops/core/session_expiry.py).
+        user_logged_in.connect(session_stamp_login, dispatch_uid="riskops.core.session_stamp_login")
