@@ -152,11 +152,17 @@ AUTHENTICATION_BACKENDS = [
 ]
 AXES_FAILURE_LIMIT = 5
 AXES_COOLOFF_TIME = timedelta(minutes=15)
-# Per username *and* address: a guesser is stopped without letting anyone lock a colleague out
-# from elsewhere. The address is REMOTE_ADDR (behind a proxy, have it set the client's).
-AXES_LOCKOUT_PARAMETERS = [["username", "ip_address"]]
+# Two locks, in this order (riskops/core/login_throttle.py reads them so): per username *and*
+# address after AXES_FAILURE_LIMIT failures, a guesser stopped without letting anyone lock a
+# colleague out from elsewhere; and per username from any address after the longer
+# RISKOPS_LOGIN_ACCOUNT_FAILURE_LIMIT, a guesser spread over many addresses. The address is
+# REMOTE_ADDR (behind a proxy, have it set the client's).
+AXES_LOCKOUT_PARAMETERS = [["username", "ip_address"], "username"]
+RISKOPS_LOGIN_ACCOUNT_FAILURE_LIMIT = int(os.environ.get("RISKOPS_LOGIN_ACCOUNT_FAILURE_LIMIT", "20"))
+AXES_HANDLER = "riskops.core.login_throttle.LoginThrottleHandler"
 AXES_RESET_ON_SUCCESS = True
-# Audits the refused attempt and renders the friendly lockout page (templates/registration/locked_out.html).
+# Audits the lockout (once per account and cool-off) and renders the friendly lockout page
+# (templates/registration/locked_out.html).
 AXES_LOCKOUT_CALLABLE = "riskops.core.login_throttle.lockout_response"
 AXES_VERBOSE = False  # no banner on every manage.py command
 
