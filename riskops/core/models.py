@@ -65,6 +65,7 @@ class AuditAction(models.TextChoices):
     DISCLOSURE_ACKNOWLEDGE = "disclosure.acknowledge", "Disclosure acknowledged"
     AUDIT_VERIFY = "audit.verify", "Audit chain verified"
     SUBJECT_REPORT = "subject.report", "Data-subject report produced"
+    CUSTOMER_PII_REVEAL = "customer.pii_reveal", "Customer national id and phone revealed"
     # service API and webhooks
     API_CLIENT_CREATE = "api_client.create", "API client created"
     API_CLIENT_UPDATE = "api_client.update", "API client changed"
