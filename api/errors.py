@@ -9,7 +9,7 @@ from .idempotency import HEADER
 ERRORS = {
     code: OpenApiResponse(s.ApiErrorSerializer, description=text)
     for code, text in {
-        400: "invalid input (malformed JSON, a bad field: `field` names it)",
+        400: "invalid input (malformed JSON, a key repeated in one object, a bad field: `field` names it)",
         401: "no token, an invalid one, or a revoked one",
         403: "the client lacks the scope",
         404: "unknown customer, draw, installment or disclosure",
