@@ -21,18 +21,33 @@ class ModellingConfig(AppConfig):
         # the approver sees the report's headline figures on the policy version's admin page.
         from decisions.governance import activation_checks, evidence_panels
 
-        from .report_selectors import signoff_evidence_panel
-        from .services.signoff import signoff_evidence
-
-        activation_checks.register(signoff_evidence)
-        evidence_panels.register(signoff_evidence_panel)
+        activation_checks.register(_signoff_evidence)
+        evidence_panels.register(_signoff_evidence_panel)
 
         # Model monitoring: risk admins see the open model alerts on the overview (the page that
         # answers them is theirs too: /models/health/).
         from decisions.casework.overview_panels import OverviewPanel, register as register_overview_panel
 
-        from .health_selectors import open_model_alerts_for_overview
-
         register_overview_panel(
-            OverviewPanel("model_alerts", "modelling/_overview_model_alerts.html", open_model_alerts_for_overview, (RISK_ADMIN,))
+            OverviewPanel("model_alerts", "modelling/_overview_model_alerts.html", _open_model_alerts_for_overview, (RISK_ADMIN,))
         )
+
+
+# Registered by name, imported when called: the report's code loads numpy and pandas, which no
+# process should pay for at start-up (a web or Celery worker that never shows a model page).
+def _signoff_evidence(version):
+    from .services.signoff import signoff_evidence
+
+    return signoff_evidence(version)
+
+
+def _signoff_evidence_panel(version):
+    from .report_selectors import signoff_evidence_panel
+
+    return signoff_evidence_panel(version)
+
+
+def _open_model_alerts_for_overview():
+    from .health_selectors import open_model_alerts_for_overview
+
+    return open_model_alerts_for_overview()

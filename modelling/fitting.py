@@ -13,10 +13,17 @@ from __future__ import annotations
 import warnings
 from dataclasses import dataclass, field
 
+from typing import TYPE_CHECKING
+
 import numpy as np
 import pandas as pd
-from optbinning import BinningProcess, Scorecard
-from sklearn.linear_model import LogisticRegression, LogisticRegressionCV
+
+if TYPE_CHECKING:
+    from optbinning import Scorecard
+
+# optbinning and scikit-learn are imported where a card is fitted, not at module load: they take
+# over a second to import, and every process that loads the URLs (web workers, Celery workers,
+# each manage.py command) would pay it.
 
 # Bins: at most 20 pre-bins, each final bin holding at least 5% of the rows (a bin smaller than
 # that is noise on a development sample), features kept when their IV reaches 0.02 (below is
@@ -82,7 +89,7 @@ class FittedScorecard:
     features: list[FittedFeature]
     intercept: float
     coefficients: dict[str, float]
-    _scorecard: Scorecard  # in memory only: never stored, never pickled
+    _scorecard: "Scorecard"  # in memory only: never stored, never pickled
 
     @property
     def selected(self) -> list[FittedFeature]:
@@ -110,6 +117,9 @@ def fit_scorecard(
     max_n_prebins: int = DEFAULT_MAX_N_PREBINS,
     min_bin_size: float = DEFAULT_MIN_BIN_SIZE,
 ) -> FittedScorecard:
+    from optbinning import BinningProcess, Scorecard
+    from sklearn.linear_model import LogisticRegression, LogisticRegressionCV
+
     names = [s.name for s in specs]
     fit_params = {}
     for spec in specs:

@@ -17,7 +17,6 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 import numpy as np
-from scipy.stats import binomtest
 
 # A bin with no row in one of the two distributions would make PSI infinite; the usual floor.
 PSI_FLOOR = 1e-4
@@ -204,6 +203,7 @@ class BandCalibration:
 def calibration(bands, predicted_pd, bad, *, order: tuple[str, ...]) -> list[BandCalibration]:
     """Per band: mean predicted PD against the observed bad rate, with an exact binomial test of
     the band's bads under its mean PD."""
+    from scipy.stats import binomtest  # here, not at module load: scipy.stats takes a second to import
     bands = np.asarray(bands)
     predicted_pd = np.asarray(predicted_pd, dtype=float)
     bad = np.asarray(bad, dtype=bool)

@@ -8,14 +8,15 @@ AppConfig.ready; on a real book there is none and the report says so.
 
 from __future__ import annotations
 
-from typing import Callable
+from typing import TYPE_CHECKING, Callable
 
-import numpy as np
-import pandas as pd
+if TYPE_CHECKING:  # the registry is filled at start-up: it must not load numpy and pandas then
+    import numpy as np
+    import pandas as pd
 
 # (frame of customer_id and observation_date, horizon in months) -> a risk per row (NaN where
 # unknown), or None when the provider knows nothing of this book
-OracleProvider = Callable[[pd.DataFrame, int], "np.ndarray | None"]
+OracleProvider = Callable[["pd.DataFrame", int], "np.ndarray | None"]
 
 _PROVIDERS: list[OracleProvider] = []
 

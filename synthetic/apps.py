@@ -8,7 +8,11 @@ class SyntheticConfig(AppConfig):
     def ready(self):
         from modelling.oracle import register
 
-        from .oracle import hazard_at_observation
-
         # The oracle AUC beside a model's, on a synthetic book (modelling/oracle.py).
-        register(hazard_at_observation)
+        register(_hazard_at_observation)
+
+
+def _hazard_at_observation(frame, horizon_months):
+    from .oracle import hazard_at_observation  # numpy and pandas only when a report asks
+
+    return hazard_at_observation(frame, horizon_months)

@@ -19,8 +19,6 @@ from dataclasses import asdict, dataclass
 from datetime import date
 
 import numpy as np
-import optbinning
-import sklearn
 from django.db import transaction
 from django.utils import timezone
 from django.utils.translation import gettext as _
@@ -79,6 +77,9 @@ def book_model_card(
     """The model card of a scorecard developed or validated on the book: data period, size, bad
     rate, definition, exclusions, split, owner, libraries, limitations (`facts` add fields, such as
     who validated it and how)."""
+    import optbinning  # for their versions; imported where needed (fitting.py says why)
+    import sklearn
+
     digest = sample.digest()
     oot_dates = sorted(set(sample.frame.loc[parts == "oot", "observation_date"]))
     limitations = [*LIMITATIONS, *extra_limitations, *([SYNTHETIC_LIMITATION] if oracle else [])]

@@ -19,6 +19,8 @@ import subprocess
 import sys
 import tempfile
 import time
+import urllib.error
+import urllib.request
 from pathlib import Path
 
 from django.conf import settings
@@ -44,15 +46,19 @@ def free_port() -> int:
         return s.getsockname()[1]
 
 
-def wait_until_up(port: int, timeout: float = 30) -> None:
+def wait_until_up(port: int, timeout: float = 60) -> None:
+    """Until a worker answers HTTP (any status): the master listens long before its workers have
+    loaded the app, and a short run measured from then would time the start-up, not the check."""
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
         try:
-            with socket.create_connection(("127.0.0.1", port), timeout=0.5):
-                return
-        except OSError:
+            urllib.request.urlopen(f"http://127.0.0.1:{port}/api/v1/", timeout=2)
+            return
+        except urllib.error.HTTPError:
+            return  # a worker answered
+        except (OSError, urllib.error.URLError):
             time.sleep(0.2)
-    raise CommandError(f"gunicorn did not listen on {port} within {timeout:.0f} s")
+    raise CommandError(f"gunicorn did not answer on {port} within {timeout:.0f} s")
 
 
 def percentile(values: list[float], pct: float) -> float:
@@ -170,6 +176,8 @@ class Command(BaseCommand):
         with open(path) as f:
             for row in csv.DictReader(f):
                 if row["Name"] == "Aggregated":
+                    if row["50%"] == "N/A":
+                        raise CommandError("no request completed during the run: nothing to measure")
                     return {
                         "count": int(row["Request Count"]), "failures": int(row["Failure Count"]),
                         "rps": float(row["Requests/s"]), "p50": float(row["50%"]), "p95": float(row["95%"]),
