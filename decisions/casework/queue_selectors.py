@@ -58,6 +58,38 @@ def _search(q: str) -> Q | None:
     return match
 
 
+# The queue's default order (`sort=-severity`) is the order of work: the highest severity, then
+# the nearest SLA deadline, then the oldest alert, then the customer id (stable). Other sorts break
+# their ties the same way; "next case" takes the first unassigned account in this order.
+PRIORITY_TIES = ("due_at", "oldest_raised_at", "customer_id")
+PRIORITY_ORDER = ("-max_severity", *PRIORITY_TIES)
+
+
+def held_accounts() -> QuerySet[RiskAlert]:
+    """The customer ids of accounts someone holds (an open alert with an assignee), as a subquery."""
+    return RiskAlert.objects.filter(status__in=OPEN_STATUSES, assigned_to__isnull=False).values("customer_id")
+
+
+def next_case_accounts(*, filters: QueueFilters, user: Any) -> QuerySet:
+    """Unassigned accounts matching `filters`, most urgent first (`PRIORITY_ORDER`): the accounts
+    "next case" tries in turn, as `customer_id` values. An account someone holds is never one of
+    them, even when an alert raised since their claim is still unassigned."""
+    return (
+        queue_alerts(filters=filters, user=user)
+        .filter(status=RiskAlert.Status.OPEN, assigned_to__isnull=True)
+        .exclude(customer_id__in=held_accounts())
+        .values("customer_id")
+        .annotate(max_severity=Max("severity"), due_at=Min(_due_at(sla_hours())), oldest_raised_at=Min("raised_at"))
+        .order_by(*PRIORITY_ORDER)
+        .values_list("customer_id", flat=True)
+    )
+
+
+def has_open_siblings(alert: RiskAlert) -> bool:
+    """Whether the alert's account has other open alerts (an action on the account changes them too)."""
+    return RiskAlert.objects.filter(customer_id=alert.customer_id, status__in=OPEN_STATUSES).exclude(pk=alert.pk).exists()
+
+
 def queue_alerts(*, filters: QueueFilters, user: Any) -> QuerySet[RiskAlert]:
     """Open and in-review alerts matching the filters (without the SLA filter, which applies to a
     whole account). Also what `case_next` picks from."""
@@ -129,8 +161,11 @@ class QueueRow:
 
     @property
     def claimable(self) -> RiskAlert | None:
-        """The alert `c` claims on this row: the most severe unassigned open one."""
-        return next((a for a in self.alerts if a.status == RiskAlert.Status.OPEN and a.assigned_to_id is None), None)
+        """The alert `c` claims on this row (and with it the account): the most severe open one,
+        while nobody holds the account."""
+        if self.assignees:
+            return None
+        return next((a for a in self.alerts if a.status == RiskAlert.Status.OPEN), None)
 
     @property
     def sla_words(self) -> str:
@@ -236,7 +271,7 @@ def flagged_accounts(*, filters: QueueFilters, user: Any, now: datetime | None =
     if column.startswith("customer__"):
         grouped = grouped.annotate(sort_value=Max(column))  # one value per account
         column = "sort_value"
-    order = [f"{direction}{column}", "due_at", "customer_id"]
+    order = [f"{direction}{column}", *PRIORITY_TIES]
     start = (number - 1) * filters.page_size
     page = list(grouped.order_by(*order)[start : start + filters.page_size]) if total else []
 

@@ -20,6 +20,7 @@ from django.utils.http import url_has_allowed_host_and_scheme
 from django.utils.translation import gettext as _, gettext_lazy
 from django.views import View
 from django.views.generic import TemplateView
+from django_htmx.http import HttpResponseClientRefresh
 
 from accounts.models import Customer
 from riskops.core.exceptions import DomainError, ValidationFailed
@@ -29,7 +30,7 @@ from riskops.core.domain_errors import answers_domain_errors, domain_error_flash
 
 from decisions.models import RiskAlert
 from .filters import ASSIGNEE_CHOICES, QueueFilters
-from .queue_selectors import flagged_accounts, queue_links
+from .queue_selectors import flagged_accounts, has_open_siblings, queue_links
 from .services import triage
 from decisions.presentation.texts import rule_name
 
@@ -128,12 +129,18 @@ class TriageActionView(RoleRequiredMixin, View):
 
     allowed_roles = ACTING_ROLES
     http_method_names = ["post"]
+    whole_account = False  # the action changes every open alert of the account (claim, assign…)
 
     def fail(self, request: HttpRequest, exc: DomainError, default_url: str) -> HttpResponse:
         domain_error_flash(request, exc, forbid=True)
         return redirect(_next_url(request, default_url))
 
     def done(self, request: HttpRequest, message: str, default_url: str, *, alert: RiskAlert | None = None) -> HttpResponse:
+        if request.htmx and alert is not None and self.whole_account and has_open_siblings(alert):
+            # Claim, give back and assign change every open alert of the account: one swapped
+            # block would leave its siblings showing the old state, so htmx reloads the page.
+            messages.success(request, message)
+            return HttpResponseClientRefresh()
         if request.htmx and alert is not None:
             # htmx swaps the alert's action block in place; the message travels with it.
             context = {
@@ -169,6 +176,8 @@ class AlertActionView(TriageActionView):
 
 
 class AlertClaimView(AlertActionView):
+    whole_account = True
+
     def act(self, request, alert):
         alert = triage.alert_claim(alert=alert, actor=request.user)
         return alert, _("You are now working on %(rule)s for %(customer)s.") % {
@@ -178,6 +187,8 @@ class AlertClaimView(AlertActionView):
 
 
 class AlertUnassignView(AlertActionView):
+    whole_account = True
+
     def act(self, request, alert):
         alert = triage.alert_unassign(alert=alert, actor=request.user)
         return alert, _("%(rule)s for %(customer)s is back in the queue.") % {
@@ -187,6 +198,8 @@ class AlertUnassignView(AlertActionView):
 
 
 class AlertAssignView(AlertActionView):
+    whole_account = True
+
     def act(self, request, alert):
         assignee = _posted_user(request, "assignee")
         alert = triage.alert_assign(alert=alert, assignee=assignee, actor=request.user)
@@ -254,7 +267,8 @@ class AlertConfirmView(AlertCloseView):
 
 
 class QueueNextView(TriageActionView):
-    """`n` in the queue: claim the oldest unassigned case within the current filters, open it."""
+    """`n` in the queue: claim the most urgent unassigned account within the current filters (the
+    queue's default order: severity, SLA deadline, age), open it."""
 
     @_back_to(lambda request: reverse("decisions:queue") + QueueFilters.from_params(request.POST).query(page=1))
     def post(self, request: HttpRequest) -> HttpResponse:

@@ -74,6 +74,6 @@ class AlertClosed(Conflict):
 
 
 class AlertClaimedByOther(Conflict):
-    """Another analyst is already working on this alert."""
+    """Another analyst is already working on this alert's account (one account, one analyst)."""
 
     code = "alert_claimed"

@@ -1,6 +1,7 @@
-// The queue's keys: j/k move the selection, Enter opens the selected account, c claims it, n opens
-// the next unassigned case (POSTs the queue-next form). Registered with window.RiskOpsKeys
-// (static/js/keyboard.js: help dialog, never while typing); works on its own if that is missing.
+// The queue's keys: j/k move the selection, Enter opens the selected account, c claims it, n claims
+// and opens the most urgent unassigned account, in the queue's default order (POSTs the queue-next
+// form). Registered with window.RiskOpsKeys (static/js/keyboard.js: help dialog, never while
+// typing); works on its own if that is missing.
 // Key descriptions come translated from the page's [data-queue-keys] data-key-* attributes.
 (function () {
   var table = document.querySelector("[data-queue]");
@@ -78,7 +79,7 @@
     ["k", strings.keyK || "Previous row", move(-1)],
     ["Enter", strings.keyEnter || "Open the selected account", open],
     ["c", strings.keyC || "Claim the selected account", claim],
-    ["n", strings.keyN || "Open the next unassigned case", nextCase]
+    ["n", strings.keyN || "Claim the next unassigned account: highest severity, then nearest SLA deadline, then oldest; and open it", nextCase]
   ];
 
   if (window.RiskOpsKeys && window.RiskOpsKeys.register) {

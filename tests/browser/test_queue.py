@@ -90,6 +90,13 @@ def test_c_claims_the_selected_row_and_keys_do_not_fire_while_typing(page, live_
 
     # Leave the field by clicking plain text (the page's centre may hold a filter control).
     page.get_by_role("heading", name="Flagged accounts").click()
+    # `?` lists the queue's keys, and says which account `n` takes
+    page.keyboard.press("?")
+    help_dialog = page.locator("#kbd-help")
+    help_dialog.wait_for(state="visible")
+    assert "highest severity, then nearest SLA deadline, then oldest" in help_dialog.inner_text()
+    page.keyboard.press("Escape")
+    help_dialog.wait_for(state="hidden")
     page.keyboard.press("j")
     selected = page.locator("tr.is-current").get_attribute("data-customer")
     with page.expect_navigation():

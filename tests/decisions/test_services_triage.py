@@ -1,6 +1,7 @@
 """Triage services: every transition, who may do it, bounds, audit rows, recompute on commit."""
 
 import threading
+import time
 from datetime import timedelta
 from unittest import mock
 
@@ -8,6 +9,7 @@ import pytest
 from django.db import IntegrityError, connection, transaction
 from django.utils import timezone
 
+from accounts.models import Customer
 from decisions.models import AlertStatus, CaseNote, RiskAlert
 from decisions.casework.queue_selectors import QueueFilters
 from decisions.casework.services import triage
@@ -236,6 +238,167 @@ def test_concurrent_next_case_never_hands_the_same_case_twice(make_user):
     assert RiskAlert.objects.filter(status=AlertStatus.IN_REVIEW).values("assigned_to").distinct().count() == 6
 
 
+# --- one account, one analyst ---------------------------------------------------------------
+
+
+def two_alert_account(**extra):
+    """A customer with two open alerts (two rules), both unassigned."""
+    first = RiskAlertFactory(**extra)
+    second = RiskAlertFactory(customer=first.customer, rule="SPENDING_SPIKE", severity=2)
+    return first, second
+
+
+def holders(customer) -> set:
+    return set(RiskAlert.objects.filter(customer=customer, status__in=RiskAlert.OPEN_STATUSES).values_list("assigned_to", flat=True))
+
+
+def test_claiming_one_alert_claims_the_whole_account(analyst):
+    first, second = two_alert_account()
+    triage.alert_claim(alert=first, actor=analyst)
+    second.refresh_from_db()
+    assert (second.status, second.assigned_to) == (AlertStatus.IN_REVIEW, analyst)
+    assert holders(first.customer) == {analyst.pk}
+    # One audit event per alert that changed hands: each alert's trail says who took it.
+    assert audit_actions(first) == ["alert.claim"] and audit_actions(second) == ["alert.claim"]
+
+
+def test_an_account_someone_holds_cannot_be_claimed_through_another_alert(analyst, analyst2):
+    first, second = two_alert_account()
+    triage.alert_claim(alert=first, actor=analyst)
+    # An alert raised later on the held account (still unassigned) is no way in for someone else
+    later = RiskAlertFactory(customer=first.customer, rule="OVERDUE_30")
+    RiskAlert.objects.filter(pk=later.pk).update(status=AlertStatus.OPEN, assigned_to=None, claimed_at=None)
+    with pytest.raises(AlertClaimedByOther) as exc:
+        triage.alert_claim(alert=later, actor=analyst2)
+    assert "already working on this account" in exc.value.message
+    assert holders(first.customer) == {analyst.pk, None}
+    # …while its holder's claim takes it into their case
+    triage.alert_claim(alert=later, actor=analyst)
+    assert holders(first.customer) == {analyst.pk}
+
+
+def test_next_case_never_lands_on_an_account_someone_holds(analyst, analyst2):
+    now = timezone.now()
+    first = RiskAlertFactory(raised_at=now - timedelta(hours=9))
+    # raised after the claim: open and unassigned, on an account analyst holds
+    RiskAlertFactory(customer=first.customer, rule="SPENDING_SPIKE", raised_at=now - timedelta(hours=8))
+    other = RiskAlertFactory(raised_at=now - timedelta(hours=1))
+    RiskAlert.objects.filter(pk=first.pk).update(status=AlertStatus.IN_REVIEW, assigned_to=analyst, claimed_at=now)
+    picked = triage.case_next(actor=analyst2)
+    assert picked.customer_id == other.customer_id
+    assert holders(first.customer) == {analyst.pk, None}
+    assert triage.case_next(actor=analyst2) is None
+
+
+def test_unassign_gives_the_whole_account_back(analyst, analyst2, risk_admin):
+    first, second = two_alert_account()
+    triage.alert_claim(alert=first, actor=analyst)
+    with pytest.raises(AlertClaimedByOther):
+        triage.alert_unassign(alert=second, actor=analyst2)
+    triage.alert_unassign(alert=second, actor=analyst)
+    assert holders(first.customer) == {None}
+    assert RiskAlert.objects.filter(customer=first.customer, status=AlertStatus.OPEN).count() == 2
+    assert audit_actions(first) == ["alert.claim", "alert.unassign"] == audit_actions(second)
+
+
+def test_assign_hands_over_the_whole_account(analyst, analyst2, risk_admin):
+    first, second = two_alert_account()
+    triage.alert_claim(alert=first, actor=analyst)
+    triage.alert_assign(alert=second, assignee=analyst2, actor=risk_admin)
+    assert holders(first.customer) == {analyst2.pk}
+    assert audit_actions(first) == ["alert.claim", "alert.assign"] == audit_actions(second)
+
+
+def test_bulk_assign_takes_every_open_alert_of_the_selected_accounts(analyst, risk_admin):
+    first, second = two_alert_account()
+    lone = RiskAlertFactory()
+    untouched = RiskAlertFactory()
+    changed = triage.alerts_bulk_assign(alert_ids=[first.pk, lone.pk], assignee=analyst, actor=risk_admin)
+    assert sorted(a.pk for a in changed) == sorted([first.pk, second.pk, lone.pk])
+    assert holders(first.customer) == {analyst.pk} and holders(lone.customer) == {analyst.pk}
+    assert holders(untouched.customer) == {None}
+
+
+# --- next case: priority order ---------------------------------------------------------------
+
+
+def test_next_case_takes_the_highest_severity_before_the_oldest(analyst):
+    now = timezone.now()
+    RiskAlertFactory(severity=2, raised_at=now - timedelta(days=3))
+    urgent = RiskAlertFactory(severity=5, rule="OVERDUE_90", raised_at=now - timedelta(hours=1))
+    assert triage.case_next(actor=analyst).pk == urgent.pk
+
+
+def test_next_case_breaks_severity_ties_on_the_sla_deadline_then_age(analyst, monkeypatch):
+    now = timezone.now()
+    # Severity 4 has a shorter SLA than 3: an alert of 4 raised later falls due sooner.
+    monkeypatch.setattr("decisions.casework.queue_selectors.sla_hours", lambda: {1: 72, 2: 48, 3: 24, 4: 4, 5: 2})
+    at = now - timedelta(hours=2)
+    later_due = RiskAlertFactory(severity=3, raised_at=now - timedelta(hours=10))  # due in 14 h
+    RiskAlertFactory(customer=later_due.customer, rule="SPENDING_SPIKE", severity=4, raised_at=now - timedelta(hours=1))  # in 3 h
+    young = RiskAlertFactory(severity=4, raised_at=at)  # due in 2 h
+    old = RiskAlertFactory(severity=4, raised_at=at)  # due in 2 h too, and the account is older:
+    RiskAlertFactory(customer=old.customer, rule="OVERDUE_30", severity=1, raised_at=now - timedelta(hours=50))
+    picked = [triage.case_next(actor=analyst).customer_id for _ in range(3)]
+    assert picked == [old.customer_id, young.customer_id, later_due.customer_id]
+
+
+@pytest.mark.postgres
+@pytest.mark.django_db(transaction=True)
+def test_two_analysts_taking_the_next_case_at_once_get_two_different_accounts(make_user):
+    # Given two accounts of two open alerts each, the first account's both older than the second's,
+    # and a recompute holding the lock on one of the first account's alerts for a moment
+    now = timezone.now()
+    first = RiskAlertFactory(raised_at=now - timedelta(hours=10))
+    busy = RiskAlertFactory(customer=first.customer, rule="SPENDING_SPIKE", raised_at=now - timedelta(hours=9))
+    second = RiskAlertFactory(raised_at=now - timedelta(hours=5))
+    RiskAlertFactory(customer=second.customer, rule="SPENDING_SPIKE", raised_at=now - timedelta(hours=4))
+    analysts = [make_user("a1", "analyst"), make_user("a2", "analyst")]
+    locked, release = threading.Event(), threading.Event()
+    picked: dict[int, int | None] = {}
+    errors: list[BaseException] = []
+
+    def recompute():
+        try:
+            with transaction.atomic():
+                RiskAlert.objects.select_for_update().get(pk=busy.pk)
+                locked.set()
+                release.wait(timeout=10)
+        finally:
+            connection.close()
+
+    barrier = threading.Barrier(len(analysts))
+
+    def ask(user):
+        try:
+            barrier.wait(timeout=10)
+            alert = triage.case_next(actor=user)
+            picked[user.pk] = alert.customer_id if alert else None
+        except BaseException as exc:  # noqa: BLE001 - reported below
+            errors.append(exc)
+        finally:
+            connection.close()
+
+    holder = threading.Thread(target=recompute)
+    holder.start()
+    assert locked.wait(timeout=10)
+    # When both analysts press "next case" at the same moment (the recompute commits shortly after)
+    threads = [threading.Thread(target=ask, args=(u,)) for u in analysts]
+    for t in threads:
+        t.start()
+    time.sleep(0.5)
+    release.set()
+    for t in [holder, *threads]:
+        t.join(timeout=30)
+
+    # Then each got a different account, whole: one assignee per account, nothing left waiting
+    assert not errors
+    assert sorted(picked.values()) == sorted([first.customer_id, second.customer_id])
+    for user_pk, customer_id in picked.items():
+        assert holders(Customer.objects.get(pk=customer_id)) == {user_pk}
+    assert triage.case_next(actor=make_user("a3", "analyst")) is None
+
+
 # --- notes -----------------------------------------------------------------------------------
 
 
@@ -369,3 +532,4 @@ def test_recompute_request_is_audited_and_enqueued_on_commit(analyst, enqueued, 
 def test_compliance_cannot_request_a_recompute(compliance_officer):
     with pytest.raises(NotPermitted):
         triage.customer_recompute_request(customer=CustomerFactory(), actor=compliance_officer)
+

@@ -1,9 +1,11 @@
 """Queue page and triage actions over HTTP: every URL × role, bad input, htmx answers."""
 
+from datetime import timedelta
 from unittest import mock
 
 import pytest
 from django.urls import reverse
+from django.utils import timezone
 
 from decisions.models import AlertStatus, CaseNote, RiskAlert
 from riskops.core.models import AuditEvent
@@ -187,7 +189,7 @@ def test_claim_redirects_with_a_flash_and_a_double_claim_is_a_flash_not_a_500(cl
     client.force_login(second)
     response = client.post(reverse("decisions:alert-claim", args=[alert.pk]), follow=True)
     assert response.status_code == 200
-    assert "is already working on this alert" in response.content.decode()
+    assert "is already working on this account" in response.content.decode()
     alert.refresh_from_db()
     assert alert.assigned_to == first
 
@@ -198,6 +200,40 @@ def test_next_case_claims_and_opens_the_profile(analyst_client, analyst, alert):
     assert response.url == reverse("decisions:customer", kwargs={"external_id": alert.customer.external_id})
     alert.refresh_from_db()
     assert alert.assigned_to == analyst
+
+
+def test_one_account_one_analyst_through_the_pages(client, make_user):
+    first, second = make_user("one", "analyst"), make_user("two", "analyst")
+    alert = RiskAlertFactory(customer=CreditLineFactory().customer, raised_at=timezone.now() - timedelta(hours=9))
+    sibling = RiskAlertFactory(customer=alert.customer, rule="SPENDING_SPIKE", raised_at=timezone.now() - timedelta(hours=8))
+    other = RiskAlertFactory(customer=CreditLineFactory().customer, raised_at=timezone.now() - timedelta(hours=1))
+    profile = reverse("decisions:customer", kwargs={"external_id": alert.customer.external_id})
+    # The first analyst claims one alert of the account: the account is theirs
+    client.force_login(first)
+    client.post(reverse("decisions:alert-claim", args=[alert.pk]), {"next": profile})
+    # The second one's "next case" opens the other account; claiming the sibling is refused
+    client.force_login(second)
+    response = client.post(reverse("decisions:queue-next"))
+    assert response.url == reverse("decisions:customer", kwargs={"external_id": other.customer.external_id})
+    response = client.post(reverse("decisions:alert-claim", args=[sibling.pk]), {"next": profile}, follow=True)
+    html = response.content.decode()
+    assert "one is already working on this account" in html
+    # The profile lists one assignee
+    assert html.count("<td>one</td>") == 2 and "<td>two</td>" not in html
+    sibling.refresh_from_db()
+    assert sibling.assigned_to == first
+
+
+def test_next_case_takes_the_most_severe_account_not_the_oldest(analyst_client, analyst):
+    RiskAlertFactory(customer=CreditLineFactory().customer, severity=2, raised_at=timezone.now() - timedelta(days=2))
+    urgent = RiskAlertFactory(customer=CreditLineFactory().customer, severity=5, rule="OVERDUE_90")
+    response = analyst_client.post(reverse("decisions:queue-next"))
+    assert response.url == reverse("decisions:customer", kwargs={"external_id": urgent.customer.external_id})
+
+
+def test_the_shortcut_help_says_which_case_comes_next(analyst_client, alert):
+    html = analyst_client.get(reverse("decisions:queue")).content.decode()
+    assert 'data-key-n="Claim the next unassigned account: highest severity, then nearest SLA deadline, then oldest; and open it"' in html
 
 
 def test_next_case_with_nothing_waiting_says_so(analyst_client):
@@ -247,6 +283,17 @@ def test_htmx_claim_swaps_the_alert_block(analyst_client, alert):
     html = response.content.decode()
     assert f'id="alert-actions-{alert.pk}"' in html and "You are working on it" in html
     assert "<html" not in html
+
+
+def test_htmx_claim_of_an_account_with_several_alerts_reloads_the_page(analyst_client, analyst, alert):
+    sibling = RiskAlertFactory(customer=alert.customer, rule="SPENDING_SPIKE")
+    response = analyst_client.post(reverse("decisions:alert-claim", args=[alert.pk]), HTTP_HX_REQUEST="true")
+    # every alert block of the account changed: htmx reloads the page, the message waits for it
+    assert response.status_code == 200 and response["HX-Refresh"] == "true"
+    sibling.refresh_from_db()
+    assert sibling.assigned_to == analyst
+    html = analyst_client.get(reverse("decisions:customer", kwargs={"external_id": alert.customer.external_id})).content.decode()
+    assert "You are now working on" in html
 
 
 def test_htmx_bad_input_answers_the_block_with_errors(analyst_client, alert):

@@ -30,7 +30,7 @@ from riskops.core.roles import ANALYST, RISK_ADMIN, has_role
 from decisions.models import CaseNote, RiskAlert, Trigger
 
 from ..filters import QueueFilters
-from ..queue_selectors import queue_alerts
+from ..queue_selectors import next_case_accounts
 from decisions.engine.dispatch import task
 from decisions.engine.policy_reads import active_policy
 
@@ -112,47 +112,105 @@ def _claim(alert: RiskAlert, *, assignee: Any, now) -> None:
     alert.save(update_fields=["status", "assigned_to", "claimed_at"])
 
 
+# --- the account: one analyst holds all of a customer's open alerts ----------------------------
+#
+# Claim, assign, bulk assign, next case and unassign act on the account, not on one alert. Lock
+# order, always: the customer row, then its open alerts in pk order. The customer row is the
+# account's lock (FOR NO KEY UPDATE: rows that merely reference the customer, such as a
+# recompute's new alerts, are not held up by it).
+
+
+def _lock_account(customer_id: int, *, skip_locked: bool = False) -> bool:
+    """Lock the account; False when `skip_locked` and someone else is working on it right now."""
+    locked = Customer.objects.select_for_update(no_key=True, skip_locked=skip_locked).filter(pk=customer_id)
+    return locked.values_list("pk", flat=True).first() is not None
+
+
+def _account_alerts(customer_id: int) -> list[RiskAlert]:
+    """The account's open alerts, locked (after `_lock_account`), with their assignees."""
+    return list(
+        RiskAlert.objects.select_for_update(of=("self",))
+        .select_related("assigned_to", "customer")
+        .filter(customer_id=customer_id, status__in=RiskAlert.OPEN_STATUSES)
+        .order_by("pk")
+    )
+
+
+def _locked_alert(alert: RiskAlert) -> tuple[RiskAlert, list[RiskAlert]]:
+    """Lock `alert`'s account, then the alert and its open siblings: (the fresh alert, all of them).
+    A closed alert is refused (AlertClosed)."""
+    _lock_account(alert.customer_id)
+    alerts = _account_alerts(alert.customer_id)
+    fresh = next((a for a in alerts if a.pk == alert.pk), None)
+    if fresh is None:  # not among the open ones: closed, and the refusal says how
+        fresh = _lock(alert)
+        _require_open(fresh)
+    return fresh, alerts
+
+
+def _holder(alerts: list[RiskAlert], *, other_than: Any = None) -> Any | None:
+    """Who holds the account (the assignee of one of its open alerts), other than `other_than`."""
+    skip = getattr(other_than, "pk", None)
+    return next((a.assigned_to for a in alerts if a.assigned_to_id not in (None, skip)), None)
+
+
+def _account_held_by_other(holder: Any, alert: RiskAlert) -> AlertClaimedByOther:
+    return AlertClaimedByOther(
+        _("%(user)s is already working on this account.") % {"user": holder.get_username()}, alert_id=alert.pk
+    )
+
+
+def _take_account(alerts: list[RiskAlert], *, assignee: Any, actor: Any, action: str, now) -> list[RiskAlert]:
+    """Every open alert of the account becomes `assignee`'s (in review). One audit event per alert
+    that changed hands, so each alert's trail says who took it; the others are left alone."""
+    changed = []
+    for alert in alerts:
+        if alert.status == IN_REVIEW and alert.assigned_to_id == assignee.pk:
+            continue
+        before = _state(alert)
+        _claim(alert, assignee=assignee, now=now)
+        audit_record(actor=actor, action=action, target=alert, before=before, after=_state(alert))
+        changed.append(alert)
+    return changed
+
+
 @transaction.atomic
 def alert_claim(*, alert: RiskAlert, actor: User) -> RiskAlert:
-    """Take an open alert: it becomes in_review, assigned to `actor`, with a claim time.
+    """Take an open alert's account: its open alerts become in_review, assigned to `actor`.
 
-    Invariants: only an open or in-review alert can be claimed; claiming an alert someone else
-    holds is a Conflict (`AlertClaimedByOther`), so two analysts never work the same alert;
-    claiming one's own alert again changes nothing and writes nothing.
+    Invariants: only an open or in-review alert can be claimed; an account someone else holds
+    (any of its open alerts) is a Conflict (`AlertClaimedByOther`), so two analysts never work the
+    same account; claiming one's own account again changes nothing and writes nothing, except that
+    an alert raised on it since is taken too.
     """
     _require(actor, ACT_PERMISSION)
-    alert = _lock(alert)
-    _require_open(alert)
-    if alert.status == IN_REVIEW and alert.assigned_to_id == actor.pk:
-        return alert
-    if alert.assigned_to_id not in (None, actor.pk):
-        raise AlertClaimedByOther(
-            _("%(user)s is already working on this alert.") % {"user": alert.assigned_to.get_username()},
-            alert_id=alert.pk,
-        )
-    before = _state(alert)
-    _claim(alert, assignee=actor, now=timezone.now())
-    audit_record(actor=actor, action="alert.claim", target=alert, before=before, after=_state(alert))
+    alert, alerts = _locked_alert(alert)
+    holder = _holder(alerts, other_than=actor)
+    if holder is not None:
+        raise _account_held_by_other(holder, alert)
+    _take_account(alerts, assignee=actor, actor=actor, action="alert.claim", now=timezone.now())
     return alert
 
 
 @transaction.atomic
 def alert_unassign(*, alert: RiskAlert, actor: User) -> RiskAlert:
-    """Give a claimed alert back to the queue: open again, nobody's.
+    """Give a claimed alert's account back to the queue: its open alerts are open again, nobody's.
 
-    Invariants: only the assignee or a risk admin may do it (`AlertClaimedByOther` otherwise);
-    a closed alert stays closed; an alert already unassigned is left alone (no audit row).
+    Invariants: only the holder or a risk admin may do it (`AlertClaimedByOther` otherwise);
+    a closed alert stays closed; an account nobody holds is left alone (no audit row).
     """
     _require(actor, ACT_PERMISSION)
-    alert = _lock(alert)
-    _require_open(alert)
-    if alert.assigned_to_id is None and alert.status == OPEN:
-        return alert
-    _require_not_held_by_other(alert, actor)
-    before = _state(alert)
-    alert.status, alert.assigned_to, alert.claimed_at = OPEN, None, None
-    alert.save(update_fields=["status", "assigned_to", "claimed_at"])
-    audit_record(actor=actor, action="alert.unassign", target=alert, before=before, after=_state(alert))
+    alert, alerts = _locked_alert(alert)
+    holder = _holder(alerts, other_than=actor)
+    if holder is not None and not actor.has_perm(ASSIGN_PERMISSION):
+        raise _account_held_by_other(holder, alert)
+    for each in alerts:
+        if each.assigned_to_id is None and each.status == OPEN:
+            continue
+        before = _state(each)
+        each.status, each.assigned_to, each.claimed_at = OPEN, None, None
+        each.save(update_fields=["status", "assigned_to", "claimed_at"])
+        audit_record(actor=actor, action="alert.unassign", target=each, before=before, after=_state(each))
     return alert
 
 
@@ -163,83 +221,79 @@ def _check_assignee(assignee: Any) -> None:
 
 @transaction.atomic
 def alert_assign(*, alert: RiskAlert, assignee: User, actor: User) -> RiskAlert:
-    """Hand an open or in-review alert to `assignee` (claimed on their behalf: in_review).
+    """Hand an open or in-review alert's account to `assignee` (claimed on their behalf: all its
+    open alerts in_review, theirs).
 
     Invariants: only a risk admin (`decisions.assign_riskalert`) may assign — enforced here,
-    whatever the UI shows; the assignee is an active analyst or risk admin; assigning an alert to
-    the person who already holds it writes nothing. No four-eyes rule: assignment decides nothing
-    about the customer.
+    whatever the UI shows; the assignee is an active analyst or risk admin; assigning an account
+    to the person who already holds it writes nothing. No four-eyes rule: assignment decides
+    nothing about the customer.
     """
     _require(actor, ASSIGN_PERMISSION)
     _check_assignee(assignee)
-    alert = _lock(alert)
-    _require_open(alert)
-    if alert.status == IN_REVIEW and alert.assigned_to_id == assignee.pk:
-        return alert
-    before = _state(alert)
-    _claim(alert, assignee=assignee, now=timezone.now())
-    audit_record(actor=actor, action="alert.assign", target=alert, before=before, after=_state(alert))
+    alert, alerts = _locked_alert(alert)
+    _take_account(alerts, assignee=assignee, actor=actor, action="alert.assign", now=timezone.now())
     return alert
 
 
 @transaction.atomic
 def alerts_bulk_assign(*, alert_ids: Iterable[int], assignee: User, actor: User) -> list[RiskAlert]:
-    """Assign several alerts to `assignee` at once; returns the alerts that changed hands.
+    """Assign the accounts of several alerts to `assignee` at once; returns the alerts that
+    changed hands (every open alert of each account, not only the ones selected).
 
-    Invariants: as `alert_assign`, for each alert; rows are locked in pk order (no deadlock with
-    another bulk assignment); alerts closed meanwhile are skipped, not an error, so a stale
-    selection still assigns what is still open. One audit row per alert that changed.
+    Invariants: as `alert_assign`, for each account; accounts are locked in customer-id order
+    (no deadlock with another bulk assignment); alerts closed meanwhile are skipped, not an error,
+    so a stale selection still assigns what is still open. One audit row per alert that changed.
     """
     _require(actor, ASSIGN_PERMISSION)
     _check_assignee(assignee)
     ids = sorted({int(pk) for pk in alert_ids})
     if not ids:
         raise ValidationFailed(_("Select at least one case to assign."), field="alert_ids")
+    customer_ids = sorted(
+        set(RiskAlert.objects.filter(pk__in=ids, status__in=RiskAlert.OPEN_STATUSES).values_list("customer_id", flat=True))
+    )
     now = timezone.now()
     changed = []
-    for alert in RiskAlert.objects.select_for_update().filter(pk__in=ids, status__in=RiskAlert.OPEN_STATUSES).order_by("pk"):
-        if alert.status == IN_REVIEW and alert.assigned_to_id == assignee.pk:
-            continue
-        before = _state(alert)
-        _claim(alert, assignee=assignee, now=now)
-        audit_record(actor=actor, action="alert.assign", target=alert, before=before, after=_state(alert))
-        changed.append(alert)
+    for customer_id in customer_ids:
+        _lock_account(customer_id)
+        changed += _take_account(_account_alerts(customer_id), assignee=assignee, actor=actor, action="alert.assign", now=now)
     return changed
+
+
+# How many candidate accounts "next case" reads at a time; more only when all were taken meanwhile.
+NEXT_CASE_BATCH = 20
 
 
 @transaction.atomic
 def case_next(*, actor: User, filters: QueueFilters | None = None) -> RiskAlert | None:
-    """Claim the next case for `actor`: the oldest unassigned open alert within `filters`, and
-    with it the customer's other unassigned open alerts (one account, one analyst). Returns the
-    alert that was picked, or None when nothing is waiting.
+    """Claim the next case for `actor`: the most urgent unassigned account within `filters` —
+    highest severity, then nearest SLA deadline, then oldest (the queue's default order,
+    `queue_selectors.PRIORITY_ORDER`) — with every open alert of it. Returns the account's most
+    severe alert, or None when nothing is waiting.
 
-    Invariant: two analysts asking at the same moment never get the same case. On PostgreSQL the
-    pick is `SELECT … FOR UPDATE SKIP LOCKED` (a row another transaction is claiming is skipped,
-    not waited for); SQLite serialises writers, so the second caller sees the first's claim.
+    Invariant: two analysts asking at the same moment never get the same account, and an account
+    someone holds is never handed out. Each candidate account is locked with
+    `SELECT … FOR NO KEY UPDATE SKIP LOCKED` on PostgreSQL (an account another transaction is
+    claiming is skipped, not waited for) and re-checked under the lock (taken meanwhile: next
+    one); SQLite serialises writers, so the second caller sees the first's claim.
     """
     _require(actor, ACT_PERMISSION)
-    filters = filters or QueueFilters()
-    candidates = (
-        queue_alerts(filters=filters, user=actor)
-        .filter(status=OPEN, assigned_to__isnull=True)
-        .select_for_update(skip_locked=True, of=("self",))
-        .order_by("raised_at", "pk")
-    )
-    first = candidates.first()
-    if first is None:
-        return None
-    now = timezone.now()
-    siblings = (
-        RiskAlert.objects.filter(customer_id=first.customer_id, status=OPEN, assigned_to__isnull=True)
-        .exclude(pk=first.pk)
-        .select_for_update(skip_locked=True)
-        .order_by("pk")
-    )
-    for alert in [first, *siblings]:
-        before = _state(alert)
-        _claim(alert, assignee=actor, now=now)
-        audit_record(actor=actor, action="alert.claim", target=alert, before=before, after=_state(alert))
-    return first
+    candidates = next_case_accounts(filters=filters or QueueFilters(), user=actor)
+    tried: list[int] = []
+    while True:
+        batch = list(candidates.exclude(customer_id__in=tried)[:NEXT_CASE_BATCH])
+        if not batch:
+            return None
+        for customer_id in batch:
+            tried.append(customer_id)
+            if not _lock_account(customer_id, skip_locked=True):
+                continue
+            alerts = _account_alerts(customer_id)
+            if not alerts or _holder(alerts) is not None:
+                continue  # closed or claimed since the candidates were read
+            _take_account(alerts, assignee=actor, actor=actor, action="alert.claim", now=timezone.now())
+            return max(alerts, key=lambda a: (a.severity, -a.raised_at.timestamp(), -a.pk))
 
 
 @transaction.atomic
