@@ -17,10 +17,16 @@ at 534k rows). The transactions table (5.4M) has no list filter at all.
 """
 
 from django.contrib import admin
+from django.core.exceptions import PermissionDenied
 from django.db.models import Model, QuerySet
 from django.http import HttpRequest
+from django.shortcuts import get_object_or_404
+from django.template.response import TemplateResponse
+from django.urls import path
+from django.utils.translation import gettext as _
 
 from riskops.core.admin import LargeTableAdminMixin, ReadOnlyAdminMixin, ReadOnlyTabularInline
+from riskops.core.exceptions import NotPermitted
 
 from .models import (
     BureauReport,
@@ -33,8 +39,7 @@ from .models import (
     RepaymentInstallment,
     Transaction,
 )
-
-PII_PERMISSION = "accounts.view_customer_pii"
+from .services import PII_PERMISSION, customer_pii_reveal
 
 
 class ConsentInline(ReadOnlyTabularInline):
@@ -57,15 +62,43 @@ class CustomerAdmin(ReadOnlyAdminMixin, LargeTableAdminMixin, admin.ModelAdmin):
     readonly_fields = ("national_id_display", "phone_display", "created_at")
     # Transactions are not inlined: a customer has thousands. Consents are few.
     inlines = (ConsentInline,)
+    change_form_template = "admin/accounts/customer/change_form.html"
 
     def get_fields(self, request: HttpRequest, obj: Model | None = None) -> list[str]:
-        # The raw values reach only people whose job needs them (see docs/data-model.md, "Roles"); everyone else gets
-        # the masked form, and the raw fields are not in the page at all.
-        if request.user.has_perm(PII_PERMISSION):
-            pii = ["national_id", "phone"]
-        else:
-            pii = ["national_id_display", "phone_display"]
-        return ["external_id", "full_name", *pii, "onboarded_at", "created_at"]
+        # Masked for everyone, holders of view_customer_pii included: the raw fields are not in the
+        # page at all. Holders see them through "Reveal" (reveal_view), which is audited.
+        return ["external_id", "full_name", "national_id_display", "phone_display", "onboarded_at", "created_at"]
+
+    def get_urls(self):
+        return [
+            path("<int:pk>/reveal/", self.admin_site.admin_view(self.reveal_view), name="accounts_customer_reveal"),
+            *super().get_urls(),
+        ]
+
+    def change_view(self, request, object_id, form_url="", extra_context=None):
+        extra = {**(extra_context or {}), "can_reveal_pii": request.user.has_perm(PII_PERMISSION)}
+        return super().change_view(request, object_id, form_url, extra)
+
+    def reveal_view(self, request: HttpRequest, pk: int) -> TemplateResponse:
+        """GET: what revealing means, and a button. POST (CSRF): the unmasked national id and phone,
+        on this response only, after `customer_pii_reveal` has recorded who saw whose."""
+        if not self.has_view_permission(request) or not request.user.has_perm(PII_PERMISSION):
+            raise PermissionDenied
+        customer = get_object_or_404(Customer, pk=pk)
+        revealed = None
+        if request.method == "POST":
+            try:
+                revealed = customer_pii_reveal(actor=request.user, customer=customer, via="admin")
+            except NotPermitted as refused:
+                raise PermissionDenied(refused.message) from refused
+        context = {
+            **self.admin_site.each_context(request),
+            "opts": self.model._meta,
+            "original": customer,
+            "title": _("National ID and phone of %(customer)s") % {"customer": customer.external_id},
+            "revealed": revealed,
+        }
+        return TemplateResponse(request, "admin/accounts/customer/reveal.html", context)
 
     @admin.display(description="National ID")
     def national_id_display(self, obj: Customer) -> str:

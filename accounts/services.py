@@ -13,7 +13,8 @@ from django.db import connection, connections, transaction
 
 from riskops.core.audit import audit_record
 from riskops.core.bulk import copy_rows, next_id, reset_sequences
-from riskops.core.exceptions import Conflict, ValidationFailed
+from riskops.core.exceptions import Conflict, NotPermitted, ValidationFailed
+from riskops.core.models import AuditAction
 
 from .models import (
     BureauReport,
@@ -161,3 +162,34 @@ def demo_book_seed(
             after={"customers": result.customers, "rows": dict(result.rows), "as_of": as_of.isoformat()},
         )
     return result
+
+
+# --- a customer's national id and phone, unmasked on request ---
+
+PII_PERMISSION = "accounts.view_customer_pii"
+
+
+@dataclass(frozen=True)
+class RevealedPii:
+    national_id: str
+    phone: str
+
+
+@transaction.atomic
+def customer_pii_reveal(*, actor, customer: Customer, via: str) -> RevealedPii:
+    """The customer's unmasked national id and phone, for someone whose job needs them.
+
+    Pages show them masked (riskops/core/masking.py); seeing them in full is a deliberate act,
+    recorded before the values are returned: who (the actor), when, which customer, and where
+    (`via`, e.g. "admin"), as the data-subject report records `pii_unmasked`. Anyone without
+    `accounts.view_customer_pii` is refused and nothing is recorded.
+    """
+    if not actor.has_perm(PII_PERMISSION):
+        raise NotPermitted("Your role may not see a customer's national id and phone.", field="customer")
+    audit_record(
+        actor=actor,
+        action=AuditAction.CUSTOMER_PII_REVEAL,
+        target=customer,
+        after={"external_id": customer.external_id, "fields": ["national_id", "phone"], "via": via},
+    )
+    return RevealedPii(national_id=customer.national_id, phone=customer.phone)

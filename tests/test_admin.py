@@ -232,13 +232,14 @@ def test_customer_search_does_not_match_national_id(admin_client: Client, rows):
     assert response.context["cl"].result_count == 0
 
 
-def test_customer_detail_shows_raw_pii_to_pii_permission_holders(client: Client, rows, risk_admin):
-    client.force_login(risk_admin)  # risk_admin holds accounts.view_customer_pii
+def test_customer_detail_masks_pii_for_pii_permission_holders_too(client: Client, rows, risk_admin):
+    client.force_login(risk_admin)  # risk_admin holds accounts.view_customer_pii: an audited reveal shows them
 
     body = client.get(_url(rows[Customer], "change", rows[Customer].pk)).content.decode()
 
-    assert NATIONAL_ID in body
-    assert PHONE in body
+    assert rows[Customer].national_id_masked in body and NATIONAL_ID not in body
+    assert rows[Customer].phone_masked in body and PHONE not in body
+    assert reverse("admin:accounts_customer_reveal", args=[rows[Customer].pk]) in body  # tests/accounts/test_pii_reveal.py
 
 
 def test_customer_detail_masks_pii_for_everyone_else(client: Client, rows, make_user):
