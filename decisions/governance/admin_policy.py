@@ -15,7 +15,8 @@ import json
 
 from django import forms
 from django.contrib import admin, messages
-from django.core.exceptions import PermissionDenied
+from django.contrib.admin.utils import unquote
+from django.core.exceptions import PermissionDenied, ValidationError
 from django.http import HttpResponseRedirect
 from django.shortcuts import get_object_or_404
 from django.template.response import TemplateResponse
@@ -170,8 +171,17 @@ class PolicyVersionAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
             **extra,
         }
 
+    def _version_or_none(self, object_id: str) -> PolicyVersion | None:
+        """The version a change URL names; None for an id that is not one (`abc`, `1.5`) or is
+        unknown, so Django's change view answers with its "doesn't exist" message, not a 500."""
+        try:
+            pk = self.model._meta.pk.to_python(unquote(object_id))
+        except ValidationError:
+            return None
+        return PolicyVersion.objects.filter(pk=pk).select_related("activation_requested_by").first()
+
     def change_view(self, request, object_id, form_url="", extra_context=None):
-        version = PolicyVersion.objects.filter(pk=object_id).select_related("activation_requested_by").first()
+        version = self._version_or_none(object_id)
         extra = dict(extra_context or {})
         if version is not None:
             user = request.user
