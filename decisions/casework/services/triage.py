@@ -5,6 +5,9 @@ confirmed (real risk). Dismissed and confirmed alerts carry `suppressed_until`, 
 by the policy (`alerts.max_suppression_days`): until then the recompute does not raise the same
 rule again unless its severity rises, and a confirmed alert's action stays in force.
 
+One account, one analyst: claiming, assigning, giving back and "next case" act on every open
+alert of the customer at once, under the customer row's lock (see `_lock_account`).
+
 Every service here: lock → re-check → change → audit → defer side effects, in one transaction.
 Permissions are checked here, not only hidden in the UI: analysts and risk admins act (model
 permission `decisions.change_riskalert`), only risk admins hand cases to someone else
