@@ -166,7 +166,8 @@ def test_bulk_assign_needs_the_assign_permission(analyst):
 # --- next case -------------------------------------------------------------------------------
 
 
-def test_next_case_is_the_oldest_unassigned_alert_within_the_filter_with_its_siblings(analyst):
+def test_next_case_is_the_first_unassigned_account_within_the_filter_with_all_its_alerts(analyst):
+    # All of severity 3: the nearest SLA deadline, here the oldest alert, decides
     now = timezone.now()
     oldest_other_rule = RiskAlertFactory(rule="OVERDUE_30", raised_at=now - timedelta(hours=9))
     older = RiskAlertFactory(raised_at=now - timedelta(hours=5))
@@ -181,7 +182,7 @@ def test_next_case_is_the_oldest_unassigned_alert_within_the_filter_with_its_sib
     oldest_other_rule.refresh_from_db()
     assert sibling.assigned_to == analyst and sibling.status == AlertStatus.IN_REVIEW
     assert oldest_other_rule.assigned_to is None
-    # Without a filter the oldest unassigned alert in the whole queue comes next.
+    # Without a filter the next account in the whole queue comes next.
     assert triage.case_next(actor=analyst).pk == oldest_other_rule.pk
 
 
