@@ -19,7 +19,7 @@ import pandas as pd
 from decisions.engine.policy import BANDS, Policy
 
 from . import metrics
-from .fitting import FittedScorecard
+from .fitting import FittedScorecard  # light: optbinning is imported only when a card is fitted
 from .scoring_frame import policy_bands, policy_pds, policy_scores
 
 # PSI and CSI levels (the usual reading; monitoring uses the same).
