@@ -104,5 +104,5 @@ def model_ready_book(
         ["customer", "observation_date", "horizon_end", "as_of", "worst_dpd", "matured", "bad", "bad_days_past_due", "horizon_months", "policy_version", "computed_at"],
         outcome_rows,
     )
-    refresh_planner_statistics()
+    refresh_planner_statistics(Customer, ScoreSnapshot, Outcome)
     return [c.pk for c in people]

@@ -40,10 +40,10 @@ from django.db import transaction
 from accounts.changes import recomputes_deferred
 from accounts.events import consent_grant, consent_withdraw, disclosure_acknowledge, transaction_record
 from accounts.events_bulk import applications_record_bulk, bureau_reports_record_bulk, repayments_record_bulk, transactions_record_bulk
-from accounts.models import Consent, Customer, Disclosure, RepaymentInstallment, Transaction
+from accounts.models import BureauReport, Consent, CreditApplication, Customer, Disclosure, RepaymentInstallment, Transaction
 from accounts.seeding.generator import archetype_of
 from accounts.services import demo_book_seed, disclosure_publish
-from decisions.models import CreditDecision, CreditLine, RecomputeRun, RiskAlert, Trigger
+from decisions.models import CreditDecision, CreditLine, RecomputeRun, RiskAlert, ScoreSnapshot, Trigger
 from decisions.casework.services.book_stats import book_stats_refresh
 from decisions.engine.services.runs import recompute_run_process_inline, recompute_run_start
 from decisions.casework.services.triage import alert_confirm, alert_dismiss, suppression_bounds
@@ -60,6 +60,11 @@ SIMULATOR_USERNAME = "simulated-analyst"
 # A new version of the risk disclosure is published this many days into the replay, so the
 # history holds acknowledgements (and DISCLOSURE_MISSING alerts for those who never acknowledge).
 DISCLOSURE_DAY = 45
+# The tables a replayed month grows: their planner statistics are refreshed each month.
+REPLAYED_TABLES = (
+    Transaction, RepaymentInstallment, CreditApplication, BureauReport, Consent,
+    ScoreSnapshot, CreditDecision, CreditLine, RiskAlert, SyntheticHazard,
+)
 NO_ENQUEUE = lambda customer_ids, trigger: None  # noqa: E731 - recomputes are the day's run
 
 
@@ -242,7 +247,7 @@ def book_replay(
         lines = _lines()
         if day.day == 1 or day == start:
             report.hazard_rows += _hazards(lives, day.replace(day=1), lines)
-            refresh_planner_statistics()  # a month of bulk-written rows: the planner's figures catch up
+            refresh_planner_statistics(*REPLAYED_TABLES)  # a month of bulk-written rows: the planner's figures catch up
         events: dict[str, list] = {k: [] for k in ("transactions", "applications", "bureau_reports", "repayments", "draws", "withdrawn", "granted")}
         for life in lives:
             access, limit = lines.get(life.customer_id, ("not_offered", 0))
