@@ -1,23 +1,12 @@
-from datetime import date
 
 from django.core.management.base import BaseCommand, CommandError
-from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from modelling.drift import SCORE
 from modelling.health_texts import level_name, reference_source_name
-from modelling.performance import utc_date
+from modelling.management.cli import aligned_table, as_of_date
 from modelling.services.monitoring import MonitorResult, model_monitor
 from riskops.core.exceptions import DomainError
-
-
-def _as_of(value: str | None) -> date:
-    if value is None:
-        return utc_date(timezone.now())
-    try:
-        return date.fromisoformat(value)
-    except ValueError:
-        raise CommandError(_("--as-of must be a date as YYYY-MM-DD, not %(value)r") % {"value": value}) from None
 
 
 def figures_table(result: MonitorResult) -> list[str]:
@@ -29,10 +18,7 @@ def figures_table(result: MonitorResult) -> list[str]:
         for metric, value in found.metrics().items()
     ]
     headers = (_("metric"), _("value"), _("level"))
-    widths = [max(len(cell) for cell in column) for column in zip(headers, *rows)]
-    lines = ["  ".join(cell.rjust(w) if i == 1 else cell.ljust(w) for i, (cell, w) in enumerate(zip(row, widths))).rstrip() for row in [headers, *rows]]
-    lines.insert(1, "  ".join("-" * w for w in widths))
-    return lines
+    return aligned_table(headers, rows, right={1})
 
 
 class Command(BaseCommand):
@@ -46,7 +32,7 @@ class Command(BaseCommand):
 
     def handle(self, *args, as_of, **options):
         try:
-            result = model_monitor(as_of=_as_of(as_of))
+            result = model_monitor(as_of=as_of_date(as_of))
         except DomainError as exc:
             name = "--as-of" if exc.field == "as_of" else exc.field
             raise CommandError(f"{name}: {exc.message}" if name else exc.message) from None

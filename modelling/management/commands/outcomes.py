@@ -1,12 +1,11 @@
 import time
-from datetime import date
 
 from django.core.management.base import BaseCommand, CommandError
 from django.utils import timezone
 from django.utils.translation import gettext as _, gettext_lazy
 from tqdm import tqdm
 
-from modelling.performance import utc_date
+from modelling.management.cli import aligned_table, as_of_date
 from modelling.selectors import customers_to_materialise
 from modelling.services.outcomes import OutcomeReport, outcomes_materialise
 from riskops.core.exceptions import DomainError
@@ -19,15 +18,6 @@ HEADERS = (
     gettext_lazy("bad"),
     gettext_lazy("bad rate"),
 )
-
-
-def _as_of(value: str | None) -> date:
-    if value is None:
-        return utc_date(timezone.now())
-    try:
-        return date.fromisoformat(value)
-    except ValueError:
-        raise CommandError(_("--as-of must be a date as YYYY-MM-DD, not %(value)r") % {"value": value}) from None
 
 
 def report_table(report: OutcomeReport) -> list[str]:
@@ -44,11 +34,8 @@ def report_table(report: OutcomeReport) -> list[str]:
         for o in report.observations
     ]
     headers = tuple(str(h) for h in HEADERS)
-    widths = [max(len(cell) for cell in column) for column in zip(headers, *rows)]
     # The date left-aligned, the figures right-aligned.
-    lines = ["  ".join(cell.rjust(w) if i else cell.ljust(w) for i, (cell, w) in enumerate(zip(row, widths))) for row in [headers, *rows]]
-    lines.insert(1, "  ".join("-" * w for w in widths))
-    return lines
+    return aligned_table(headers, rows, right=set(range(1, len(headers))))
 
 
 class Command(BaseCommand):
@@ -62,11 +49,11 @@ class Command(BaseCommand):
         parser.add_argument("--no-progress", action="store_true")
 
     def handle(self, *args, as_of, no_progress, **options):
-        as_of_date = _as_of(as_of)
+        day = as_of_date(as_of)
         started = time.perf_counter()
         try:
             with tqdm(total=customers_to_materialise(), unit="customer", desc="outcomes", disable=no_progress or None) as bar:
-                report = outcomes_materialise(as_of=as_of_date, now=timezone.now(), progress=bar.update)
+                report = outcomes_materialise(as_of=day, now=timezone.now(), progress=bar.update)
         except DomainError as exc:
             # The service names the bad input by its parameter; the user typed the option.
             name = "--as-of" if exc.field == "as_of" else exc.field
