@@ -211,10 +211,33 @@ def verification_status(*, history: int = 5) -> VerificationStatusView:
 
 
 def export_rows(*, filters: dict[str, Any], chunk_size: int = 2000) -> Iterator[tuple]:
-    """The audit export's rows in chain order, streamed (server-side cursor on PostgreSQL)."""
+    """The audit export's rows in chain order, streamed (server-side cursor on PostgreSQL), each
+    with its action label and its target in words beside the raw codes and internal id."""
     qs = audit_events(filters=filters).order_by("id").values_list(
         "id", "occurred_at", "actor_label", "action", "target_type", "target_id", "before", "after", "prev_hash", "hash"
     )
     from .exports import stream_queryset
 
-    return stream_queryset(qs, chunk_size=chunk_size)
+    return _named(stream_queryset(qs, chunk_size=chunk_size), batch=min(chunk_size, 500))
+
+
+def _named(rows: Iterator[tuple], *, batch: int) -> Iterator[tuple]:
+    """Rows batch by batch with the label and target name inserted: one query per target type
+    per batch, memory flat."""
+    from .audit_targets import target_names
+
+    labels = dict(AuditAction.choices)
+    chunk: list[tuple] = []
+
+    def flush() -> Iterator[tuple]:
+        names = target_names((r[4], r[5]) for r in chunk)
+        for r in chunk:
+            yield (*r[:4], str(labels.get(r[3], r[3])), names[(r[4], str(r[5]))].text, *r[4:])
+        chunk.clear()
+
+    for row in rows:
+        chunk.append(row)
+        if len(chunk) >= batch:
+            yield from flush()
+    if chunk:
+        yield from flush()

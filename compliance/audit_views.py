@@ -19,6 +19,7 @@ from riskops.core.views import RoleRequiredMixin
 from riskops.core.domain_errors import answers_domain_errors
 
 from .audit_selectors import AuditFilterForm, audit_page, field_diff, verification_status
+from .audit_targets import target_names
 from .services.verification import verification_request
 
 AUDIT_ROLES = (COMPLIANCE, RISK_ADMIN)
@@ -51,7 +52,18 @@ class AuditTrailView(RoleRequiredMixin, TemplateView):
             "older_url": f"?{base.query(before=page.older_cursor, **keep)}" if page.older_cursor else "",
             "export_query": base.query() if form.is_bound else "",
             "action_labels": dict(AuditAction.choices),
+            "rows": _named_rows(page.events),
         }
+
+
+def _named_rows(events: list[AuditEvent]) -> list[dict[str, Any]]:
+    """Each event with its action label and its target in words (one query per target type)."""
+    labels = dict(AuditAction.choices)
+    names = target_names((e.target_type, e.target_id) for e in events)
+    return [
+        {"event": e, "action_label": labels.get(e.action, e.action), "target": names[(e.target_type, str(e.target_id))]}
+        for e in events
+    ]
 
 
 class AuditEventView(RoleRequiredMixin, TemplateView):
@@ -68,6 +80,7 @@ class AuditEventView(RoleRequiredMixin, TemplateView):
             **super().get_context_data(**kwargs),
             "event": event,
             "action_label": dict(AuditAction.choices).get(event.action, event.action),
+            "target": target_names([(event.target_type, event.target_id)])[(event.target_type, str(event.target_id))],
             "changes": [r for r in rows if r.kind != "unchanged"],
             "unchanged": [r for r in rows if r.kind == "unchanged"],
             "is_broken_link": status.last is not None and status.last.broken_event_id == event.pk,

@@ -137,7 +137,9 @@ def _rows(qs: QuerySet, to_row) -> Iterator[list[Any]]:
 EXPORTS: dict[str, dict[str, Any]] = {
     "audit": {
         "form": AuditFilterForm,
-        "header": ["id", "occurred_at", "actor", "action", "target_type", "target_id", "before", "after", "prev_hash", "hash"],
+        "header": [
+            "id", "occurred_at", "actor", "action", "action_label", "target", "target_type", "target_id", "before", "after", "prev_hash", "hash",
+        ],
         "rows": lambda d: audit_export_rows(filters=d, chunk_size=CHUNK),
     },
     "consents": {

@@ -137,8 +137,8 @@ def test_audit_page_query_budget(client, compliance_officer, events, django_asse
         audit_record(actor=None, action="note.add", target=("x", i), after={"i": i})
     client.force_login(compliance_officer)
     # session, user, groups, verification rows, last finished verification (none yet),
-    # capped count, page rows (+1), savepoint-free: no per-row query
-    with django_assert_max_num_queries(8):
+    # capped count, page rows (+1), target names (one per known target type: riskalert), no per-row query
+    with django_assert_max_num_queries(9):
         response = client.get(reverse("compliance:audit"), {"page_size": "200"})
     assert len(response.context["page"].events) == 162
 
@@ -190,6 +190,67 @@ def test_audit_pages_are_translated(client, compliance_officer, events):
 
 def test_event_page_query_budget(client, compliance_officer, events, django_assert_max_num_queries):
     client.force_login(compliance_officer)
-    # session, user, groups, the event, verification status (recent rows), previous id, next id
-    with django_assert_max_num_queries(8):
+    # session, user, groups, the event, verification status (recent rows), previous id, next id, target name
+    with django_assert_max_num_queries(9):
         assert client.get(reverse("compliance:audit-event", args=[events[5].pk])).status_code == 200
+
+
+def test_targets_and_actions_in_words_with_links(client, compliance_officer, django_assert_max_num_queries):
+    from tests.factories import CustomerFactory, PolicyVersionFactory, RecomputeRunFactory, RiskAlertFactory
+
+    customer = CustomerFactory()
+    policy = PolicyVersionFactory()
+    run = RecomputeRunFactory()
+    alert = RiskAlertFactory(customer=customer)
+    on_customer = audit_record(actor=None, action="note.add", target=customer, after={})
+    on_alert = audit_record(actor=None, action="alert.claim", target=alert, after={})
+    on_policy = audit_record(actor=None, action="override.approve", target=policy, after={})
+    on_run = audit_record(actor=None, action="note.add", target=run, after={})
+    gone = audit_record(actor=None, action="note.add", target=("accounts.customer", 999999), after={})
+    client.force_login(compliance_officer)
+    response = client.get(reverse("compliance:audit"))
+    named = {row["event"].pk: row for row in response.context["rows"]}
+    profile = reverse("decisions:customer", args=[customer.external_id])
+    assert named[on_customer.pk]["target"].text == customer.external_id and named[on_customer.pk]["target"].url == profile
+    assert named[on_alert.pk]["target"].text == f"alert {alert.pk} · {customer.external_id}"
+    assert named[on_alert.pk]["target"].url == profile
+    assert named[on_policy.pk]["target"].text == f"policy v{policy.version}"
+    assert named[on_run.pk]["target"].text == f"run {run.pk}"
+    assert named[on_run.pk]["target"].url == reverse("decisions:run-progress", args=[run.pk])
+    assert named[gone.pk]["target"].text == "accounts.customer:999999" and named[gone.pk]["target"].url == ""
+    assert named[on_alert.pk]["action_label"] == "Alert claimed"
+    body = response.content.decode()
+    assert f'<a href="{profile}">{customer.external_id}</a>' in body
+    assert "Alert claimed" in body and ">alert.claim<" not in body
+    event_page = client.get(reverse("compliance:audit-event", args=[on_alert.pk])).content.decode()
+    assert f'<a href="{profile}">alert {alert.pk} · {customer.external_id}</a>' in event_page
+
+
+def test_audit_export_names_actions_and_targets_and_keeps_the_ids(client, compliance_officer):
+    import csv
+    import io
+
+    from tests.factories import CustomerFactory
+
+    customer = CustomerFactory()
+    audit_record(actor=None, action="alert.claim", target=customer, after={})
+    client.force_login(compliance_officer)
+    response = client.get(reverse("compliance:export-audit"), {"action": "alert.claim"})
+    rows = list(csv.DictReader(io.StringIO(b"".join(response.streaming_content).decode("utf-8-sig"))))
+    assert rows == [rows[0]] and rows[0]["action"] == "alert.claim" and rows[0]["action_label"] == "Alert claimed"
+    assert rows[0]["target"] == customer.external_id
+    assert (rows[0]["target_type"], rows[0]["target_id"]) == ("accounts.customer", str(customer.pk))
+
+
+def test_verification_card_names_who_asked_and_when(client, compliance_officer):
+    from datetime import datetime, timezone as tz
+
+    from compliance.models import AuditVerification
+
+    AuditVerification.objects.create(
+        trigger="manual", requested_by=compliance_officer, requested_at=datetime(2026, 3, 4, 5, 6, tzinfo=tz.utc),
+        status="ok", finished_at=datetime(2026, 3, 4, 5, 7, tzinfo=tz.utc), events_checked=3,
+    )
+    client.force_login(compliance_officer)
+    body = client.get(reverse("compliance:audit")).content.decode()
+    assert "Asked by" in body and "cora, at 2026-03-04 05:06" in body
