@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from typing import Any
 
 from django.http import HttpRequest, HttpResponse, StreamingHttpResponse
@@ -18,6 +19,11 @@ from .filters import SubjectLookupForm
 from .services.report import subject_report_json, subject_report_page, subject_report_record
 
 REPORT_ROLES = (COMPLIANCE, RISK_ADMIN)
+
+
+def _safe(name: str) -> str:
+    """The external id as a file name: letters, digits, dash, dot and underscore only."""
+    return re.sub(r"[^A-Za-z0-9._-]", "_", name)
 
 
 class SubjectReportView(RoleRequiredMixin, View):
@@ -41,7 +47,7 @@ class SubjectReportJSONView(RoleRequiredMixin, View):
         body = (chunk.encode() for chunk in subject_report_json(customer=customer, viewer=request.user))
         response = StreamingHttpResponse(body, content_type="application/json; charset=utf-8")
         stamp = timezone.now().strftime("%Y%m%d-%H%M%S")
-        response["Content-Disposition"] = f'attachment; filename="subject-report-{customer.pk}-{stamp}.json"'
+        response["Content-Disposition"] = f'attachment; filename="subject-report-{_safe(customer.external_id)}-{stamp}.json"'
         response["Cache-Control"] = "no-store"
         return response
 

@@ -12,6 +12,7 @@ from __future__ import annotations
 import json
 from contextlib import contextmanager
 from dataclasses import dataclass
+from decimal import Decimal
 from typing import Any, Callable, Iterator
 
 from django.core.serializers.json import DjangoJSONEncoder
@@ -25,6 +26,7 @@ from accounts.models import Consent, ConsentEvent, Customer
 from decisions.models import CaseNote, CreditLine, Override, RiskAlert
 from riskops.core.audit import audit_record
 from riskops.core.models import AuditAction, AuditEvent
+from riskops.core.roles import COMPLIANCE, has_role
 
 PII_PERMISSION = "accounts.view_customer_pii"
 PAGE_ROWS = 100
@@ -139,8 +141,15 @@ SECTIONS: list[Section] = [
 ]
 
 
+def shows_pii(viewer: Any) -> bool:
+    """A data-subject report answers the person's own request: the compliance officer who
+    produces it sees the identity in full (and the access is audited, `pii_unmasked`); other
+    viewers need the PII permission."""
+    return has_role(viewer, COMPLIANCE) or viewer.has_perm(PII_PERMISSION)
+
+
 def identity(customer: Customer, *, viewer: Any) -> dict[str, Any]:
-    show_pii = viewer.has_perm(PII_PERMISSION)
+    show_pii = shows_pii(viewer)
     return {
         "external_id": customer.external_id,
         "full_name": customer.full_name,
@@ -158,6 +167,20 @@ def credit_line(customer: Customer) -> dict[str, Any] | None:
     return _values(line, "customer") if line else None
 
 
+def line_in_words(customer: Customer) -> dict[str, str] | None:
+    """The credit line as the page says it: access and band with their labels, money formatted."""
+    line = CreditLine.objects.filter(customer=customer).first()
+    if line is None:
+        return None
+    return {
+        "access": line.get_access_display(),
+        "limit": cell(line.limit_amount),
+        "score": cell(line.score),
+        "band": line.get_band_display() if line.band else "",
+        "suspended_until": cell(line.suspended_until) if line.suspended_until else "",
+    }
+
+
 def transaction_summary(customer: Customer) -> list[dict[str, Any]]:
     """Per kind: how many, how much, first and last (one aggregate query)."""
     return list(
@@ -171,8 +194,20 @@ def transaction_summary(customer: Customer) -> list[dict[str, Any]]:
 # The page
 
 
+def _words(value: Any) -> str:
+    """A nested value in words, "key: value; key: value", never raw JSON on the page."""
+    if isinstance(value, dict):
+        return "; ".join(f"{k.replace('_', ' ')}: {_words(v)}" for k, v in sorted(value.items(), key=lambda kv: str(kv[0]))) or "—"
+    if isinstance(value, list):
+        return ", ".join(_words(v) for v in value) or "—"
+    return cell(value)
+
+
 def cell(value: Any) -> str:
-    """One value as the printed page shows it: times in the viewer's zone, JSON compact."""
+    """One value as the printed page shows it: times in the viewer's zone, money with two
+    decimals and the currency, yes/no, nested values in words."""
+    from decisions.presentation.formats import money
+
     if value is None or value == "":
         return "—"
     if hasattr(value, "tzinfo") and hasattr(value, "hour"):
@@ -180,10 +215,21 @@ def cell(value: Any) -> str:
     if hasattr(value, "isoformat"):
         return value.isoformat()
     if isinstance(value, (dict, list)):
-        return json.dumps(value, cls=DjangoJSONEncoder, ensure_ascii=False, sort_keys=True, separators=(", ", ": "))
+        return _words(value)
     if isinstance(value, bool):
-        return "true" if value else "false"
+        return str(_("yes") if value else _("no"))
+    if isinstance(value, Decimal):
+        return money(value)
     return str(value)
+
+
+def _field_cell(field: Any, value: Any) -> str:
+    """A model field's value with its meaning: a choice as its label, not its code."""
+    if field is not None and field.choices and value not in (None, ""):
+        label = dict(field.flatchoices).get(value)
+        if label is not None:
+            return str(label)
+    return cell(value)
 
 
 @dataclass
@@ -192,18 +238,36 @@ class PageSection:
     title: Any
     total: int
     rows: list[dict[str, Any]]
+    model: Any = None
 
     @property
     def truncated(self) -> bool:
         return self.total > len(self.rows)
 
+    def _fields(self) -> dict[str, Any]:
+        if self.model is None:
+            return {}
+        return {f.attname: f for f in self.model._meta.concrete_fields}
+
     @property
-    def columns(self) -> list[str]:
+    def keys(self) -> list[str]:
         return list(self.rows[0]) if self.rows else []
 
     @property
+    def columns(self) -> list[str]:
+        """Headings in words: the field's verbose name ("raised at"), not its attribute name."""
+        fields = self._fields()
+        out = []
+        for key in self.keys:
+            field = fields.get(key)
+            name = str(field.verbose_name) if field is not None else key.replace("_", " ")
+            out.append(name[:1].upper() + name[1:])
+        return out
+
+    @property
     def cells(self) -> list[list[str]]:
-        return [[cell(row.get(col)) for col in self.columns] for row in self.rows]
+        fields = self._fields()
+        return [[_field_cell(fields.get(col), row.get(col)) for col in self.keys] for row in self.rows]
 
 
 def subject_report_page(*, customer: Customer, viewer: Any, page_rows: int = PAGE_ROWS) -> dict[str, Any]:
@@ -215,11 +279,14 @@ def subject_report_page(*, customer: Customer, viewer: Any, page_rows: int = PAG
             qs = section.rows(customer)
             rows = [section.to_dict(obj) for obj in qs[:page_rows]]
             total = len(rows) if len(rows) < page_rows else qs.order_by().count()
-            sections.append(PageSection(section.key, section.title, total, rows))
+            sections.append(PageSection(section.key, section.title, total, rows, model=qs.model))
         return {
             "identity": identity(customer, viewer=viewer),
             "credit_line": credit_line(customer),
-            "transaction_summary": transaction_summary(customer),
+            "line_words": line_in_words(customer),
+            "transaction_summary": [
+                {**row, "total_text": cell(row["total"])} for row in transaction_summary(customer)
+            ],
             "sections": sections,
             "generated_at": timezone.now(),
         }
@@ -268,5 +335,5 @@ def subject_report_record(*, actor: Any, customer: Customer, fmt: str) -> None:
         actor=actor,
         action=AuditAction.SUBJECT_REPORT,
         target=customer,
-        after={"format": fmt, "external_id": customer.external_id, "pii_unmasked": actor.has_perm(PII_PERMISSION)},
+        after={"format": fmt, "external_id": customer.external_id, "pii_unmasked": shows_pii(actor)},
     )

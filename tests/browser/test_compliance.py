@@ -72,8 +72,15 @@ def test_report_lookup_from_the_index_and_the_report_pass_axe(page, live_server,
     page.fill("#report-customer", consent.customer.external_id)
     with page.expect_navigation():
         page.click("form[action$='/reports/subject/'] button[type=submit]")
-    # then the printable report opens, masked, with its sections
+    # then the printable report opens, identity in full for compliance (audited), with its sections
     assert page.url.endswith(reverse("compliance:subject-report", args=[consent.customer.external_id]))
     assert page.locator("[data-section='decisions']").get_attribute("data-total") == "1"
-    assert page.locator("[data-pii='national_id']").inner_text().startswith("•")
+    assert page.locator("[data-pii='national_id']").inner_text() == consent.customer.national_id
+    assert_no_serious_axe_violations(page)
+    # and printed ("Save as PDF"): no navigation or buttons on the paper, tables within the page
+    page.emulate_media(media="print")
+    assert not page.locator(".report-actions").is_visible() and not page.locator(".breadcrumbs").is_visible()
+    page_width = page.evaluate("document.querySelector('.report').getBoundingClientRect().width")
+    widest = page.evaluate("Math.max(...[...document.querySelectorAll('.report table')].map(t => t.getBoundingClientRect().width))")
+    assert widest <= page_width + 1
     assert_no_serious_axe_violations(page)
