@@ -1,12 +1,14 @@
 from django.urls import path
 
 from .governance import override_views, policy_views, run_views
-from .casework import queue_views, views
+from .casework import queue_views, search_views, views
 
 app_name = "decisions"
 urlpatterns = [
     path("", views.OverviewView.as_view(), name="overview"),
     path("customers/<str:external_id>/", views.CustomerProfileView.as_view(), name="customer"),
+    # The header's customer search (decisions/casework/search_views.py): any customer, flagged or not.
+    path("search/", search_views.CustomerSearchView.as_view(), name="customer-search"),
     path("runs/", run_views.RunListView.as_view(), name="runs"),
     path("runs/start/", run_views.RunStartView.as_view(), name="run-start"),
     path("runs/<int:pk>/progress/", run_views.RunProgressView.as_view(), name="run-progress"),

@@ -36,6 +36,7 @@ PERSONAL = {
     "decisions:overview": ("get", "staff"),  # open alerts name customers
     "decisions:customer": ("get", "staff"),  # the risk profile
     "decisions:queue": ("get", "staff"),  # flagged customers
+    "decisions:customer-search": ("get", "staff"),  # customers found, phones masked
     "decisions:override-request": ("get", "staff"),  # the customer's line on the request form
     "compliance:index": ("get", "staff"),
     "compliance:audit": ("get", "staff"),
