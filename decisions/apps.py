@@ -15,3 +15,13 @@ class DecisionsConfig(AppConfig):
         register_payload_check(decision_rows_match)
         # accounts announces changed customer data; decisions answers with a recompute on commit.
         subscribe(recompute_when_data_changes)
+
+        # Four eyes: risk admins see on the overview what waits for a second approver.
+        from riskops.core.roles import RISK_ADMIN
+
+        from .casework.overview_panels import OverviewPanel, register as register_overview_panel
+        from .governance.pending_selectors import pending_approvals
+
+        register_overview_panel(
+            OverviewPanel("pending_approvals", "decisions/_overview_pending_approvals.html", pending_approvals, (RISK_ADMIN,))
+        )

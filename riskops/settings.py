@@ -124,6 +124,7 @@ TEMPLATES = [
                 "django.contrib.messages.context_processors.messages",
                 "riskops.core.context_processors.roles",
                 "riskops.core.context_processors.profile",
+                "decisions.governance.context_processors.pending_approvals",
             ],
         },
     },
