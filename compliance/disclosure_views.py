@@ -7,7 +7,11 @@ from typing import Any
 
 from .consent_views import ComplianceView
 from .filters import AcknowledgementFilterForm, acknowledgement_queryset
-from .selectors import PAGE_SIZES, disclosure_summaries, page_of
+from django.http import Http404
+
+from accounts.models import DisclosureKind
+
+from .selectors import PAGE_SIZES, disclosure_in_force, disclosure_summaries, missing_acknowledgements, page_of
 
 
 class DisclosureListView(ComplianceView):
@@ -22,3 +26,17 @@ class DisclosureListView(ComplianceView):
             summaries=disclosure_summaries(), form=form, page=page, page_sizes=PAGE_SIZES,
             filtered=any(v not in ("", None) for v in data.values()), **kwargs,
         )
+
+
+class MissingAcknowledgementView(ComplianceView):
+    """The customers behind "N missing": a line held, the version in force not acknowledged."""
+
+    template_name = "compliance/disclosure_missing.html"
+
+    def get_context_data(self, **kwargs: Any) -> dict[str, Any]:
+        kind = kwargs["kind"]
+        if kind not in DisclosureKind.values or kind == DisclosureKind.CONSENT_TEXT:
+            raise Http404("No such disclosure kind.")
+        current = disclosure_in_force(kind)
+        page = page_of(missing_acknowledgements(current), self.request.GET) if current else None
+        return super().get_context_data(kind_label=DisclosureKind(kind).label, current=current, page=page, **kwargs)

@@ -310,11 +310,28 @@ def _coverage(disclosure_id: int) -> tuple[int, int]:
     return found
 
 
+def disclosure_in_force(kind: str, *, now: datetime | None = None) -> Disclosure | None:
+    """The version of `kind` published last, up to now (None before the first)."""
+    return Disclosure.objects.filter(kind=kind, published_at__lte=now or timezone.now()).order_by("-version").first()
+
+
+def missing_acknowledgements(disclosure: Disclosure) -> QuerySet:
+    """Customers holding an open or limited line who have not acknowledged `disclosure`: the
+    "N missing" of the coverage figure, one by one (served by the acknowledgement index)."""
+    acked = DisclosureAcknowledgement.objects.filter(customer_id=OuterRef("customer_id"), disclosure_id=disclosure.pk)
+    return (
+        CreditLine.objects.filter(access__in=ACCESS_WITH_LIMIT)
+        .filter(~Exists(acked))
+        .select_related("customer")
+        .order_by("customer__external_id")
+    )
+
+
 def disclosure_summaries(*, now: datetime | None = None) -> list[DisclosureKindSummary]:
     """Each document kind's versions with effective dates, acknowledgement counts, and coverage of
     the version in force among customers holding an open or limited line."""
     now = now or timezone.now()
-    versions = list(Disclosure.objects.defer("body").order_by("kind", "version"))  # 1
+    versions = list(Disclosure.objects.order_by("kind", "version"))  # 1 (bodies are a few kB: shown on the page)
     counts = _ack_counts()  # 2 (cached)
     summaries = []
     for kind in DisclosureKind:

@@ -36,5 +36,6 @@ urlpatterns += [
     path("consents/<int:pk>/", consent_views.ConsentDetailView.as_view(), name="consent"),
     path("customers/<str:external_id>/consents/", consent_views.CustomerConsentsView.as_view(), name="customer-consents"),
     path("disclosures/", disclosure_views.DisclosureListView.as_view(), name="disclosures"),
+    path("disclosures/<str:kind>/missing/", disclosure_views.MissingAcknowledgementView.as_view(), name="disclosure-missing"),
     path("notices/", notice_views.NoticeListView.as_view(), name="notices"),
 ]

@@ -99,3 +99,34 @@ def test_disclosures_query_budget(client, compliance_officer, django_assert_max_
     # cached figures: the second view reads only the versions and the page
     with django_assert_max_num_queries(6):
         client.get(reverse("compliance:disclosures"))
+
+
+@pytest.mark.django_db
+def test_each_version_text_is_readable_and_missing_links_to_the_customers(client, compliance_officer):
+    v1 = DisclosureFactory(kind="risk_disclosure", version=1, published_at=days_ago(100), body="Old risk words.")
+    v2 = DisclosureFactory(kind="risk_disclosure", version=2, published_at=days_ago(10), body="Borrowing costs money.\n\nRepay on time.")
+    acked = CreditLineFactory(access="open").customer
+    missing = CreditLineFactory(access="limited", limit_amount=100).customer
+    CreditLineFactory(access="closed", limit_amount=0)  # holds no line: never missing
+    DisclosureAcknowledgementFactory(customer=acked, disclosure=v2)
+    DisclosureAcknowledgementFactory(customer=missing, disclosure=v1)  # an old version is still missing
+    client.force_login(compliance_officer)
+    html = client.get(reverse("compliance:disclosures")).content.decode()
+    assert "<p>Borrowing costs money.</p>" in html and "Old risk words." in html  # the text, not only its hash
+    missing_url = reverse("compliance:disclosure-missing", args=["risk_disclosure"])
+    assert f'<a href="{missing_url}" data-missing="risk_disclosure">1 missing</a>' in html
+    page = client.get(missing_url)
+    assert page.status_code == 200
+    assert [line.customer for line in page.context["page"].rows] == [missing]
+    assert f'data-customer="{missing.external_id}"' in page.content.decode()
+
+
+@pytest.mark.django_db
+def test_missing_list_refuses_unknown_kinds_and_analysts(client, compliance_officer, analyst):
+    client.force_login(analyst)
+    assert client.get(reverse("compliance:disclosure-missing", args=["risk_disclosure"])).status_code == 403
+    client.force_login(compliance_officer)
+    assert client.get(reverse("compliance:disclosure-missing", args=["nonsense"])).status_code == 404
+    assert client.get(reverse("compliance:disclosure-missing", args=["consent_text"])).status_code == 404
+    # no version in force yet: the page says so
+    assert b"No version of this document is in force yet." in client.get(reverse("compliance:disclosure-missing", args=["privacy_notice"])).content

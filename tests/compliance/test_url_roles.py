@@ -20,6 +20,7 @@ EXPECTED = {
     "consent": ("get", {200}),
     "customer-consents": ("get", {200}),
     "disclosures": ("get", {200}),
+    "disclosure-missing": ("get", {200}),
     "notices": ("get", {200}),
     "audit": ("get", {200}),
     "audit-event": ("get", {200}),
@@ -44,7 +45,7 @@ def urls():
     customer = make_customer()
     consent = Consent.objects.filter(customer=customer).first()
     event = audit_record(actor=None, action="note.add", target=customer)
-    kwargs = {"consent": {"pk": consent.pk}, "audit-event": {"pk": event.pk}}
+    kwargs = {"consent": {"pk": consent.pk}, "audit-event": {"pk": event.pk}, "disclosure-missing": {"kind": "risk_disclosure"}}
     out = {}
     for pattern in _compliance_patterns():
         names = set(pattern.pattern.converters)

@@ -47,6 +47,7 @@ PERSONAL = {
     "compliance:notices": ("get", "staff"),
     "compliance:subject-report": ("get", "staff"),
     "compliance:subject-report-json": ("get", "staff"),
+    "compliance:disclosure-missing": ("get", "staff"),  # customers who have not acknowledged
     "compliance:export-audit": ("get", "staff"),
     "compliance:export-consents": ("get", "staff"),
     "compliance:export-acknowledgements": ("get", "staff"),
@@ -160,7 +161,9 @@ def book():
 
 def _personal_request(name: str, book, staff, token_client):
     method, who = PERSONAL[name]
-    kwargs = {"consent": {"pk": book["consent"].pk}, "audit-event": {"pk": book["event"].pk}}.get(name.split(":")[-1])
+    kwargs = {
+        "consent": {"pk": book["consent"].pk}, "audit-event": {"pk": book["event"].pk}, "disclosure-missing": {"kind": "privacy_notice"},
+    }.get(name.split(":")[-1])
     if kwargs is None:
         converters = _named_urls()[name].pattern.converters
         kwargs = {"external_id": EXTERNAL_ID} if "external_id" in converters else {}
