@@ -134,6 +134,7 @@ class QueueRow:
     overdue: timedelta | None  # how far past the SLA, None when within it
     remaining: timedelta | None
     alerts: list[RiskAlert] = field(default_factory=list)
+    age: timedelta = timedelta()  # since the oldest open alert was raised
 
     @property
     def rules(self) -> list[tuple[str, str]]:
@@ -166,6 +167,10 @@ class QueueRow:
         if self.assignees:
             return None
         return next((a for a in self.alerts if a.status == RiskAlert.Status.OPEN), None)
+
+    @property
+    def age_words(self) -> str:
+        return duration_words(self.age)
 
     @property
     def sla_words(self) -> str:
@@ -310,6 +315,7 @@ def flagged_accounts(*, filters: QueueFilters, user: Any, now: datetime | None =
                 overdue=now - due if due < now else None,
                 remaining=due - now if due >= now else None,
                 alerts=alerts_by_customer.get(r["customer_id"], []),
+                age=max(now - r["oldest_raised_at"], timedelta()),
             )
         )
     return QueuePage(
@@ -353,7 +359,7 @@ def queue_links(*, filters: QueueFilters, page: "QueuePage") -> dict[str, Any]:
         ("access", _("Access")),
         ("band", _("Band")),
         ("limit", _("Limit")),
-        ("age", _("Raised")),
+        ("age", _("Age")),
         ("due", _("SLA")),
     ):
         active = key == sort_key

@@ -1,0 +1,40 @@
+"""Queue details: the age column, invalid filters answered, numbered pages, select-all, bulk
+dismiss and the CSV export of the filtered queue."""
+
+from datetime import timedelta
+from unittest import mock
+
+import pytest
+from django.urls import reverse
+from django.utils import timezone
+
+from tests.factories import CreditLineFactory, RiskAlertFactory
+
+pytestmark = pytest.mark.django_db
+
+QUEUE = reverse("decisions:queue")
+
+
+@pytest.fixture(autouse=True)
+def no_broker():
+    with mock.patch("decisions.tasks.recompute_customer.delay") as delay:
+        yield delay
+
+
+def flagged(external_id: str, *, raised_ago: timedelta, severity: int = 3):
+    customer = CreditLineFactory(customer__external_id=external_id).customer
+    return RiskAlertFactory(customer=customer, severity=severity, raised_at=timezone.now() - raised_ago)
+
+
+def test_the_age_column_says_how_long_since_raised_in_words(analyst_client):
+    flagged("AGE-HOURS", raised_ago=timedelta(hours=3, minutes=10))
+    flagged("AGE-DAYS", raised_ago=timedelta(days=2, hours=5))
+    flagged("AGE-DAY", raised_ago=timedelta(hours=49))
+    html = analyst_client.get(QUEUE).content.decode()
+    assert ">Age" in html
+    ages = {}
+    for chunk in html.split('data-customer="')[1:]:
+        external_id = chunk.split('"', 1)[0]
+        cell = chunk.split("data-age>", 1)[1].split("</time>", 1)[0]
+        ages[external_id] = cell.rsplit(">", 1)[1]
+    assert ages == {"AGE-HOURS": "3 h", "AGE-DAYS": "2 days", "AGE-DAY": "2 days"}
