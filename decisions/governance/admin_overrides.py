@@ -149,13 +149,16 @@ class OverrideAdmin(IndexedSearchMixin, admin.ModelAdmin):
     actions = ["approve", "reject", "revoke"]
     fields = (
         "customer",
-        ("access", "limit_amount"),
+        ("access", "limit"),
         ("reason_category", "reason"),
         ("state", "expires_at"),
         ("requested_by", "created_at"),
         ("decided_by", "decided_at", "decision_note"),
         ("revoked_by", "revoked_at", "revoke_note"),
     )
+
+    readonly_fields = ("limit",)
+    change_form_template = "admin/decisions/override/change_form.html"
 
     # --- permissions: read-only rows, decisions only through the actions ----------------------
 
@@ -204,6 +207,28 @@ class OverrideAdmin(IndexedSearchMixin, admin.ModelAdmin):
     def model_decision(self, obj: Override) -> str:
         line = _line(obj)
         return f"{access_name(line.model_access)} · {money(line.model_limit)}" if line else "—"
+
+    @admin.display(description=gettext_lazy("limit"))
+    def limit(self, obj: Override) -> str:
+        return money(obj.limit_amount) if obj.limit_amount is not None else _("model’s limit")
+
+    # --- the override's own page: titled with the customer, Approve and Reject for a second admin ---
+
+    def change_view(self, request: HttpRequest, object_id: str, form_url: str = "", extra_context: dict | None = None) -> HttpResponse:
+        override = Override.objects.select_related("customer").filter(pk=object_id).first() if object_id.isdigit() else None
+        extra: dict[str, Any] = dict(extra_context or {})
+        if override is not None:
+            extra["title"] = _("Override #%(id)s for %(customer)s") % {"id": override.pk, "customer": override.customer.external_id}
+            # The buttons post the list's own actions: the same confirmation page, note and services.
+            pending = override.state == Override.State.PENDING
+            may_decide = self.has_decide_permission(request)
+            extra["decide"] = {
+                "approve": pending and may_decide and override.requested_by_id != request.user.pk,
+                "reject": pending and may_decide and override.requested_by_id != request.user.pk,
+                "own_request": pending and override.requested_by_id == request.user.pk,
+                "action_checkbox_name": helpers.ACTION_CHECKBOX_NAME,
+            }
+        return super().change_view(request, object_id, form_url, extra_context=extra)
 
     # --- actions: a confirmation page with a note, then the service per override ----------------
 

@@ -219,3 +219,50 @@ def test_change_page_is_read_only_and_nothing_deletes(client, risk_admin):
     assert (override.state, override.reason) == ("pending", OverrideFactory._meta.declarations["reason"])
     assert client.post(reverse("admin:decisions_override_delete", args=[override.pk]), {"post": "yes"}).status_code == 403
     assert Override.objects.filter(pk=override.pk).exists()
+
+
+# --- the override's own page: titled with the customer, Approve / Reject for a second admin ------
+
+
+def change_url(override):
+    return reverse("admin:decisions_override_change", args=[override.pk])
+
+
+def test_change_page_titled_with_customer_and_limit_with_currency(client, risk_admin):
+    override = OverrideFactory(limit_amount=Decimal("1234.50"))
+    client.force_login(risk_admin)
+    html = client.get(change_url(override)).content.decode()
+    assert f"Override #{override.pk} for {override.customer.external_id}" in html
+    assert "¥1,234.50" in html
+
+
+def test_second_admin_approves_from_the_change_page_through_the_confirmation(client, risk_admin, risk_admin2):
+    customer = scored_customer()
+    override = request(customer, risk_admin, access="limited", limit_amount=Decimal("500.00"), days=30)
+    client.force_login(risk_admin2)
+    html = client.get(change_url(override)).content.decode()
+    assert 'value="approve"' in html and 'value="reject"' in html
+    # The button posts the list's action: the confirmation page first, nothing decided yet.
+    page = client.post(changelist(), {"action": "approve", "index": 0, helpers.ACTION_CHECKBOX_NAME: [override.pk]})
+    assert page.status_code == 200 and "override-approve-confirmation" in page.content.decode()
+    override.refresh_from_db()
+    assert override.state == "pending"
+    act(client, "approve", [override], confirm=True)
+    override.refresh_from_db()
+    assert (override.state, override.decided_by) == ("approved", risk_admin2)
+
+
+def test_requester_sees_no_buttons_on_own_request(client, risk_admin):
+    customer = scored_customer()
+    override = request(customer, risk_admin, access="limited", limit_amount=Decimal("500.00"), days=30)
+    client.force_login(risk_admin)
+    html = client.get(change_url(override)).content.decode()
+    assert 'value="approve"' not in html and 'value="reject"' not in html
+    assert "another risk admin approves or rejects it" in html
+
+
+def test_decided_override_has_no_buttons(client, risk_admin):
+    override = OverrideFactory(approved=True)
+    client.force_login(risk_admin)
+    html = client.get(change_url(override)).content.decode()
+    assert 'value="approve"' not in html and 'value="reject"' not in html
