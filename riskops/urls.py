@@ -5,13 +5,14 @@ from django.views.i18n import set_language
 
 from api.urls import urlpatterns as api_urlpatterns
 from draws.api_views import DrawCheckView
+from riskops.core.login import RoleLoginView
 
 admin.site.site_header = "RiskOps administration"
 admin.site.site_title = "RiskOps admin"
 
 urlpatterns = [
     path("admin/", admin.site.urls),
-    path("login/", auth_views.LoginView.as_view(), name="login"),
+    path("login/", RoleLoginView.as_view(), name="login"),  # lands each role on its home
     path("logout/", auth_views.LogoutView.as_view(), name="logout"),
     # The language switch in the top bar POSTs here (CSRF); the choice is kept in a cookie.
     path("i18n/setlang/", set_language, name="set_language"),
