@@ -37,6 +37,28 @@ def _int_or_none(value: Any) -> int | None:
         return None
 
 
+# What each filter accepts; `rejected_params` names the values given that are not among them.
+_VALID = {
+    "rule": lambda v: v in AlertRule.values,
+    "severity": lambda v: _int_or_none(v) in SEVERITIES,
+    "status": lambda v: v in OPEN_STATUSES,
+    "assignee": lambda v: v in ASSIGNEE_CHOICES,
+    "access": lambda v: v in ACCESS_VALUES,
+    "band": lambda v: v in BAND_VALUES,
+    "sla": lambda v: v == "breached",
+    "sort": lambda v: v.lstrip("-") in SORTS,
+    "page": lambda v: (_int_or_none(v) or 0) >= 1,
+    "page_size": lambda v: _int_or_none(v) in PAGE_SIZES,
+}
+
+
+def rejected_params(params: Mapping[str, Any]) -> list[tuple[str, str]]:
+    """(name, value) of each filter given a value it does not accept: the page says it ignored
+    them rather than silently showing an unfiltered queue."""
+    given = {name: (params.get(name) or "").strip() for name in _VALID}
+    return [(name, value) for name, value in given.items() if value and not _VALID[name](value)]
+
+
 @dataclass(frozen=True)
 class QueueFilters:
     """The queue's state, parsed from plain GET parameters (the URL is the state). Unknown or

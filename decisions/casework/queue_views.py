@@ -29,7 +29,7 @@ from riskops.core.views import RoleRequiredMixin
 from riskops.core.domain_errors import answers_domain_errors, domain_error_flash
 
 from decisions.models import RiskAlert
-from .filters import ASSIGNEE_CHOICES, QueueFilters
+from .filters import ASSIGNEE_CHOICES, QueueFilters, rejected_params
 from .queue_selectors import flagged_accounts, has_open_siblings, queue_links
 from .services import triage
 from decisions.presentation.texts import rule_name
@@ -98,11 +98,34 @@ class AlertCloseForm(forms.Form):
 # The queue
 
 
+FILTER_LABELS = {
+    "rule": gettext_lazy("Rule"),
+    "severity": gettext_lazy("Severity"),
+    "status": gettext_lazy("Status"),
+    "assignee": gettext_lazy("Assignee"),
+    "access": gettext_lazy("Access"),
+    "band": gettext_lazy("Band"),
+    "sla": gettext_lazy("SLA"),
+    "sort": gettext_lazy("Sort"),
+    "page": gettext_lazy("Page"),
+    "page_size": gettext_lazy("Rows per page"),
+}
+
+
+def warn_rejected_filters(request: HttpRequest) -> None:
+    """A filter value the queue does not know is named in a warning, then ignored."""
+    rejected = rejected_params(request.GET)
+    if rejected:
+        named = ", ".join(f"{FILTER_LABELS[name]} “{value[:40]}”" for name, value in rejected)
+        messages.warning(request, _("Ignored filter values the queue does not know: %(values)s.") % {"values": named})
+
+
 class QueueView(RoleRequiredMixin, TemplateView):
     template_name = "decisions/queue.html"
 
     def get_context_data(self, **kwargs: Any) -> dict[str, Any]:
         user = self.request.user
+        warn_rejected_filters(self.request)
         filters = QueueFilters.from_params(self.request.GET)
         page = flagged_accounts(filters=filters, user=user)
         can_act = user.has_perm(triage.ACT_PERMISSION)

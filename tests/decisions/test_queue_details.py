@@ -38,3 +38,19 @@ def test_the_age_column_says_how_long_since_raised_in_words(analyst_client):
         cell = chunk.split("data-age>", 1)[1].split("</time>", 1)[0]
         ages[external_id] = cell.rsplit(">", 1)[1]
     assert ages == {"AGE-HOURS": "3 h", "AGE-DAYS": "2 days", "AGE-DAY": "2 days"}
+
+
+def test_invalid_filter_values_are_named_in_a_warning_and_ignored(analyst_client):
+    flagged("BAD-FILTER", raised_ago=timedelta(hours=1), severity=4)
+    response = analyst_client.get(QUEUE, {"severity": "9", "rule": "NOPE", "band": "B", "page_size": "7"})
+    html = response.content.decode()
+    assert response.status_code == 200
+    assert "Ignored filter values the queue does not know: Rule “NOPE”, Severity “9”, Rows per page “7”." in html
+    assert "Band “B”" not in html  # a valid value is not named
+    # valid values draw no warning
+    assert "Ignored filter values" not in analyst_client.get(QUEUE, {"severity": "4", "sort": "-age"}).content.decode()
+
+
+def test_a_script_in_a_filter_value_is_shown_as_text(analyst_client):
+    html = analyst_client.get(QUEUE, {"rule": "<script>x</script>"}).content.decode()
+    assert "Rule “&lt;script&gt;x&lt;/script&gt;”" in html
