@@ -289,3 +289,22 @@ def test_export_links_carry_the_filters(client, compliance_officer, scored):
     assert reverse("compliance:export-consents") + "?purpose=bureau_query\"" in html
     html = client.get(reverse("compliance:consent", args=[consent.pk])).content.decode()
     assert f'{reverse("compliance:export-decisions")}?consent={consent.pk}"' in html
+
+
+@pytest.mark.django_db
+def test_states_have_one_colour_each_on_every_page(client, compliance_officer):
+    from compliance.templatetags.compliance_states import state_class
+
+    active = ConsentFactory(state="active")
+    withdrawn = ConsentFactory(state="withdrawn", customer=active.customer, purpose="bureau_query")
+    client.force_login(compliance_officer)
+    pages = [reverse("compliance:consents"), reverse("compliance:customer-consents", args=[active.customer.external_id])]
+    for url in pages:
+        html = client.get(url).content.decode()
+        assert f'<span class="badge access-open">{active.get_state_display()}</span>' in html, url
+        assert f'<span class="badge access-closed">{withdrawn.get_state_display()}</span>' in html, url
+    html = client.get(reverse("compliance:consent", args=[withdrawn.pk])).content.decode()
+    assert f'<span class="badge access-closed">{withdrawn.get_state_display()}</span>' in html
+    # a refused or closed line reads as red like a withdrawn consent; anything unknown is neutral
+    assert state_class("closed", "notice") == state_class("withdrawn", "consent") == "access-closed"
+    assert state_class("nonsense", "consent") == "access-not_offered"
