@@ -141,7 +141,26 @@ PolicyValidator = validators.extend(
 )
 
 
-def _decimal(minimum: Decimal | int | None = None, maximum: Decimal | int | None = None, *, pattern: str = r"^-?\d{1,15}(\.\d{1,10})?$") -> dict:
+DECIMAL_PATTERN = r"^-?\d{1,15}(\.\d{1,10})?$"
+MONEY_PATTERN = r"^\d{1,12}(\.\d{1,2})?$"  # never negative, cents at most
+PERCENT_PATTERN = r"^\d{1,4}(\.\d{1,4})?$"
+REASON_PATTERN = "^[A-Z][A-Z0-9_]+$"
+CATEGORY_CODE_PATTERN = "^[a-z][a-z0-9_]{0,31}$"
+# A failed pattern said in words, per kind of field: a person editing the JSON should not have to
+# read a regular expression to learn that "5000.001" has one decimal too many.
+PATTERN_WORDS = {
+    MONEY_PATTERN: 'must be a positive amount with at most 2 decimals and 12 digits before the point, written as a string like "5000.00"',
+    PERCENT_PATTERN: 'must be a positive number with at most 4 decimals and 4 digits before the point, written as a string like "12.5"',
+    DECIMAL_PATTERN: (
+        'must be a number with at most 10 decimals and 15 digits before the point, written as a string like "1.25" '
+        "(a point, no comma, no exponent, no spaces)"
+    ),
+    REASON_PATTERN: "must be a code of capital letters, digits and underscores starting with a letter, like HIGH_DPD",
+    CATEGORY_CODE_PATTERN: "must be a code of small letters, digits and underscores starting with a letter, at most 32 characters, like hardship",
+}
+
+
+def _decimal(minimum: Decimal | int | None = None, maximum: Decimal | int | None = None, *, pattern: str = DECIMAL_PATTERN) -> dict:
     schema: dict[str, Any] = {"type": "string", "pattern": pattern}
     if minimum is not None:
         schema["decimalMinimum"] = str(minimum)
@@ -158,9 +177,9 @@ def _number(minimum: Decimal | int, maximum: int) -> dict:
     return {"type": "number", "finite": True, "minimum": float(minimum), "maximum": maximum}
 
 
-_MONEY = _decimal(0, MONEY_MAX, pattern=r"^\d{1,12}(\.\d{1,2})?$")  # never negative, cents at most
+_MONEY = _decimal(0, MONEY_MAX, pattern=MONEY_PATTERN)
 _MULTIPLIER = _decimal(None, MULTIPLIER_MAX)  # negative: refused by the semantic check, with its own message
-_PERCENT = _decimal(0, PERCENT_MAX, pattern=r"^\d{1,4}(\.\d{1,4})?$")
+_PERCENT = _decimal(0, PERCENT_MAX, pattern=PERCENT_PATTERN)
 _POINTS = _int(-POINTS_MAX, POINTS_MAX)
 _DAYS = _int(1, DAYS_MAX)
 _EDGE = {"anyOf": [{"type": "null"}, _int(-int(EDGE_MAX), int(EDGE_MAX)), _decimal(-EDGE_MAX, EDGE_MAX)]}
@@ -218,7 +237,7 @@ SCHEMA: dict[str, Any] = {
                             "additionalProperties": False,
                             "required": ["reason", "text", "missing_points", "bins"],
                             "properties": {
-                                "reason": {"type": "string", "pattern": "^[A-Z][A-Z0-9_]+$", "maxLength": 64},
+                                "reason": {"type": "string", "pattern": REASON_PATTERN, "maxLength": 64},
                                 "text": {"type": "string", "minLength": 1, "maxLength": 500},
                                 "missing_points": _POINTS,
                                 # Optional: the direction the bad rate takes as the feature grows,
@@ -310,7 +329,7 @@ SCHEMA: dict[str, Any] = {
                         "additionalProperties": False,
                         "required": ["code", "label"],
                         "properties": {
-                            "code": {"type": "string", "pattern": "^[a-z][a-z0-9_]{0,31}$"},
+                            "code": {"type": "string", "pattern": CATEGORY_CODE_PATTERN},
                             "label": {"type": "string", "minLength": 1, "maxLength": 120},
                         },
                     },
@@ -468,6 +487,14 @@ def _not_json(value: Any, path: list) -> tuple[list, str] | None:
     return path, f"{type(value).__name__} is not a JSON value"
 
 
+def _in_words(error: ValidationError) -> str:
+    """jsonschema's message, except a failed pattern, which is said per kind of field."""
+    if error.validator == "pattern":
+        words = PATTERN_WORDS.get(error.validator_value, "is not written in the expected form")
+        return f"{error.instance!r} {words}"
+    return error.message
+
+
 def validate_policy(body: Any) -> None:
     """Raise PolicyInvalid naming the first bad field.
 
@@ -487,7 +514,7 @@ def validate_policy(body: Any) -> None:
     if errors:
         error = errors[0]
         field = _path(error.absolute_path)
-        raise PolicyInvalid(f"{field}: {error.message}", field=field)
+        raise PolicyInvalid(f"{field}: {_in_words(error)}", field=field)
     for name in FEATURE_NAMES:
         bins = body["scorecard"]["features"][name]["bins"]
         field = f"scorecard.features.{name}.bins"

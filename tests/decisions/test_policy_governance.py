@@ -10,7 +10,7 @@ from hypothesis import given, settings as hsettings, strategies as st
 
 from decisions.governance.admin_policy import PolicyDraftForm
 from decisions.models import PolicySimulation, PolicyVersion, RecomputeRun
-from decisions.engine.policy import default_policy_body
+from decisions.engine.policy import default_policy_body, validate_policy
 from decisions.engine.policy_reads import active_policy, parsed_policy
 from decisions.governance.services.policy import (
     policy_activation_approve,
@@ -264,6 +264,35 @@ def test_the_admin_form_names_the_bad_field():
 
     form = PolicyDraftForm(data={"name": "d", "notes": "", "body": "{not json"}, instance=draft)
     assert not form.is_valid() and "body" in form.errors
+
+
+def test_the_admin_form_says_where_the_json_breaks():
+    draft = PolicyVersion(version=9, name="d", body=default_policy_body())
+    text = json.dumps(default_policy_body(), indent=2).splitlines()
+    text[3] = text[3].rstrip(",")  # line 4 loses its comma: the error is on line 5
+    form = PolicyDraftForm(data={"name": "d", "notes": "", "body": "\n".join(text)}, instance=draft)
+    assert not form.is_valid()
+    message = form.errors["body"][0]
+    assert message.startswith("Not valid JSON at line 5, column ") and "delimiter" in message
+    assert form["body"].value().startswith("{")  # what was typed is kept for the fix
+
+
+@pytest.mark.parametrize("path, value, words", [
+    (("limits", "max_limit"), "5000.001", "'5000.001' must be a positive amount with at most 2 decimals"),
+    (("limits", "min_limit"), "-1", "must be a positive amount with at most 2 decimals"),
+    (("limits", "multipliers", "B"), "1,5", "must be a number with at most 10 decimals"),
+    (("limits", "max_increase_pct"), "12.12345", "must be a positive number with at most 4 decimals"),
+])
+def test_pattern_errors_are_said_in_words_not_as_a_regex(path, value, words):
+    body = copy.deepcopy(default_policy_body())
+    node = body
+    for key in path[:-1]:
+        node = node[key]
+    node[path[-1]] = value
+    with pytest.raises(PolicyInvalid) as error:
+        validate_policy(body)
+    assert error.value.field == ".".join(path)
+    assert words in error.value.message and "^" not in error.value.message and "\\d" not in error.value.message
 
 
 def test_admin_flow_copy_edit_diff_simulate_request_and_second_admin_approves(
