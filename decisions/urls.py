@@ -1,7 +1,7 @@
 from django.urls import path
 
 from .governance import override_views, policy_views, run_views
-from .casework import queue_views, search_views, views
+from .casework import queue_export, queue_views, search_views, views
 
 app_name = "decisions"
 urlpatterns = [
@@ -14,6 +14,7 @@ urlpatterns = [
     path("runs/<int:pk>/progress/", run_views.RunProgressView.as_view(), name="run-progress"),
     # The flagged-account queue and triage actions (decisions/casework/queue_views.py); actions are POST.
     path("queue/", queue_views.QueueView.as_view(), name="queue"),
+    path("queue/export.csv", queue_export.QueueExportView.as_view(), name="queue-export"),
     path("queue/next/", queue_views.QueueNextView.as_view(), name="queue-next"),
     path("queue/assign/", queue_views.QueueAssignView.as_view(), name="queue-assign"),
     path("alerts/<int:pk>/claim/", queue_views.AlertClaimView.as_view(), name="alert-claim"),

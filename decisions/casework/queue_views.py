@@ -139,6 +139,7 @@ class QueueView(RoleRequiredMixin, TemplateView):
             assignees=assignable_users() if can_assign else [],
             assignee_choices=ASSIGNEE_CHOICES,
             here=self.request.get_full_path(),
+            export_url=reverse("decisions:queue-export") + filters.query(page=1),
             **kwargs,
         )
 

@@ -37,6 +37,7 @@ PERSONAL = {
     "decisions:customer": ("get", "staff"),  # the risk profile
     "decisions:queue": ("get", "staff"),  # flagged customers
     "decisions:customer-search": ("get", "staff"),  # customers found, phones masked
+    "decisions:queue-export": ("get", "staff"),  # the queue as CSV
     "decisions:override-request": ("get", "staff"),  # the customer's line on the request form
     "compliance:index": ("get", "staff"),
     "compliance:audit": ("get", "staff"),

@@ -54,3 +54,44 @@ def test_invalid_filter_values_are_named_in_a_warning_and_ignored(analyst_client
 def test_a_script_in_a_filter_value_is_shown_as_text(analyst_client):
     html = analyst_client.get(QUEUE, {"rule": "<script>x</script>"}).content.decode()
     assert "Rule “&lt;script&gt;x&lt;/script&gt;”" in html
+
+
+def _csv(response) -> list[list[str]]:
+    import csv
+    import io
+
+    body = b"".join(response.streaming_content).decode("utf-8-sig")
+    return list(csv.reader(io.StringIO(body)))
+
+
+def test_the_csv_export_holds_the_filtered_queue_masked_escaped_and_audited(analyst_client, analyst):
+    from riskops.core.models import AuditAction, AuditEvent
+
+    flagged("EXP-SEV5", raised_ago=timedelta(hours=2), severity=5)
+    flagged("=HYPERLINK(1)", raised_ago=timedelta(hours=2), severity=5)
+    flagged("EXP-SEV2", raised_ago=timedelta(hours=2), severity=2)
+    html = analyst_client.get(QUEUE, {"severity": "5"}).content.decode()
+    export_url = reverse("decisions:queue-export") + "?severity=5"
+    assert f'href="{export_url}"' in html
+
+    response = analyst_client.get(export_url)
+    assert response.status_code == 200 and response["Content-Type"].startswith("text/csv")
+    rows = _csv(response)
+    assert rows[0][:4] == ["customer", "phone_masked", "max_severity", "open_alerts"]
+    assert sorted(r[0] for r in rows[1:]) == ["'=HYPERLINK(1)", "EXP-SEV5"]
+    assert all(r[1].startswith("•") for r in rows[1:])
+    events = AuditEvent.objects.filter(action__in=[AuditAction.EXPORT_START, AuditAction.EXPORT_CSV]).order_by("pk")
+    assert [e.action for e in events] == [AuditAction.EXPORT_START, AuditAction.EXPORT_CSV]
+    assert events[1].actor == analyst
+    assert events[1].after["export"] == "queue" and events[1].after["filters"] == {"severity": "5"}
+    assert events[1].after["rows"] == 2 and events[1].after["complete"] is True
+
+
+def test_the_export_reads_the_queue_page_after_page(analyst_client, monkeypatch):
+    from decisions.casework import queue_export
+
+    monkeypatch.setattr(queue_export, "ROWS_PER_PAGE", 2)
+    for n in range(5):
+        flagged(f"PAGED-{n}", raised_ago=timedelta(hours=n + 1))
+    rows = _csv(analyst_client.get(reverse("decisions:queue-export")))
+    assert sorted(r[0] for r in rows[1:]) == [f"PAGED-{n}" for n in range(5)]
