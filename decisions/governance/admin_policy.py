@@ -128,13 +128,18 @@ class PolicyVersionAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
     # --- saving goes through the service -------------------------------------------------------
 
     def save_model(self, request, obj, form, change):
+        requested_by = obj.activation_requested_by if obj.activation_requested_by_id else None
         try:
-            policy_draft_edit(
+            saved = policy_draft_edit(
                 version=obj, body=form.cleaned_data["body"], actor=request.user,
                 name=form.cleaned_data.get("name"), notes=form.cleaned_data.get("notes"),
             )
         except DomainError as exc:
             request._policy_error = exc.message
+        else:
+            # The request was for the old body: whoever edits (often the approver) must know it is gone.
+            if requested_by is not None and saved.activation_requested_by_id is None:
+                request._policy_withdrawn = requested_by
 
     def save_related(self, request, form, formsets, change):
         pass  # no related objects are edited here
@@ -149,6 +154,16 @@ class PolicyVersionAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
         if error:
             self.message_user(request, error, messages.ERROR)
             return HttpResponseRedirect(reverse("admin:decisions_policyversion_change", args=[obj.pk]))
+        withdrawn = getattr(request, "_policy_withdrawn", None)
+        if withdrawn is not None:
+            self.message_user(
+                request,
+                _(
+                    "The activation request by %(requester)s was withdrawn: it was for the body before your edit. "
+                    "Simulate the draft again, then ask for its activation again."
+                ) % {"requester": withdrawn.get_username()},
+                messages.WARNING,
+            )
         return super().response_change(request, obj)
 
     # --- the governance pages ------------------------------------------------------------------

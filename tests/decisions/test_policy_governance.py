@@ -578,3 +578,40 @@ def test_the_simulation_page_speaks_chinese(client, risk_admin, finished_simulat
     with translation.override("zh-hans"):  # the request activates Chinese; leave the thread as it was
         body = client.get(reverse("decisions:simulation", args=[finished_simulation.pk]), HTTP_ACCEPT_LANGUAGE="zh-hans").content.decode()
     assert "将发生的变化" in body and "状态：当前 → 草稿下" in body
+
+
+# --- the copy's name, and an edit that withdraws a request -------------------------------------
+
+
+def test_a_copy_of_a_copy_names_only_its_own_source(risk_admin):
+    first = policy_draft_copy(source=active_version(), actor=risk_admin)
+    second = policy_draft_copy(source=first, actor=risk_admin)
+    third = policy_draft_copy(source=second, actor=risk_admin)
+    base = active_version().name
+    assert first.name == f"{base} (draft of v{active_version().version})"
+    assert third.name == f"{base} (draft of v{second.version})"
+    assert "(draft of" not in third.name.replace(f"(draft of v{second.version})", "")
+    assert policy_draft_copy(source=first, actor=risk_admin, name="mine").name == "mine"
+
+
+def test_an_approver_who_edits_a_requested_draft_is_told_the_request_was_withdrawn(client, risk_admin, second_admin):
+    draft = edited_draft(actor=risk_admin)
+    _simulated(draft, risk_admin)
+    policy_activation_request(version=draft, actor=risk_admin)
+    client.force_login(second_admin)
+    body = copy.deepcopy(draft.body)
+    body["limits"]["max_limit"] = "6500.00"
+    response = client.post(_admin_url("change", draft.pk), {"name": draft.name, "notes": "", "body": json.dumps(body)}, follow=True)
+    page = response.content.decode()
+    assert f"The activation request by {risk_admin.username} was withdrawn" in page
+    draft.refresh_from_db()
+    assert draft.activation_requested_by is None
+
+
+def test_an_edit_of_an_unrequested_draft_says_nothing_about_a_request(client, risk_admin):
+    draft = edited_draft(actor=risk_admin)
+    client.force_login(risk_admin)
+    body = copy.deepcopy(draft.body)
+    body["limits"]["max_limit"] = "6500.00"
+    page = client.post(_admin_url("change", draft.pk), {"name": draft.name, "notes": "", "body": json.dumps(body)}, follow=True).content.decode()
+    assert "was withdrawn" not in page

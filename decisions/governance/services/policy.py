@@ -15,6 +15,7 @@ no page does.
 
 import copy
 import json
+import re
 from dataclasses import dataclass
 from typing import Any
 
@@ -244,6 +245,16 @@ def policy_diff(a: PolicyVersion | dict, b: PolicyVersion | dict) -> list[DiffLi
     return out
 
 
+_DRAFT_OF = re.compile(r"(\s*\(draft of v\d+\))+\s*$")
+
+
+def draft_name(source: PolicyVersion) -> str:
+    """The copy's name, e.g. "Tight limits (draft of v7)": the source's name without the suffixes its own copies added,
+    so a copy of a copy does not read "(draft of v1) (draft of v2)"."""
+    base = _DRAFT_OF.sub("", source.name).strip() or _("Policy")
+    return f"{base} (draft of v{source.version})"
+
+
 @transaction.atomic
 def policy_draft_copy(*, source: PolicyVersion, actor, name: str = "") -> PolicyVersion:
     """A new draft with `source`'s body (normally the active version), remembering where it came
@@ -256,7 +267,7 @@ def policy_draft_copy(*, source: PolicyVersion, actor, name: str = "") -> Policy
     validate_policy(body)
     number = _next_version_number()
     draft = PolicyVersion.objects.create(
-        version=number, name=(name or f"{source.name} (draft of v{source.version})")[:120], body=body,
+        version=number, name=(name or draft_name(source))[:120], body=body,
         notes="", created_by=actor, copied_from=source,
     )
     audit_record(actor=actor, action="policy.copy", target=draft, after={"version": number, "copied_from": source.version})
