@@ -399,4 +399,24 @@ def queue_links(*, filters: QueueFilters, page: "QueuePage") -> dict[str, Any]:
         "page_sizes": [(n, filters.query(page_size=n, page=1)) for n in PAGE_SIZES],
         "prev_url": filters.query(page=page.number - 1) if page.has_previous else "",
         "next_url": filters.query(page=page.number + 1) if page.has_next else "",
+        "page_links": page_links(filters=filters, number=page.number, num_pages=page.num_pages),
     }
+
+
+def page_numbers(number: int, num_pages: int, around: int = 2) -> list[int | None]:
+    """The page numbers to show: the first, the last and `around` each side of the current one;
+    None marks a gap ("…")."""
+    wanted = sorted({1, num_pages, *range(max(number - around, 1), min(number + around, num_pages) + 1)})
+    shown: list[int | None] = []
+    for n in wanted:
+        if shown and n - (shown[-1] or 0) > 1:
+            shown.append(None)
+        shown.append(n)
+    return shown
+
+
+def page_links(*, filters: QueueFilters, number: int, num_pages: int) -> list[dict[str, Any]]:
+    return [
+        {"gap": True} if n is None else {"number": n, "url": filters.query(page=n), "current": n == number, "last": n == num_pages}
+        for n in page_numbers(number, num_pages)
+    ]

@@ -95,3 +95,23 @@ def test_the_export_reads_the_queue_page_after_page(analyst_client, monkeypatch)
         flagged(f"PAGED-{n}", raised_ago=timedelta(hours=n + 1))
     rows = _csv(analyst_client.get(reverse("decisions:queue-export")))
     assert sorted(r[0] for r in rows[1:]) == [f"PAGED-{n}" for n in range(5)]
+
+
+def test_page_numbers_show_the_first_the_last_and_the_neighbours_with_gaps():
+    from decisions.casework.queue_selectors import page_numbers
+
+    assert page_numbers(1, 1) == [1]
+    assert page_numbers(1, 10) == [1, 2, 3, None, 10]
+    assert page_numbers(6, 10) == [1, None, 4, 5, 6, 7, 8, None, 10]
+    assert page_numbers(10, 10) == [1, None, 8, 9, 10]
+    assert page_numbers(4, 10) == [1, 2, 3, 4, 5, 6, None, 10]
+
+
+def test_the_queue_links_numbered_pages_and_the_last_page(analyst_client):
+    for n in range(26):
+        flagged(f"PG-{n:02d}", raised_ago=timedelta(hours=1))
+    html = analyst_client.get(QUEUE, {"page_size": "25"}).content.decode()
+    assert 'aria-label="Last page, 2"' in html and "page=2" in html
+    assert "Page 1 of 2" in html
+    last = analyst_client.get(QUEUE, {"page_size": "25", "page": "2"}).content.decode()
+    assert last.count('data-customer="PG-') == 1 and "Page 2 of 2" in last
