@@ -81,6 +81,8 @@ class PolicyVersion(models.Model):
         settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.PROTECT, related_name="+"
     )
     activation_requested_at = models.DateTimeField(null=True, blank=True)
+    # Why the maker asks: the approver reads it, policy.activation_request keeps it.
+    activation_justification = models.TextField(blank=True, default="")
     retired_at = models.DateTimeField(null=True, blank=True)
 
     class Meta:

@@ -285,9 +285,14 @@ class PolicyVersionAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
             return self._confirm(
                 request, version, action="request", title=_("Request activation of policy v%(version)s") % {"version": version.version},
                 question=_("Ask a second risk admin to activate this draft? They will see its diff and its simulation."),
+                note=_("Justification: why this change, and what the simulation shows (the approver reads it)"),
             )
+        justification = request.POST.get("note", "").strip()
+        if not justification:
+            self.message_user(request, _("Say why this draft should be activated: the approver reads the justification."), messages.ERROR)
+            return HttpResponseRedirect(reverse("admin:decisions_policyversion_request", args=[version.pk]))
         return self._done(
-            request, version, lambda: policy_activation_request(version=version, actor=request.user),
+            request, version, lambda: policy_activation_request(version=version, actor=request.user, justification=justification),
             _("Activation requested: a second risk admin must approve it."),
         )
 

@@ -70,6 +70,7 @@ def test_copy_edit_simulate_request_and_a_second_admin_approves(page, live_serve
     page.goto(_admin(live_server, "change", draft.pk))
     with page.expect_navigation():
         page.click("text=Request activation")
+    page.fill("#id_note", "Stricter top limit after the Q3 losses.")
     _confirm(page)
     assert "second risk admin" in page.locator(".messagelist").inner_text()
     assert page.locator("text=Approve activation").count() == 0  # not offered to the requester

@@ -336,7 +336,7 @@ def test_admin_flow_copy_edit_diff_simulate_request_and_second_admin_approves(
 
     # Request; the requester's own approval is refused in the admin too.
     assert client.get(_admin_url("request", draft.pk)).status_code == 200
-    client.post(_admin_url("request", draft.pk))
+    client.post(_admin_url("request", draft.pk), {"note": "Stricter top limit after the Q3 losses."})
     response = client.post(_admin_url("approve", draft.pk), follow=True)
     assert "a second risk admin must approve it" in response.content.decode()
     assert PolicyVersion.objects.get(pk=draft.pk).state == "draft"
@@ -615,3 +615,42 @@ def test_an_edit_of_an_unrequested_draft_says_nothing_about_a_request(client, ri
     body["limits"]["max_limit"] = "6500.00"
     page = client.post(_admin_url("change", draft.pk), {"name": draft.name, "notes": "", "body": json.dumps(body)}, follow=True).content.decode()
     assert "was withdrawn" not in page
+
+
+# --- the justification of an activation request ------------------------------------------------
+
+
+def test_the_request_needs_a_justification_which_the_approver_reads_and_the_audit_keeps(client, risk_admin, second_admin):
+    draft = edited_draft(actor=risk_admin)
+    _simulated(draft, risk_admin)
+    client.force_login(risk_admin)
+    page = client.get(_admin_url("request", draft.pk)).content.decode()
+    assert 'name="note"' in page and "Justification" in page
+    response = client.post(_admin_url("request", draft.pk), {"note": "  "}, follow=True)
+    assert "Say why this draft should be activated" in response.content.decode()
+    draft.refresh_from_db()
+    assert draft.activation_requested_by is None
+
+    client.post(_admin_url("request", draft.pk), {"note": "Q3 losses: lower the top limit."})
+    draft.refresh_from_db()
+    assert (draft.activation_requested_by, draft.activation_justification) == (risk_admin, "Q3 losses: lower the top limit.")
+    event = AuditEvent.objects.filter(action="policy.activation_request").latest("pk")
+    assert event.after["justification"] == "Q3 losses: lower the top limit."
+
+    client.force_login(second_admin)
+    assert "Q3 losses: lower the top limit." in client.get(_admin_url("approve", draft.pk)).content.decode()
+
+
+def test_an_edit_or_a_rejection_clears_the_justification(risk_admin, second_admin):
+    draft = edited_draft(actor=risk_admin)
+    _simulated(draft, risk_admin)
+    policy_activation_request(version=draft, actor=risk_admin, justification="why")
+    policy_activation_reject(version=draft, actor=second_admin, note="not now")
+    draft.refresh_from_db()
+    assert draft.activation_justification == ""
+    policy_activation_request(version=draft, actor=risk_admin, justification="why again")
+    body = copy.deepcopy(draft.body)
+    body["limits"]["max_limit"] = "6500.00"
+    policy_draft_edit(version=draft, body=body, actor=risk_admin)
+    draft.refresh_from_db()
+    assert (draft.activation_requested_by, draft.activation_justification) == (None, "")

@@ -245,6 +245,8 @@ def policy_diff(a: PolicyVersion | dict, b: PolicyVersion | dict) -> list[DiffLi
     return out
 
 
+JUSTIFICATION_MAX = 2000
+
 _DRAFT_OF = re.compile(r"(\s*\(draft of v\d+\))+\s*$")
 
 
@@ -308,7 +310,8 @@ def policy_draft_edit(*, version: PolicyVersion, body: dict, actor, name: str | 
             before["activation_requested_by"] = version.activation_requested_by_id
             after["activation_request"] = "withdrawn: the body changed"
             version.activation_requested_by, version.activation_requested_at = None, None
-            fields += ["activation_requested_by", "activation_requested_at"]
+            version.activation_justification = ""
+            fields += ["activation_requested_by", "activation_requested_at", "activation_justification"]
     if not fields:
         return version
     version.save(update_fields=fields)
@@ -356,7 +359,7 @@ def _require_fresh_simulation(version: PolicyVersion) -> PolicySimulation:
 
 
 @transaction.atomic
-def policy_activation_request(*, version: PolicyVersion, actor) -> PolicyVersion:
+def policy_activation_request(*, version: PolicyVersion, actor, justification: str = "") -> PolicyVersion:
     """Ask for a draft's activation (the maker's step). Needs a succeeded simulation newer than
     the draft's last edit, made against the version active now (Conflict otherwise, with what to
     do). Asking again is harmless; a draft someone else already asked for is refused. Audited."""
@@ -374,10 +377,14 @@ def policy_activation_request(*, version: PolicyVersion, actor) -> PolicyVersion
             field="activation_requested_by",
         )
     version.activation_requested_by, version.activation_requested_at = actor, timezone.now()
-    version.save(update_fields=["activation_requested_by", "activation_requested_at"])
+    version.activation_justification = justification.strip()[:JUSTIFICATION_MAX]
+    version.save(update_fields=["activation_requested_by", "activation_requested_at", "activation_justification"])
     audit_record(
         actor=actor, action="policy.activation_request", target=version,
-        after={"version": version.version, "simulation": simulation.pk, "edited_at": body_stamp(version), **evidence},
+        after={
+            "version": version.version, "simulation": simulation.pk, "edited_at": body_stamp(version),
+            "justification": version.activation_justification, **evidence,
+        },
     )
     return version
 
@@ -451,10 +458,12 @@ def policy_activation_reject(*, version: PolicyVersion, actor, note: str) -> Pol
     if version.activation_requested_by_id is None:
         raise Conflict(_("Nobody has asked for this activation: there is nothing to reject."), field="activation_requested_by")
     requester = version.activation_requested_by.get_username()
+    justification = version.activation_justification
     version.activation_requested_by, version.activation_requested_at = None, None
-    version.save(update_fields=["activation_requested_by", "activation_requested_at"])
+    version.activation_justification = ""
+    version.save(update_fields=["activation_requested_by", "activation_requested_at", "activation_justification"])
     audit_record(
         actor=actor, action="policy.activation_reject", target=version,
-        before={"requested_by": requester}, after={"note": note[:2000]},
+        before={"requested_by": requester, "justification": justification}, after={"note": note[:2000]},
     )
     return version
