@@ -15,6 +15,7 @@ urlpatterns = [
     # The flagged-account queue and triage actions (decisions/casework/queue_views.py); actions are POST.
     path("queue/", queue_views.QueueView.as_view(), name="queue"),
     path("queue/export.csv", queue_export.QueueExportView.as_view(), name="queue-export"),
+    path("queue/dismiss/", queue_views.QueueDismissView.as_view(), name="queue-dismiss"),
     path("queue/next/", queue_views.QueueNextView.as_view(), name="queue-next"),
     path("queue/assign/", queue_views.QueueAssignView.as_view(), name="queue-assign"),
     path("alerts/<int:pk>/claim/", queue_views.AlertClaimView.as_view(), name="alert-claim"),

@@ -17,7 +17,7 @@ from django.http import HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import NoReverseMatch, reverse
 from django.utils.http import url_has_allowed_host_and_scheme
-from django.utils.translation import gettext as _, gettext_lazy
+from django.utils.translation import gettext as _, gettext_lazy, ngettext
 from django.views import View
 from django.views.generic import TemplateView
 from django_htmx.http import HttpResponseClientRefresh
@@ -31,7 +31,7 @@ from riskops.core.domain_errors import answers_domain_errors, domain_error_flash
 from decisions.models import RiskAlert
 from .filters import ASSIGNEE_CHOICES, QueueFilters, rejected_params
 from .queue_selectors import flagged_accounts, has_open_siblings, queue_links
-from .services import triage
+from .services import bulk_triage, triage
 from decisions.presentation.texts import rule_name
 
 ACTING_ROLES = (ANALYST, RISK_ADMIN)
@@ -140,6 +140,7 @@ class QueueView(RoleRequiredMixin, TemplateView):
             assignee_choices=ASSIGNEE_CHOICES,
             here=self.request.get_full_path(),
             export_url=reverse("decisions:queue-export") + filters.query(page=1),
+            bulk_form_id="bulk-assign" if can_assign else "bulk-actions",
             **kwargs,
         )
 
@@ -320,6 +321,26 @@ class QueueAssignView(TriageActionView):
             _("%(accounts)d account(s) assigned to %(user)s.") % {"accounts": accounts, "user": assignee.get_username()},
         )
         return redirect(_next_url(request, default_url))
+
+
+def _posted_alert_ids(request: HttpRequest) -> list[int]:
+    return [int(x) for value in request.POST.getlist("alert_ids") for x in value.split(",") if x.strip().isdigit()]
+
+
+class QueueDismissView(TriageActionView):
+    """Bulk dismiss from the queue's checkboxes, one note for all (the service checks each alert)."""
+
+    @_back_to(lambda request: reverse("decisions:queue"))
+    def post(self, request: HttpRequest) -> HttpResponse:
+        changed = bulk_triage.alerts_bulk_dismiss(
+            alert_ids=_posted_alert_ids(request), actor=request.user,
+            note=request.POST.get("note", ""), suppress_days=request.POST.get("suppress_days"),
+        )
+        accounts = len({a.customer_id for a in changed})
+        messages.success(
+            request, ngettext("%(n)d account dismissed.", "%(n)d accounts dismissed.", accounts) % {"n": accounts}
+        )
+        return redirect(_next_url(request, reverse("decisions:queue")))
 
 
 class NoteAddView(TriageActionView):

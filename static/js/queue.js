@@ -100,3 +100,19 @@
     if (handler) { handler(event); }
   });
 })();
+
+// Select all: the header checkbox ticks every account on the page; it shows "mixed" when some are.
+(function () {
+  var all = document.querySelector("[data-select-all]");
+  if (!all) { return; }
+  var rows = function () { return Array.prototype.slice.call(document.querySelectorAll("[data-select-row]")); };
+  all.addEventListener("change", function () {
+    rows().forEach(function (box) { box.checked = all.checked; });
+  });
+  document.addEventListener("change", function (event) {
+    if (!event.target.matches || !event.target.matches("[data-select-row]")) { return; }
+    var ticked = rows().filter(function (box) { return box.checked; }).length;
+    all.checked = ticked > 0 && ticked === rows().length;
+    all.indeterminate = ticked > 0 && ticked < rows().length;
+  });
+})();

@@ -71,6 +71,7 @@ OTHER = {
     "decisions:run-progress": "run progress, counts",
     "decisions:queue-next": "POST, then a redirect",
     "decisions:queue-assign": "POST, then a redirect",
+    "decisions:queue-dismiss": "POST, then a redirect",
     "decisions:alert-claim": "POST, then a redirect",
     "decisions:alert-unassign": "POST, then a redirect",
     "decisions:alert-assign": "POST, then a redirect",

@@ -115,3 +115,45 @@ def test_the_queue_links_numbered_pages_and_the_last_page(analyst_client):
     assert "Page 1 of 2" in html
     last = analyst_client.get(QUEUE, {"page_size": "25", "page": "2"}).content.decode()
     assert last.count('data-customer="PG-') == 1 and "Page 2 of 2" in last
+
+
+def test_bulk_dismiss_closes_every_selected_alert_with_one_note_audited(analyst_client, analyst):
+    from decisions.models import CaseNote, RiskAlert
+    from riskops.core.models import AuditEvent
+
+    first = flagged("BULK-A", raised_ago=timedelta(hours=1))
+    second = flagged("BULK-B", raised_ago=timedelta(hours=1))
+    keep = flagged("BULK-C", raised_ago=timedelta(hours=1))
+    html = analyst_client.get(QUEUE).content.decode()
+    assert "data-select-all" in html and "data-bulk-dismiss" in html
+    response = analyst_client.post(
+        reverse("decisions:queue-dismiss"), {"alert_ids": [str(first.pk), str(second.pk)], "note": "known payroll pattern", "suppress_days": "7"}
+    )
+    assert response.status_code == 302
+    statuses = dict(RiskAlert.objects.values_list("pk", "status"))
+    assert statuses[first.pk] == statuses[second.pk] == "dismissed" and statuses[keep.pk] == "open"
+    assert CaseNote.objects.filter(body="known payroll pattern").count() == 2
+    assert AuditEvent.objects.filter(action="alert.dismiss", actor=analyst).count() == 2
+
+
+def test_bulk_dismiss_changes_nothing_when_one_alert_is_refused(analyst_client, make_user):
+    from decisions.models import RiskAlert
+
+    mine = flagged("BULK-MINE", raised_ago=timedelta(hours=1))
+    held = flagged("BULK-HELD", raised_ago=timedelta(hours=1))
+    RiskAlert.objects.filter(pk=held.pk).update(
+        status="in_review", assigned_to=make_user("someone-else", "analyst"), claimed_at=timezone.now()
+    )
+    analyst_client.post(reverse("decisions:queue-dismiss"), {"alert_ids": f"{mine.pk},{held.pk}", "note": "n", "suppress_days": "7"})
+    assert set(RiskAlert.objects.values_list("status", flat=True)) == {"open", "in_review"}
+    # no note: refused with a message, nothing written
+    response = analyst_client.post(reverse("decisions:queue-dismiss"), {"alert_ids": str(mine.pk), "note": " ", "suppress_days": "7"}, follow=True)
+    assert "Say why, in a note" in response.content.decode()
+    assert RiskAlert.objects.get(pk=mine.pk).status == "open"
+
+
+def test_compliance_cannot_bulk_dismiss(client, make_user):
+    alert = flagged("BULK-COMP", raised_ago=timedelta(hours=1))
+    client.force_login(make_user("u-comp", "compliance"))
+    assert client.post(reverse("decisions:queue-dismiss"), {"alert_ids": str(alert.pk), "note": "n", "suppress_days": "7"}).status_code == 403
+    assert "data-bulk-dismiss" not in client.get(QUEUE).content.decode()
