@@ -108,3 +108,20 @@ def test_the_production_profile_shows_no_demo_line(client, settings):
     settings.DEBUG = False
 
     assert 'class="demo-banner"' not in client.get(reverse("login")).content.decode()
+
+
+def test_manage_py_without_a_profile_says_what_to_set_without_a_traceback(tmp_path):
+    """A user's first `manage.py migrate` on a fresh machine, nothing set: a message, no traceback,
+    nothing written."""
+    import subprocess
+    import sys
+    from pathlib import Path
+
+    root = Path(__file__).resolve().parents[2]
+    env = {k: v for k, v in os.environ.items() if k not in {"DEBUG", "SECRET_KEY", "DJANGO_SETTINGS_MODULE"}}
+    env["DATABASE_URL"] = f"sqlite:///{tmp_path}/fresh.sqlite3"
+    done = subprocess.run([sys.executable, "manage.py", "migrate"], cwd=root, env=env, capture_output=True, text=True)
+    assert done.returncode == 1
+    assert "SECRET_KEY must be set" in done.stderr and "DEBUG=true" in done.stderr
+    assert "Traceback" not in done.stderr
+    assert not (tmp_path / "fresh.sqlite3").exists()
