@@ -113,6 +113,15 @@ class RunStatus(models.TextChoices):
     FAILED = "failed", _("Failed")
 
 
+class RunOrigin(models.TextChoices):
+    """What started a run, when its trigger alone does not say (a policy activation and a replay
+    both start runs that look manual or nightly)."""
+
+    PERSON = "", _("Started by a person or the schedule")
+    ACTIVATION = "activation", _("Started by a policy activation")
+    REPLAY = "replay", _("Replay of a past day")
+
+
 class ChunkStatus(models.TextChoices):
     PENDING = "pending", "Pending"
     RUNNING = "running", "Running"
@@ -127,6 +136,8 @@ class RecomputeRun(models.Model):
 
     status = models.CharField(max_length=12, choices=Status.choices, default=Status.PENDING)
     trigger = models.CharField(max_length=16, choices=Trigger.choices, default=Trigger.MANUAL)
+    # Said on the runs page next to the trigger: "started by a policy activation", "replay".
+    origin = models.CharField(max_length=16, choices=RunOrigin.choices, default=RunOrigin.PERSON, blank=True)
     policy_version = models.ForeignKey(PolicyVersion, null=True, on_delete=models.PROTECT, related_name="runs")
     requested_by = models.ForeignKey(
         settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.PROTECT, related_name="+"
