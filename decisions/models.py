@@ -190,10 +190,15 @@ class RecomputeChunk(models.Model):
     last_customer_id = models.BigIntegerField()
     size = models.PositiveIntegerField()
     status = models.CharField(max_length=8, choices=Status.choices, default=Status.PENDING)
-    # attempts counts claims; claimed_at is when the latest one began. A chunk `running` with an
-    # old claim lost its worker (the recovery sweep re-dispatches it).
+    # attempts counts claims; claimed_at is when the latest one began. A claim is a lease: the
+    # worker renews `lease_until` while it works (a heartbeat), and a chunk `running` whose lease
+    # lapsed lost its worker (the recovery sweep re-dispatches it, a copy may take it over).
+    # `claim_token` names the holder (the Celery task id, the same across its retries), so a retry
+    # takes back its own claim at once instead of waiting for the lease to lapse.
     attempts = models.PositiveSmallIntegerField(default=0)
     claimed_at = models.DateTimeField(null=True, blank=True)
+    lease_until = models.DateTimeField(null=True, blank=True)
+    claim_token = models.CharField(max_length=64, blank=True)
     # When a task for the chunk was last sent to the broker: the sweep sends a pending chunk
     # again only once per grace period, not every minute while the first message is queued.
     dispatched_at = models.DateTimeField(null=True, blank=True)
