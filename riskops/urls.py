@@ -7,6 +7,9 @@ from api.urls import urlpatterns as api_urlpatterns
 from draws.api_views import DrawCheckView
 from riskops.core.login import RoleLoginView
 
+# A refused page says which role it needs (riskops/core/forbidden.py), in the viewer's language.
+handler403 = "riskops.core.forbidden.permission_denied"
+
 admin.site.site_header = "RiskOps administration"
 admin.site.site_title = "RiskOps admin"
 

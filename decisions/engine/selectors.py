@@ -7,6 +7,9 @@ from django.db.models import Max, QuerySet
 from django.utils import timezone
 from django.utils.translation import gettext, ngettext
 
+from accounts.models import Customer
+
+from decisions.engine.policy_reads import active_policy
 from decisions.models import RecomputeChunk, RecomputeRun
 
 
@@ -69,3 +72,11 @@ def run_progress(*, run: RecomputeRun, now: datetime | None = None) -> dict:
         "finished": run.finished_at is not None,
         "seconds": round(((run.finished_at or now) - run.started_at).total_seconds(), 1) if run.started_at else None,
     }
+
+
+def run_start_preview() -> dict:
+    """What a full recompute would cover, for its confirmation page: the customers and the active
+    policy version (two queries)."""
+    version, _policy = active_policy()
+    customers = Customer.objects.count()
+    return {"customers": customers, "customers_display": f"{customers:,}", "policy_version": version}

@@ -35,6 +35,7 @@ def test_user_without_role_sees_no_page(client, make_user):
     response = client.get(reverse("decisions:overview"))
     assert response.status_code == 403
     assert b"no RiskOps role" in response.content
+    assert b"analyst, compliance officer or risk admin" in response.content
 
 
 @pytest.mark.parametrize("role", ["analyst", "compliance", "risk_admin"])

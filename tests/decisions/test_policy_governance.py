@@ -159,6 +159,8 @@ def test_the_requester_cannot_approve_and_a_second_admin_activates_and_starts_a_
     assert old.state == "retired" and old.retired_at is not None
     run.refresh_from_db()
     assert run.policy_version_id == draft.pk and run.requested_by == second_admin and run.status == "succeeded"
+    assert run.origin == "activation"  # the runs page says the activation started it
+    assert AuditEvent.objects.get(action="recompute.start", target_id=str(run.pk)).after["origin"] == "activation"
     event = AuditEvent.objects.get(action="policy.activate")
     assert event.actor == second_admin
     assert event.after["requested_by"] == risk_admin.username and event.after["simulation"] == simulation.pk

@@ -167,6 +167,17 @@ def test_a_failing_chunk_is_recorded_not_lost_and_a_retry_completes_the_run(book
 
 
 @pytest.mark.django_db
+def test_a_run_with_a_fixed_clock_is_a_replay_and_an_unknown_origin_is_refused():
+    make_customer()
+    replay = recompute_run_start(trigger="nightly", enqueue=False, as_of=timezone.now())
+    assert replay.origin == "replay"
+    assert recompute_run_start(enqueue=False).origin == ""
+    with pytest.raises(ValidationFailed) as exc:
+        recompute_run_start(enqueue=False, origin="whim")
+    assert exc.value.field == "origin"
+
+
+@pytest.mark.django_db
 def test_run_start_refuses_bad_chunk_size():
     with pytest.raises(ValidationFailed) as exc:
         recompute_run_start(chunk_size=0, enqueue=False)

@@ -37,14 +37,52 @@ def test_only_a_risk_admin_starts_a_run(client, analyst, risk_admin, django_capt
 
     client.force_login(risk_admin)
     with django_capture_on_commit_callbacks(execute=True):
-        response = client.post(reverse("decisions:run-start"), follow=True)
+        response = client.post(reverse("decisions:run-start"), {"confirmed": "yes"}, follow=True)
 
     run = RecomputeRun.objects.get()
     assert run.requested_by == risk_admin and run.status == "succeeded"  # eager in tests: done at once
-    assert b"started over 1 customers" in response.content
+    assert b"Run %d started over 1 customer." % run.pk in response.content
+    assert run.origin == ""  # started by a person: the runs page adds nothing to the trigger
 
 
-def test_users_without_a_role_see_no_runs(client, make_user):
-    client.force_login(make_user("nobody"))
-    assert client.get(reverse("decisions:runs")).status_code == 403
-    assert client.get(reverse("decisions:run-progress", args=[1])).status_code == 403
+def test_a_full_recompute_asks_for_confirmation_first(client, risk_admin):
+    # Given a book of three customers and a risk admin on the runs page
+    for _ in range(3):
+        make_customer()
+    client.force_login(risk_admin)
+    runs_page = client.get(reverse("decisions:runs")).content.decode()
+    # the runs page offers a link to the confirmation page, not a form that starts a run at once
+    assert 'href="%s"' % reverse("decisions:run-start") in runs_page
+    assert 'action="%s"' % reverse("decisions:run-start") not in runs_page
+
+    # when they open it, it says what the run covers, and nothing has started
+    page = client.get(reverse("decisions:run-start"))
+    assert page.status_code == 200
+    text = page.content.decode()
+    assert "Start a full recompute?" in text and "policy v1: 3 customers." in text
+    assert 'name="confirmed" value="yes"' in text
+    assert not RecomputeRun.objects.exists()
+
+    # a POST without the confirmation (an old form) starts nothing and goes back to the question
+    response = client.post(reverse("decisions:run-start"))
+    assert response.status_code == 302 and response.url == reverse("decisions:run-start")
+    assert not RecomputeRun.objects.exists()
+
+
+def test_the_confirmation_page_is_refused_to_an_analyst_naming_the_role(analyst_client):
+    response = analyst_client.get(reverse("decisions:run-start"))
+    assert response.status_code == 403
+    text = response.content.decode()
+    assert "This page is for the role: risk admin." in text
+    assert "Your role is analyst." in text
+    assert "no RiskOps role" not in text
+
+
+def test_runs_started_by_an_activation_or_a_replay_say_so(analyst_client):
+    RecomputeRunFactory(origin="activation")
+    RecomputeRunFactory(origin="replay", trigger="nightly")
+    RecomputeRunFactory()
+    text = analyst_client.get(reverse("decisions:runs")).content.decode()
+    assert text.count("data-run-origin") == 2
+    assert "Started by a policy activation" in text and "Replay of a past day" in text
+

@@ -22,7 +22,7 @@ from accounts.models import Customer
 from riskops.core.audit import audit_record
 from riskops.core.exceptions import Conflict, NotFound, ValidationFailed
 
-from decisions.models import CreditLine, RecomputeChunk, RecomputeRun, Trigger
+from decisions.models import CreditLine, RecomputeChunk, RecomputeRun, RunOrigin, Trigger
 from decisions.engine.dispatch import task
 from decisions.engine.policy_reads import active_policy
 from .recompute import chunk_plans_write, decisions_digest
@@ -56,6 +56,7 @@ def recompute_run_start(
     enqueue: bool = True,
     night: date | None = None,
     as_of: datetime | None = None,
+    origin: str = "",
 ) -> RecomputeRun:
     """Create a run over the whole book, split into chunks of consecutive customer ids.
 
@@ -71,6 +72,9 @@ def recompute_run_start(
     behind the book's latest computation is refused: the engine's own state (each line's limit,
     cycle and statement period, the open alerts and their suppressions) moves forward only, so a
     past day recomputed after later ones would be judged against a later state, not its own.
+
+    `origin` says what started the run when the trigger does not (`RunOrigin`): a policy
+    activation passes it; a run with `as_of` is a replay's.
     """
     if as_of is not None and (as_of.tzinfo is None or as_of > timezone.now()):
         raise ValidationFailed("as_of must be an aware time, not in the future", field="as_of")
@@ -78,6 +82,9 @@ def recompute_run_start(
         raise ValidationFailed("chunk_size must be between 1 and 50,000", field="chunk_size")
     if trigger not in Trigger.values:
         raise ValidationFailed(f"unknown trigger {trigger!r}", field="trigger")
+    origin = origin or (RunOrigin.REPLAY if as_of is not None else RunOrigin.PERSON)
+    if origin not in RunOrigin.values:
+        raise ValidationFailed(f"unknown origin {origin!r}", field="origin")
     if trigger == Trigger.NIGHTLY:
         night = night or (as_of or timezone.now()).astimezone(dt_timezone.utc).date()
     elif night is not None:
@@ -94,7 +101,9 @@ def recompute_run_start(
                 field="as_of",
             )
     try:
-        return _run_create(trigger=trigger, actor=actor, chunk_size=chunk_size, enqueue=enqueue, night=night, as_of=as_of)
+        return _run_create(
+            trigger=trigger, actor=actor, chunk_size=chunk_size, enqueue=enqueue, night=night, as_of=as_of, origin=origin
+        )
     except IntegrityError:
         # Two deliveries raced past the check above: the unique night let exactly one insert in.
         existing = RecomputeRun.objects.filter(night=night).first() if night is not None else None
@@ -104,7 +113,7 @@ def recompute_run_start(
 
 
 def _run_create(
-    *, trigger: str, actor, chunk_size: int, enqueue: bool, night: date | None, as_of: datetime | None
+    *, trigger: str, actor, chunk_size: int, enqueue: bool, night: date | None, as_of: datetime | None, origin: str
 ) -> RecomputeRun:
     with transaction.atomic():
         version, _ = active_policy()
@@ -113,7 +122,8 @@ def _run_create(
         customers = Customer.objects.filter(onboarded_at__lte=as_of) if as_of is not None else Customer.objects.all()
         ids = list(customers.order_by("pk").values_list("pk", flat=True))
         run = RecomputeRun.objects.create(
-            trigger=trigger, policy_version=version, requested_by=actor, chunk_size=chunk_size, night=night, as_of=as_of,
+            trigger=trigger, origin=origin, policy_version=version, requested_by=actor, chunk_size=chunk_size, night=night,
+            as_of=as_of,
             total_customers=len(ids), total_chunks=(len(ids) + chunk_size - 1) // chunk_size,
             status=RecomputeRun.Status.RUNNING if ids else RecomputeRun.Status.SUCCEEDED,
             started_at=now, finished_at=None if ids else now,
@@ -132,6 +142,7 @@ def _run_create(
             after={
                 "trigger": trigger, "customers": len(ids), "chunks": len(chunks), "policy_version": version.version,
                 **({"night": night.isoformat()} if night else {}),
+                **({"origin": origin} if origin else {}),
             },
         )
         if enqueue:

@@ -32,7 +32,7 @@ from riskops.core.audit import audit_record, target_label
 from riskops.core.models import AuditAction, AuditEvent
 from riskops.core.exceptions import Conflict, FourEyesViolation, NotFound, PolicyInvalid, ValidationFailed
 
-from decisions.models import CreditDecision, PolicySimulation, PolicyVersion, RecomputeRun, ScoreSnapshot, Trigger
+from decisions.models import CreditDecision, PolicySimulation, PolicyVersion, RecomputeRun, RunOrigin, ScoreSnapshot, Trigger
 from decisions.engine.planning import plan_customer
 from decisions.engine.policy import Policy, _path, parse_policy, validate_policy
 from decisions.engine.policy_reads import body_stamp
@@ -441,7 +441,7 @@ def policy_activation_approve(*, version: PolicyVersion, actor) -> tuple[PolicyV
                 **evidence,
             },
         )
-        run = recompute_run_start(trigger=Trigger.MANUAL, actor=actor)
+        run = recompute_run_start(trigger=Trigger.MANUAL, actor=actor, origin=RunOrigin.ACTIVATION)
     return version, run
 
 
