@@ -8,22 +8,24 @@ from riskops.core.masking import mask_national_id, mask_phone
 
 
 class CustomerLanguage(models.TextChoices):
-    ENGLISH = "en", "English"
-    CHINESE = "zh-hans", "简体中文"
+    ENGLISH = "en", _("English")
+    CHINESE = "zh-hans", _("Simplified Chinese")
 
 
 class Customer(models.Model):
-    external_id = models.CharField(max_length=40, unique=True, help_text="id in the payments app")
-    full_name = models.CharField(max_length=120)
+    external_id = models.CharField(max_length=40, unique=True, help_text=_("id in the payments app"), verbose_name=_("external id"))
+    full_name = models.CharField(max_length=120, verbose_name=_("full name"))
     # PII is stored once, here, and shown masked everywhere else.
-    national_id = models.CharField(max_length=20, unique=True)
-    phone = models.CharField(max_length=20)
-    onboarded_at = models.DateTimeField()
+    national_id = models.CharField(max_length=20, unique=True, verbose_name=_("national id"))
+    phone = models.CharField(max_length=20, verbose_name=_("phone"))
+    onboarded_at = models.DateTimeField(verbose_name=_("onboarded at"))
     # What the customer reads in the app: notices about decisions are written in it.
-    language = models.CharField(max_length=10, choices=CustomerLanguage.choices, default=CustomerLanguage.ENGLISH)
-    created_at = models.DateTimeField(auto_now_add=True)
+    language = models.CharField(max_length=10, choices=CustomerLanguage.choices, default=CustomerLanguage.ENGLISH, verbose_name=_("language"))
+    created_at = models.DateTimeField(auto_now_add=True, verbose_name=_("created at"))
 
     class Meta:
+        verbose_name = _("customer")
+        verbose_name_plural = _("customers")
         ordering = ["id"]
         constraints = [
             models.CheckConstraint(condition=~Q(external_id=""), name="customer_external_id_not_blank"),
@@ -44,13 +46,13 @@ class Customer(models.Model):
 
 
 class TransactionKind(models.TextChoices):
-    INCOME = "income", "Income (salary, transfer in)"
-    PURCHASE = "purchase", "Card / QR purchase"
-    BILL = "bill", "Bill payment"
-    TRANSFER_OUT = "transfer_out", "Transfer out"
-    CASH_OUT = "cash_out", "Cash withdrawal"
-    CREDIT_DRAW = "credit_draw", "Credit-line draw"
-    REPAYMENT = "repayment", "Credit-line repayment"
+    INCOME = "income", _("Income (salary, transfer in)")
+    PURCHASE = "purchase", _("Card / QR purchase")
+    BILL = "bill", _("Bill payment")
+    TRANSFER_OUT = "transfer_out", _("Transfer out")
+    CASH_OUT = "cash_out", _("Cash withdrawal")
+    CREDIT_DRAW = "credit_draw", _("Credit-line draw")
+    REPAYMENT = "repayment", _("Credit-line repayment")
 
 
 class Transaction(models.Model):
@@ -58,15 +60,17 @@ class Transaction(models.Model):
 
     Kind = TransactionKind
 
-    external_id = models.CharField(max_length=40, unique=True)
-    customer = models.ForeignKey(Customer, on_delete=models.PROTECT, related_name="transactions")
-    kind = models.CharField(max_length=16, choices=Kind.choices)
-    amount = models.DecimalField(max_digits=14, decimal_places=2)
-    merchant_category = models.CharField(max_length=32, blank=True)
-    occurred_at = models.DateTimeField()
-    created_at = models.DateTimeField(auto_now_add=True)
+    external_id = models.CharField(max_length=40, unique=True, verbose_name=_("external id"))
+    customer = models.ForeignKey(Customer, on_delete=models.PROTECT, related_name="transactions", verbose_name=_("customer"))
+    kind = models.CharField(max_length=16, choices=Kind.choices, verbose_name=_("kind"))
+    amount = models.DecimalField(max_digits=14, decimal_places=2, verbose_name=_("amount"))
+    merchant_category = models.CharField(max_length=32, blank=True, verbose_name=_("merchant category"))
+    occurred_at = models.DateTimeField(verbose_name=_("occurred at"))
+    created_at = models.DateTimeField(auto_now_add=True, verbose_name=_("created at"))
 
     class Meta:
+        verbose_name = _("transaction")
+        verbose_name_plural = _("transactions")
         ordering = ["-occurred_at", "-id"]
         constraints = [
             models.CheckConstraint(condition=Q(amount__gt=0), name="transaction_amount_positive"),
@@ -81,15 +85,17 @@ class Transaction(models.Model):
 class RepaymentInstallment(models.Model):
     """One scheduled repayment of a credit-line draw. Days past due derive from due_on and paid_at."""
 
-    draw = models.ForeignKey(Transaction, on_delete=models.PROTECT, related_name="installments")
-    customer = models.ForeignKey(Customer, on_delete=models.PROTECT, related_name="installments")
-    sequence = models.PositiveSmallIntegerField()
-    due_on = models.DateField()
-    amount_due = models.DecimalField(max_digits=14, decimal_places=2)
-    amount_paid = models.DecimalField(max_digits=14, decimal_places=2, default=0)
-    paid_at = models.DateTimeField(null=True, blank=True)
+    draw = models.ForeignKey(Transaction, on_delete=models.PROTECT, related_name="installments", verbose_name=_("draw"))
+    customer = models.ForeignKey(Customer, on_delete=models.PROTECT, related_name="installments", verbose_name=_("customer"))
+    sequence = models.PositiveSmallIntegerField(verbose_name=_("sequence"))
+    due_on = models.DateField(verbose_name=_("due on"))
+    amount_due = models.DecimalField(max_digits=14, decimal_places=2, verbose_name=_("amount due"))
+    amount_paid = models.DecimalField(max_digits=14, decimal_places=2, default=0, verbose_name=_("amount paid"))
+    paid_at = models.DateTimeField(null=True, blank=True, verbose_name=_("paid at"))
 
     class Meta:
+        verbose_name = _("repayment installment")
+        verbose_name_plural = _("repayment installments")
         ordering = ["due_on", "id"]
         constraints = [
             models.UniqueConstraint(fields=["draw", "sequence"], name="installment_unique_per_draw"),
@@ -113,9 +119,9 @@ class RepaymentInstallment(models.Model):
 
 
 class CreditApplicationChannel(models.TextChoices):
-    APP = "app", "App"
-    WEB = "web", "Web"
-    PARTNER = "partner", "Partner"
+    APP = "app", _("App")
+    WEB = "web", _("Web")
+    PARTNER = "partner", _("Partner")
 
 
 class CreditApplication(models.Model):
@@ -123,14 +129,16 @@ class CreditApplication(models.Model):
 
     Channel = CreditApplicationChannel
 
-    external_id = models.CharField(max_length=40, unique=True)
-    customer = models.ForeignKey(Customer, on_delete=models.PROTECT, related_name="applications")
-    requested_amount = models.DecimalField(max_digits=14, decimal_places=2)
-    channel = models.CharField(max_length=16, choices=Channel.choices, default=Channel.APP)
-    applied_at = models.DateTimeField()
-    created_at = models.DateTimeField(auto_now_add=True)
+    external_id = models.CharField(max_length=40, unique=True, verbose_name=_("external id"))
+    customer = models.ForeignKey(Customer, on_delete=models.PROTECT, related_name="applications", verbose_name=_("customer"))
+    requested_amount = models.DecimalField(max_digits=14, decimal_places=2, verbose_name=_("requested amount"))
+    channel = models.CharField(max_length=16, choices=Channel.choices, default=Channel.APP, verbose_name=_("channel"))
+    applied_at = models.DateTimeField(verbose_name=_("applied at"))
+    created_at = models.DateTimeField(auto_now_add=True, verbose_name=_("created at"))
 
     class Meta:
+        verbose_name = _("credit application")
+        verbose_name_plural = _("credit applications")
         ordering = ["-applied_at", "-id"]
         constraints = [
             models.CheckConstraint(condition=Q(requested_amount__gt=0), name="application_amount_positive"),
@@ -147,18 +155,20 @@ class CreditApplication(models.Model):
 class BureauReport(models.Model):
     """A credit-bureau answer. Read only under a `bureau_query` consent."""
 
-    external_id = models.CharField(max_length=40, unique=True)
-    customer = models.ForeignKey(Customer, on_delete=models.PROTECT, related_name="bureau_reports")
-    bureau = models.CharField(max_length=32, default="national")
-    score = models.PositiveSmallIntegerField(help_text="300–900")
-    external_lenders = models.PositiveSmallIntegerField(help_text="lenders with an open account")
-    external_debt = models.DecimalField(max_digits=14, decimal_places=2)
-    delinquencies_12m = models.PositiveSmallIntegerField(default=0)
-    reported_at = models.DateTimeField()
-    raw = models.JSONField(default=dict, blank=True)
-    created_at = models.DateTimeField(auto_now_add=True)
+    external_id = models.CharField(max_length=40, unique=True, verbose_name=_("external id"))
+    customer = models.ForeignKey(Customer, on_delete=models.PROTECT, related_name="bureau_reports", verbose_name=_("customer"))
+    bureau = models.CharField(max_length=32, default="national", verbose_name=_("bureau"))
+    score = models.PositiveSmallIntegerField(help_text=_("300–900"), verbose_name=_("score"))
+    external_lenders = models.PositiveSmallIntegerField(help_text=_("lenders with an open account"), verbose_name=_("external lenders"))
+    external_debt = models.DecimalField(max_digits=14, decimal_places=2, verbose_name=_("external debt"))
+    delinquencies_12m = models.PositiveSmallIntegerField(default=0, verbose_name=_("delinquencies 12m"))
+    reported_at = models.DateTimeField(verbose_name=_("reported at"))
+    raw = models.JSONField(default=dict, blank=True, verbose_name=_("raw"))
+    created_at = models.DateTimeField(auto_now_add=True, verbose_name=_("created at"))
 
     class Meta:
+        verbose_name = _("bureau report")
+        verbose_name_plural = _("bureau reports")
         ordering = ["-reported_at", "-id"]
         constraints = [
             models.CheckConstraint(condition=Q(score__gte=300) & Q(score__lte=900), name="bureau_score_range"),
@@ -171,10 +181,10 @@ class BureauReport(models.Model):
 
 
 class DisclosureKind(models.TextChoices):
-    RISK_DISCLOSURE = "risk_disclosure", "Risk disclosure"
-    PRODUCT_TERMS = "product_terms", "Product terms"
-    PRIVACY_NOTICE = "privacy_notice", "Privacy notice"
-    CONSENT_TEXT = "consent_text", "Consent text"
+    RISK_DISCLOSURE = "risk_disclosure", _("Risk disclosure")
+    PRODUCT_TERMS = "product_terms", _("Product terms")
+    PRIVACY_NOTICE = "privacy_notice", _("Privacy notice")
+    CONSENT_TEXT = "consent_text", _("Consent text")
 
 
 class Disclosure(models.Model):
@@ -182,15 +192,17 @@ class Disclosure(models.Model):
 
     Kind = DisclosureKind
 
-    kind = models.CharField(max_length=24, choices=Kind.choices)
-    version = models.PositiveIntegerField()
-    title = models.CharField(max_length=200)
-    body = models.TextField()
-    content_hash = models.CharField(max_length=64, help_text="SHA-256 of the body")
-    published_at = models.DateTimeField()
-    created_at = models.DateTimeField(auto_now_add=True)
+    kind = models.CharField(max_length=24, choices=Kind.choices, verbose_name=_("kind"))
+    version = models.PositiveIntegerField(verbose_name=_("version"))
+    title = models.CharField(max_length=200, verbose_name=_("title"))
+    body = models.TextField(verbose_name=_("body"))
+    content_hash = models.CharField(max_length=64, help_text=_("SHA-256 of the body"), verbose_name=_("content hash"))
+    published_at = models.DateTimeField(verbose_name=_("published at"))
+    created_at = models.DateTimeField(auto_now_add=True, verbose_name=_("created at"))
 
     class Meta:
+        verbose_name = _("disclosure")
+        verbose_name_plural = _("disclosures")
         ordering = ["kind", "-version"]
         constraints = [
             models.UniqueConstraint(fields=["kind", "version"], name="disclosure_unique_version"),
@@ -203,22 +215,24 @@ class Disclosure(models.Model):
 
 
 class ConsentChannel(models.TextChoices):
-    APP = "app", "App"
-    WEB = "web", "Web"
-    CALL_CENTER = "call_center", "Call centre"
-    BRANCH = "branch", "Branch"
+    APP = "app", _("App")
+    WEB = "web", _("Web")
+    CALL_CENTER = "call_center", _("Call centre")
+    BRANCH = "branch", _("Branch")
 
 
 class DisclosureAcknowledgement(models.Model):
     Channel = ConsentChannel
 
-    customer = models.ForeignKey(Customer, on_delete=models.PROTECT, related_name="acknowledgements")
-    disclosure = models.ForeignKey(Disclosure, on_delete=models.PROTECT, related_name="acknowledgements")
-    channel = models.CharField(max_length=16, choices=ConsentChannel.choices, default=ConsentChannel.APP)
-    shown_at = models.DateTimeField()
-    acknowledged_at = models.DateTimeField()
+    customer = models.ForeignKey(Customer, on_delete=models.PROTECT, related_name="acknowledgements", verbose_name=_("customer"))
+    disclosure = models.ForeignKey(Disclosure, on_delete=models.PROTECT, related_name="acknowledgements", verbose_name=_("disclosure"))
+    channel = models.CharField(max_length=16, choices=ConsentChannel.choices, default=ConsentChannel.APP, verbose_name=_("channel"))
+    shown_at = models.DateTimeField(verbose_name=_("shown at"))
+    acknowledged_at = models.DateTimeField(verbose_name=_("acknowledged at"))
 
     class Meta:
+        verbose_name = _("disclosure acknowledgement")
+        verbose_name_plural = _("disclosure acknowledgements")
         ordering = ["-acknowledged_at", "-id"]
         constraints = [
             models.UniqueConstraint(fields=["customer", "disclosure"], name="acknowledgement_once_per_version"),
@@ -256,19 +270,21 @@ class Consent(models.Model):
     State = ConsentState
     Channel = ConsentChannel
 
-    customer = models.ForeignKey(Customer, on_delete=models.PROTECT, related_name="consents")
-    purpose = models.CharField(max_length=24, choices=Purpose.choices)
+    customer = models.ForeignKey(Customer, on_delete=models.PROTECT, related_name="consents", verbose_name=_("customer"))
+    purpose = models.CharField(max_length=24, choices=Purpose.choices, verbose_name=_("purpose"))
     disclosure = models.ForeignKey(
-        Disclosure, on_delete=models.PROTECT, related_name="consents", help_text="consent text the customer saw"
+        Disclosure, on_delete=models.PROTECT, related_name="consents", help_text=_("consent text the customer saw"), verbose_name=_("disclosure")
     )
-    channel = models.CharField(max_length=16, choices=Channel.choices)
-    evidence = models.JSONField(default=dict, blank=True, help_text="device, IP, signature reference…")
-    state = models.CharField(max_length=12, choices=State.choices, default=State.ACTIVE)
-    granted_at = models.DateTimeField()
-    expires_at = models.DateTimeField(null=True, blank=True)
-    withdrawn_at = models.DateTimeField(null=True, blank=True)
+    channel = models.CharField(max_length=16, choices=Channel.choices, verbose_name=_("channel"))
+    evidence = models.JSONField(default=dict, blank=True, help_text=_("device, IP, signature reference…"), verbose_name=_("evidence"))
+    state = models.CharField(max_length=12, choices=State.choices, default=State.ACTIVE, verbose_name=_("state"))
+    granted_at = models.DateTimeField(verbose_name=_("granted at"))
+    expires_at = models.DateTimeField(null=True, blank=True, verbose_name=_("expires at"))
+    withdrawn_at = models.DateTimeField(null=True, blank=True, verbose_name=_("withdrawn at"))
 
     class Meta:
+        verbose_name = _("consent")
+        verbose_name_plural = _("consents")
         ordering = ["-granted_at", "-id"]
         constraints = [
             models.CheckConstraint(condition=Q(purpose__in=ConsentPurpose.values), name="consent_purpose_valid"),
@@ -299,9 +315,9 @@ class Consent(models.Model):
 
 
 class ConsentEventKind(models.TextChoices):
-    GRANTED = "granted", "Granted"
-    WITHDRAWN = "withdrawn", "Withdrawn"
-    EXPIRED = "expired", "Expired"
+    GRANTED = "granted", _("Granted")
+    WITHDRAWN = "withdrawn", _("Withdrawn")
+    EXPIRED = "expired", _("Expired")
 
 
 class ConsentEvent(models.Model):
@@ -309,13 +325,15 @@ class ConsentEvent(models.Model):
 
     Kind = ConsentEventKind
 
-    consent = models.ForeignKey(Consent, on_delete=models.PROTECT, related_name="events")
-    kind = models.CharField(max_length=12, choices=Kind.choices)
-    occurred_at = models.DateTimeField()
-    channel = models.CharField(max_length=16, blank=True)
-    evidence = models.JSONField(default=dict, blank=True)
+    consent = models.ForeignKey(Consent, on_delete=models.PROTECT, related_name="events", verbose_name=_("consent"))
+    kind = models.CharField(max_length=12, choices=Kind.choices, verbose_name=_("kind"))
+    occurred_at = models.DateTimeField(verbose_name=_("occurred at"))
+    channel = models.CharField(max_length=16, blank=True, verbose_name=_("channel"))
+    evidence = models.JSONField(default=dict, blank=True, verbose_name=_("evidence"))
 
     class Meta:
+        verbose_name = _("consent event")
+        verbose_name_plural = _("consent events")
         ordering = ["occurred_at", "id"]
         constraints = [
             models.CheckConstraint(condition=Q(kind__in=ConsentEventKind.values), name="consent_event_kind_valid"),
@@ -333,11 +351,13 @@ class CustomerChangeMark(models.Model):
     One row per event rather than one per customer: an insert never waits on another event's
     row lock, which keeps the event path as short as before."""
 
-    customer = models.ForeignKey(Customer, on_delete=models.PROTECT, related_name="change_marks")
-    trigger = models.CharField(max_length=16)
-    marked_at = models.DateTimeField(db_index=True)
+    customer = models.ForeignKey(Customer, on_delete=models.PROTECT, related_name="change_marks", verbose_name=_("customer"))
+    trigger = models.CharField(max_length=16, verbose_name=_("trigger"))
+    marked_at = models.DateTimeField(db_index=True, verbose_name=_("marked at"))
 
     class Meta:
+        verbose_name = _("customer change mark")
+        verbose_name_plural = _("customer change marks")
         ordering = ["marked_at", "id"]
 
     def __str__(self) -> str:

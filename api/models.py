@@ -27,8 +27,8 @@ class ApiClient(models.Model):
     active = models.BooleanField(_("active"), default=True)
     # DRF's rate syntax: "<count>/<second|minute|hour|day>".
     throttle_rate = models.CharField(_("throttle rate"), max_length=20, default="600/min", help_text=_("e.g. 600/min"))
-    created_by = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.PROTECT, related_name="+")
-    created_at = models.DateTimeField(auto_now_add=True)
+    created_by = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.PROTECT, related_name="+", verbose_name=_("created by"))
+    created_at = models.DateTimeField(auto_now_add=True, verbose_name=_("created at"))
 
     class Meta:
         ordering = ["name"]
@@ -47,8 +47,8 @@ class ApiToken(models.Model):
     client = models.ForeignKey(ApiClient, on_delete=models.PROTECT, related_name="tokens", verbose_name=_("client"))
     prefix = models.CharField(_("prefix"), max_length=16, unique=True, editable=False)
     secret_hash = models.CharField(_("secret hash"), max_length=64, editable=False)
-    created_by = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.PROTECT, related_name="+")
-    created_at = models.DateTimeField(auto_now_add=True)
+    created_by = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.PROTECT, related_name="+", verbose_name=_("created by"))
+    created_at = models.DateTimeField(auto_now_add=True, verbose_name=_("created at"))
     revoked_at = models.DateTimeField(_("revoked at"), null=True, blank=True, editable=False)
     last_used_at = models.DateTimeField(_("last used at"), null=True, blank=True, editable=False)
 
@@ -72,16 +72,18 @@ class IdempotencyRecord(models.Model):
     and the unique key makes a concurrent identical request wait on the first one's insert and
     then find its answer. Rows older than `API_IDEMPOTENCY_TTL` are deleted (lazily and by beat)."""
 
-    client = models.ForeignKey(ApiClient, on_delete=models.CASCADE, related_name="+")
-    key = models.CharField(max_length=255)
-    method = models.CharField(max_length=10)
-    path = models.CharField(max_length=255)
-    request_hash = models.CharField(max_length=64)
-    status_code = models.PositiveSmallIntegerField()
-    response_body = models.JSONField(default=dict)
-    created_at = models.DateTimeField(db_index=True)
+    client = models.ForeignKey(ApiClient, on_delete=models.CASCADE, related_name="+", verbose_name=_("client"))
+    key = models.CharField(max_length=255, verbose_name=_("key"))
+    method = models.CharField(max_length=10, verbose_name=_("method"))
+    path = models.CharField(max_length=255, verbose_name=_("path"))
+    request_hash = models.CharField(max_length=64, verbose_name=_("request hash"))
+    status_code = models.PositiveSmallIntegerField(verbose_name=_("status code"))
+    response_body = models.JSONField(default=dict, verbose_name=_("response body"))
+    created_at = models.DateTimeField(db_index=True, verbose_name=_("created at"))
 
     class Meta:
+        verbose_name = _("idempotency record")
+        verbose_name_plural = _("idempotency records")
         constraints = [models.UniqueConstraint(fields=["client", "key"], name="api_idempotency_client_key_unique")]
 
     def __str__(self) -> str:

@@ -29,23 +29,25 @@ class AuditVerification(models.Model):
     Status = VerificationStatus
     Trigger = VerificationTrigger
 
-    status = models.CharField(max_length=8, choices=VerificationStatus.choices, default=VerificationStatus.PENDING)
-    trigger = models.CharField(max_length=8, choices=VerificationTrigger.choices)
+    status = models.CharField(max_length=8, choices=VerificationStatus.choices, default=VerificationStatus.PENDING, verbose_name=_("status"))
+    trigger = models.CharField(max_length=8, choices=VerificationTrigger.choices, verbose_name=_("trigger"))
     requested_by = models.ForeignKey(
-        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.PROTECT, related_name="+"
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.PROTECT, related_name="+", verbose_name=_("requested by")
     )
-    requested_at = models.DateTimeField()
-    started_at = models.DateTimeField(null=True, blank=True)
-    finished_at = models.DateTimeField(null=True, blank=True)
-    events_checked = models.PositiveBigIntegerField(default=0)
-    broken_event_id = models.PositiveBigIntegerField(null=True, blank=True)
-    broken_reason = models.TextField(blank=True)
+    requested_at = models.DateTimeField(verbose_name=_("requested at"))
+    started_at = models.DateTimeField(null=True, blank=True, verbose_name=_("started at"))
+    finished_at = models.DateTimeField(null=True, blank=True, verbose_name=_("finished at"))
+    events_checked = models.PositiveBigIntegerField(default=0, verbose_name=_("events checked"))
+    broken_event_id = models.PositiveBigIntegerField(null=True, blank=True, verbose_name=_("broken event id"))
+    broken_reason = models.TextField(blank=True, verbose_name=_("broken reason"))
     # The last event of a chain that verified, remembered so the next walk can tell whether the
     # trail was cut after it (deleting the newest events leaves a chain that verifies by itself).
-    tail_event_id = models.PositiveBigIntegerField(null=True, blank=True)
-    tail_hash = models.CharField(max_length=64, blank=True)
+    tail_event_id = models.PositiveBigIntegerField(null=True, blank=True, verbose_name=_("tail event id"))
+    tail_hash = models.CharField(max_length=64, blank=True, verbose_name=_("tail hash"))
 
     class Meta:
+        verbose_name = _("audit verification")
+        verbose_name_plural = _("audit verifications")
         ordering = ["-requested_at", "-id"]
         constraints = [
             models.CheckConstraint(condition=Q(status__in=VerificationStatus.values), name="verification_status_valid"),

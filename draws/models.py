@@ -5,42 +5,45 @@ channels seen) and of the holds on the available limit (checks allowed, draws no
 from decimal import Decimal
 
 from django.db import models
+from django.utils.translation import gettext_lazy as _
 from django.db.models import Q
 
 from accounts.models import Customer
 
 
 class DrawDecision(models.TextChoices):
-    ALLOW = "allow", "Allow"
-    DENY = "deny", "Deny"
-    REVIEW = "review", "Review"
+    ALLOW = "allow", _("Allow")
+    DENY = "deny", _("Deny")
+    REVIEW = "review", _("Review")
 
 
 class DrawCheck(models.Model):
     """One draw check as answered. Written once, never updated or deleted (no code path does;
     on PostgreSQL a trigger refuses UPDATE and DELETE, as on the audit table)."""
 
-    customer = models.ForeignKey(Customer, on_delete=models.PROTECT, related_name="draw_checks")
-    amount = models.DecimalField(max_digits=14, decimal_places=2)
-    currency = models.CharField(max_length=3)
-    channel = models.CharField(max_length=20)
-    merchant_category = models.CharField(max_length=40, blank=True)
-    device_id = models.CharField(max_length=64, blank=True)
-    decision = models.CharField(max_length=6, choices=DrawDecision.choices)
-    reasons = models.JSONField(default=list, blank=True)
+    customer = models.ForeignKey(Customer, on_delete=models.PROTECT, related_name="draw_checks", verbose_name=_("customer"))
+    amount = models.DecimalField(max_digits=14, decimal_places=2, verbose_name=_("amount"))
+    currency = models.CharField(max_length=3, verbose_name=_("currency"))
+    channel = models.CharField(max_length=20, verbose_name=_("channel"))
+    merchant_category = models.CharField(max_length=40, blank=True, verbose_name=_("merchant category"))
+    device_id = models.CharField(max_length=64, blank=True, verbose_name=_("device id"))
+    decision = models.CharField(max_length=6, choices=DrawDecision.choices, verbose_name=_("decision"))
+    reasons = models.JSONField(default=list, blank=True, verbose_name=_("reasons"))
     # Limit minus drawn balance minus holds when the check ran (0 when the line has no access).
-    available = models.DecimalField(max_digits=14, decimal_places=2)
+    available = models.DecimalField(max_digits=14, decimal_places=2, verbose_name=_("available"))
     # The holds subtracted from `available`: amounts of this customer's allowed checks in the
     # policy's `draws.hold_hours`, less the credit draws posted in that window (never below 0;
     # 0 with holds off and on checks recorded before holds existed).
-    held = models.DecimalField(max_digits=14, decimal_places=2, default=Decimal("0.00"))
+    held = models.DecimalField(max_digits=14, decimal_places=2, default=Decimal("0.00"), verbose_name=_("held"))
     # Service time from the request's arrival in the service to the decision, in milliseconds.
-    latency_ms = models.FloatField()
-    checked_at = models.DateTimeField()
+    latency_ms = models.FloatField(verbose_name=_("latency ms"))
+    checked_at = models.DateTimeField(verbose_name=_("checked at"))
     # The API client that asked (None from the shell or tests); no FK: the api app owns clients.
-    client_ref = models.CharField(max_length=64, blank=True)
+    client_ref = models.CharField(max_length=64, blank=True, verbose_name=_("client ref"))
 
     class Meta:
+        verbose_name = _("draw check")
+        verbose_name_plural = _("draw checks")
         ordering = ["-checked_at", "-id"]
         constraints = [
             models.CheckConstraint(condition=Q(amount__gt=0), name="drawcheck_amount_positive"),

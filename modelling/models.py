@@ -15,7 +15,7 @@ from decisions.engine.policy import DAYS_MAX, OUTCOME_HORIZON_MONTHS_MAX
 
 
 class Outcome(models.Model):
-    customer = models.ForeignKey("accounts.Customer", on_delete=models.PROTECT, related_name="outcomes")
+    customer = models.ForeignKey("accounts.Customer", on_delete=models.PROTECT, related_name="outcomes", verbose_name=_("customer"))
     observation_date = models.DateField(_("observation date"), help_text=_("The first day of a month (UTC)."))
     horizon_end = models.DateField(_("horizon end"), help_text=_("observation_date + horizon_months."))
     as_of = models.DateField(_("as of"), help_text=_("The date the row was computed for: no event after it was read."))
@@ -26,7 +26,7 @@ class Outcome(models.Model):
     bad = models.BooleanField(_("bad"), help_text=_("worst_dpd reached the bad threshold (may be true before maturity)."))
     bad_days_past_due = models.PositiveSmallIntegerField(_("bad threshold (days past due)"))
     horizon_months = models.PositiveSmallIntegerField(_("horizon (months)"))
-    policy_version = models.ForeignKey("decisions.PolicyVersion", on_delete=models.PROTECT, related_name="outcomes")
+    policy_version = models.ForeignKey("decisions.PolicyVersion", on_delete=models.PROTECT, related_name="outcomes", verbose_name=_("policy version"))
     computed_at = models.DateTimeField(_("computed at"))
 
     class Meta:
@@ -88,7 +88,7 @@ class ScorecardDevelopment(models.Model):
     report_sha256 = models.CharField(_("report SHA-256"), max_length=64)
     scorecard_sha256 = models.CharField(_("scorecard SHA-256"), max_length=64, help_text=_("The digest of the scorecard section the report validated."))
     reference = models.JSONField(_("monitoring reference"), help_text=_("Development distributions of the score and of each feature over its bins."))
-    created_by = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.PROTECT, related_name="+")
+    created_by = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.PROTECT, related_name="+", verbose_name=_("created by"))
     created_at = models.DateTimeField(_("fitted at"))
     validated_at = models.DateTimeField(_("validated at"))
     # A hand-edited draft has no fit: its record holds only the validation of its current

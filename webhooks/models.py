@@ -38,9 +38,9 @@ class WebhookEndpoint(models.Model):
     event_types = models.JSONField(default=list, verbose_name=_("event types"), help_text=_("The events this endpoint receives."))
     active = models.BooleanField(default=True, verbose_name=_("active"))
     disabled_reason = models.CharField(max_length=200, blank=True, verbose_name=_("disabled because"))
-    created_by = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.PROTECT, related_name="+")
-    created_at = models.DateTimeField(auto_now_add=True)
-    updated_at = models.DateTimeField(auto_now=True)
+    created_by = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.PROTECT, related_name="+", verbose_name=_("created by"))
+    created_at = models.DateTimeField(auto_now_add=True, verbose_name=_("created at"))
+    updated_at = models.DateTimeField(auto_now=True, verbose_name=_("updated at"))
 
     class Meta:
         ordering = ["id"]
@@ -58,10 +58,10 @@ class WebhookEndpoint(models.Model):
 class WebhookEvent(models.Model):
     """One message: its id is the `webhook-id` every endpoint receives it under (also on replay)."""
 
-    id = models.CharField(primary_key=True, max_length=40)
-    type = models.CharField(max_length=32, choices=EventType.choices)
-    payload = models.JSONField()
-    created_at = models.DateTimeField()
+    id = models.CharField(primary_key=True, max_length=40, verbose_name=_("id"))
+    type = models.CharField(max_length=32, choices=EventType.choices, verbose_name=_("type"))
+    payload = models.JSONField(verbose_name=_("payload"))
+    created_at = models.DateTimeField(verbose_name=_("created at"))
 
     class Meta:
         ordering = ["-created_at", "-id"]
@@ -76,17 +76,17 @@ class WebhookEvent(models.Model):
 class WebhookDelivery(models.Model):
     """One event to one endpoint: its state, its schedule and its last outcome."""
 
-    event = models.ForeignKey(WebhookEvent, on_delete=models.PROTECT, related_name="deliveries")
-    endpoint = models.ForeignKey(WebhookEndpoint, on_delete=models.PROTECT, related_name="deliveries")
-    status = models.CharField(max_length=10, choices=DeliveryStatus.choices, default=DeliveryStatus.PENDING)
-    attempts = models.PositiveIntegerField(default=0)
+    event = models.ForeignKey(WebhookEvent, on_delete=models.PROTECT, related_name="deliveries", verbose_name=_("event"))
+    endpoint = models.ForeignKey(WebhookEndpoint, on_delete=models.PROTECT, related_name="deliveries", verbose_name=_("endpoint"))
+    status = models.CharField(max_length=10, choices=DeliveryStatus.choices, default=DeliveryStatus.PENDING, verbose_name=_("status"))
+    attempts = models.PositiveIntegerField(default=0, verbose_name=_("attempts"))
     # When the next attempt is due; a claimed delivery's lease (a worker died mid-send: the sweep
     # sends it again once this passes). None once it succeeded or is dead.
-    next_attempt_at = models.DateTimeField(null=True, blank=True)
-    last_response_code = models.PositiveSmallIntegerField(null=True, blank=True)
-    last_error = models.CharField(max_length=500, blank=True)
-    delivered_at = models.DateTimeField(null=True, blank=True)
-    created_at = models.DateTimeField()
+    next_attempt_at = models.DateTimeField(null=True, blank=True, verbose_name=_("next attempt at"))
+    last_response_code = models.PositiveSmallIntegerField(null=True, blank=True, verbose_name=_("last response code"))
+    last_error = models.CharField(max_length=500, blank=True, verbose_name=_("last error"))
+    delivered_at = models.DateTimeField(null=True, blank=True, verbose_name=_("delivered at"))
+    created_at = models.DateTimeField(verbose_name=_("created at"))
 
     class Meta:
         ordering = ["-created_at", "-id"]
@@ -114,11 +114,11 @@ class WebhookDelivery(models.Model):
 class WebhookAttempt(models.Model):
     """The delivery log: one row per attempt to send, with the response code or the error."""
 
-    delivery = models.ForeignKey(WebhookDelivery, on_delete=models.PROTECT, related_name="log")
-    attempted_at = models.DateTimeField()
-    response_code = models.PositiveSmallIntegerField(null=True, blank=True)
-    error = models.CharField(max_length=500, blank=True)
-    duration_ms = models.FloatField()
+    delivery = models.ForeignKey(WebhookDelivery, on_delete=models.PROTECT, related_name="log", verbose_name=_("delivery"))
+    attempted_at = models.DateTimeField(verbose_name=_("attempted at"))
+    response_code = models.PositiveSmallIntegerField(null=True, blank=True, verbose_name=_("response code"))
+    error = models.CharField(max_length=500, blank=True, verbose_name=_("error"))
+    duration_ms = models.FloatField(verbose_name=_("duration ms"))
 
     class Meta:
         ordering = ["-attempted_at", "-id"]

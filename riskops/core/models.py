@@ -1,5 +1,6 @@
 from django.conf import settings
 from django.db import models
+from django.utils.translation import gettext_lazy as _
 
 
 class AuditAction(models.TextChoices):
@@ -9,72 +10,72 @@ class AuditAction(models.TextChoices):
     schema change), so the list of what can appear in the trail is read in one place."""
 
     # accounts
-    CONSENT_GRANT = "consent.grant", "Consent granted"
-    CONSENT_WITHDRAW = "consent.withdraw", "Consent withdrawn"
-    CONSENT_EXPIRE = "consent.expire", "Consent expired"
-    DISCLOSURE_PUBLISH = "disclosure.publish", "Disclosure published"
-    SEED_DEMO_BOOK = "seed.demo_book", "Demo book seeded"
-    SEED_REPLAY = "seed.replay", "Demo book history replayed"
-    OUTCOMES_MATERIALISE = "outcomes.materialise", "Credit outcomes materialised"
-    CHANGE_MARK_SWEEP = "change_mark.sweep", "Stale recompute marks re-enqueued"
+    CONSENT_GRANT = "consent.grant", _("Consent granted")
+    CONSENT_WITHDRAW = "consent.withdraw", _("Consent withdrawn")
+    CONSENT_EXPIRE = "consent.expire", _("Consent expired")
+    DISCLOSURE_PUBLISH = "disclosure.publish", _("Disclosure published")
+    SEED_DEMO_BOOK = "seed.demo_book", _("Demo book seeded")
+    SEED_REPLAY = "seed.replay", _("Demo book history replayed")
+    OUTCOMES_MATERIALISE = "outcomes.materialise", _("Credit outcomes materialised")
+    CHANGE_MARK_SWEEP = "change_mark.sweep", _("Stale recompute marks re-enqueued")
     # policies
-    POLICY_CREATE = "policy.create", "Policy version created"
-    POLICY_ACTIVATE = "policy.activate", "Policy version activated"
-    POLICY_COPY = "policy.copy", "Policy draft copied"
-    POLICY_EDIT = "policy.edit", "Policy draft edited"
-    POLICY_SIMULATE = "policy.simulate", "Policy simulation started"
-    POLICY_ACTIVATION_REQUEST = "policy.activation_request", "Policy activation requested"
-    POLICY_ACTIVATION_REJECT = "policy.activation_reject", "Policy activation rejected"
+    POLICY_CREATE = "policy.create", _("Policy version created")
+    POLICY_ACTIVATE = "policy.activate", _("Policy version activated")
+    POLICY_COPY = "policy.copy", _("Policy draft copied")
+    POLICY_EDIT = "policy.edit", _("Policy draft edited")
+    POLICY_SIMULATE = "policy.simulate", _("Policy simulation started")
+    POLICY_ACTIVATION_REQUEST = "policy.activation_request", _("Policy activation requested")
+    POLICY_ACTIVATION_REJECT = "policy.activation_reject", _("Policy activation rejected")
     # scorecard development and monitoring (modelling/)
-    SCORECARD_FIT = "scorecard.fit", "Scorecard fitted"
-    SCORECARD_VALIDATE = "scorecard.validate", "Scorecard validated"
-    MODEL_MONITOR = "model.monitor", "Model monitored"
-    MODEL_ALERT_RAISE = "model_alert.raise", "Model alert raised"
-    MODEL_ALERT_ACKNOWLEDGE = "model_alert.acknowledge", "Model alert acknowledged"
-    CHALLENGER_ATTACH = "challenger.attach", "Challenger attached"
-    CHALLENGER_DETACH = "challenger.detach", "Challenger detached"
+    SCORECARD_FIT = "scorecard.fit", _("Scorecard fitted")
+    SCORECARD_VALIDATE = "scorecard.validate", _("Scorecard validated")
+    MODEL_MONITOR = "model.monitor", _("Model monitored")
+    MODEL_ALERT_RAISE = "model_alert.raise", _("Model alert raised")
+    MODEL_ALERT_ACKNOWLEDGE = "model_alert.acknowledge", _("Model alert acknowledged")
+    CHALLENGER_ATTACH = "challenger.attach", _("Challenger attached")
+    CHALLENGER_DETACH = "challenger.detach", _("Challenger detached")
     # decisions and runs
-    DECISION_RECOMPUTE = "decision.recompute", "Customer recomputed"
-    RECOMPUTE_REQUEST = "recompute.request", "Customer recompute requested"
-    RECOMPUTE_START = "recompute.start", "Full recompute started"
-    RECOMPUTE_CHUNK = "recompute.chunk", "Recompute chunk written"
-    RECOMPUTE_CHUNK_FAILED = "recompute.chunk_failed", "Recompute chunk failed"
-    RECOMPUTE_FINISH = "recompute.finish", "Full recompute finished"
-    RECOMPUTE_RESUME = "recompute.resume", "Full recompute resumed"
-    RECOMPUTE_REDISPATCH = "recompute.redispatch", "Stalled chunks re-dispatched"
+    DECISION_RECOMPUTE = "decision.recompute", _("Customer recomputed")
+    RECOMPUTE_REQUEST = "recompute.request", _("Customer recompute requested")
+    RECOMPUTE_START = "recompute.start", _("Full recompute started")
+    RECOMPUTE_CHUNK = "recompute.chunk", _("Recompute chunk written")
+    RECOMPUTE_CHUNK_FAILED = "recompute.chunk_failed", _("Recompute chunk failed")
+    RECOMPUTE_FINISH = "recompute.finish", _("Full recompute finished")
+    RECOMPUTE_RESUME = "recompute.resume", _("Full recompute resumed")
+    RECOMPUTE_REDISPATCH = "recompute.redispatch", _("Stalled chunks re-dispatched")
     # alerts and cases
-    ALERT_CLAIM = "alert.claim", "Alert claimed"
-    ALERT_ASSIGN = "alert.assign", "Alert assigned"
-    ALERT_UNASSIGN = "alert.unassign", "Alert unassigned"
-    ALERT_DISMISS = "alert.dismiss", "Alert dismissed"
-    ALERT_CONFIRM = "alert.confirm", "Alert confirmed"
-    ALERT_RESOLVE = "alert.resolve", "Alert resolved"
-    NOTE_ADD = "note.add", "Case note added"
+    ALERT_CLAIM = "alert.claim", _("Alert claimed")
+    ALERT_ASSIGN = "alert.assign", _("Alert assigned")
+    ALERT_UNASSIGN = "alert.unassign", _("Alert unassigned")
+    ALERT_DISMISS = "alert.dismiss", _("Alert dismissed")
+    ALERT_CONFIRM = "alert.confirm", _("Alert confirmed")
+    ALERT_RESOLVE = "alert.resolve", _("Alert resolved")
+    NOTE_ADD = "note.add", _("Case note added")
     # overrides
-    OVERRIDE_REQUEST = "override.request", "Override requested"
-    OVERRIDE_APPROVE = "override.approve", "Override approved"
-    OVERRIDE_REJECT = "override.reject", "Override rejected"
-    OVERRIDE_REVOKE = "override.revoke", "Override revoked"
-    OVERRIDE_EXPIRE = "override.expire", "Override expired"
+    OVERRIDE_REQUEST = "override.request", _("Override requested")
+    OVERRIDE_APPROVE = "override.approve", _("Override approved")
+    OVERRIDE_REJECT = "override.reject", _("Override rejected")
+    OVERRIDE_REVOKE = "override.revoke", _("Override revoked")
+    OVERRIDE_EXPIRE = "override.expire", _("Override expired")
     # staff and exports
-    BOOTSTRAP_DEMO_USERS = "bootstrap.demo_users", "Demo users created"
-    LOGIN_LOCKED_OUT = "login.locked_out", "Login locked out"
-    EXPORT_START = "export.start", "CSV export started"
-    EXPORT_CSV = "export.csv", "CSV exported"
+    BOOTSTRAP_DEMO_USERS = "bootstrap.demo_users", _("Demo users created")
+    LOGIN_LOCKED_OUT = "login.locked_out", _("Login locked out")
+    EXPORT_START = "export.start", _("CSV export started")
+    EXPORT_CSV = "export.csv", _("CSV exported")
     # compliance
-    DISCLOSURE_ACKNOWLEDGE = "disclosure.acknowledge", "Disclosure acknowledged"
-    AUDIT_VERIFY = "audit.verify", "Audit chain verified"
-    SUBJECT_REPORT = "subject.report", "Data-subject report produced"
-    CUSTOMER_PII_REVEAL = "customer.pii_reveal", "Customer national id and phone revealed"
+    DISCLOSURE_ACKNOWLEDGE = "disclosure.acknowledge", _("Disclosure acknowledged")
+    AUDIT_VERIFY = "audit.verify", _("Audit chain verified")
+    SUBJECT_REPORT = "subject.report", _("Data-subject report produced")
+    CUSTOMER_PII_REVEAL = "customer.pii_reveal", _("Customer national id and phone revealed")
     # service API and webhooks
-    API_CLIENT_CREATE = "api_client.create", "API client created"
-    API_CLIENT_UPDATE = "api_client.update", "API client changed"
-    API_TOKEN_CREATE = "api_token.create", "API token created"
-    API_TOKEN_REVOKE = "api_token.revoke", "API token revoked"
-    WEBHOOK_ENDPOINT_CREATE = "webhook_endpoint.create", "Webhook endpoint created"
-    WEBHOOK_ENDPOINT_UPDATE = "webhook_endpoint.update", "Webhook endpoint changed"
-    WEBHOOK_ENDPOINT_DISABLE = "webhook_endpoint.disable", "Webhook endpoint disabled"
-    WEBHOOK_REPLAY = "webhook.replay", "Webhook delivery replayed"
+    API_CLIENT_CREATE = "api_client.create", _("API client created")
+    API_CLIENT_UPDATE = "api_client.update", _("API client changed")
+    API_TOKEN_CREATE = "api_token.create", _("API token created")
+    API_TOKEN_REVOKE = "api_token.revoke", _("API token revoked")
+    WEBHOOK_ENDPOINT_CREATE = "webhook_endpoint.create", _("Webhook endpoint created")
+    WEBHOOK_ENDPOINT_UPDATE = "webhook_endpoint.update", _("Webhook endpoint changed")
+    WEBHOOK_ENDPOINT_DISABLE = "webhook_endpoint.disable", _("Webhook endpoint disabled")
+    WEBHOOK_REPLAY = "webhook.replay", _("Webhook delivery replayed")
 
 
 class AuditEvent(models.Model):
@@ -84,21 +85,23 @@ class AuditEvent(models.Model):
     rejects UPDATE and DELETE (migration 0002). `verify_audit` recomputes the chain.
     """
 
-    occurred_at = models.DateTimeField(db_index=True)
+    occurred_at = models.DateTimeField(db_index=True, verbose_name=_("occurred at"))
     # PROTECT: a user who ever changed state cannot be deleted out from under the trail.
     actor = models.ForeignKey(
-        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.PROTECT, related_name="+"
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.PROTECT, related_name="+", verbose_name=_("actor")
     )
-    actor_label = models.CharField(max_length=150, help_text="username, or 'system' for jobs")
-    action = models.CharField(max_length=64, choices=AuditAction.choices, db_index=True)
-    target_type = models.CharField(max_length=64)
-    target_id = models.CharField(max_length=64)
-    before = models.JSONField(default=dict, blank=True)
-    after = models.JSONField(default=dict, blank=True)
-    prev_hash = models.CharField(max_length=64)
-    hash = models.CharField(max_length=64, unique=True)
+    actor_label = models.CharField(max_length=150, help_text=_("username, or 'system' for jobs"), verbose_name=_("actor label"))
+    action = models.CharField(max_length=64, choices=AuditAction.choices, db_index=True, verbose_name=_("action"))
+    target_type = models.CharField(max_length=64, verbose_name=_("target type"))
+    target_id = models.CharField(max_length=64, verbose_name=_("target id"))
+    before = models.JSONField(default=dict, blank=True, verbose_name=_("before"))
+    after = models.JSONField(default=dict, blank=True, verbose_name=_("after"))
+    prev_hash = models.CharField(max_length=64, verbose_name=_("prev hash"))
+    hash = models.CharField(max_length=64, unique=True, verbose_name=_("hash"))
 
     class Meta:
+        verbose_name = _("audit event")
+        verbose_name_plural = _("audit events")
         ordering = ["id"]
         indexes = [
             models.Index(fields=["target_type", "target_id"], name="audit_target_idx"),
