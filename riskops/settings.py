@@ -137,11 +137,20 @@ DATABASES = {
         conn_health_checks=True,
     )
 }
+# The SQLite demo used by a few people at once (an export reading while another request writes)
+# answered 500 "database is locked". WAL lets readers go on while one writer writes.
+# synchronous=NORMAL: in WAL mode a commit no longer waits for an fsync (a power cut may lose the
+# last commits, never corrupt the file): the SQLite demo and tests, not a production store.
+# IMMEDIATE takes the write lock at BEGIN: a transaction that read first and wrote later would
+# otherwise ask for it mid-way and fail at once with SQLITE_BUSY (the busy timeout cannot help a
+# reader that must upgrade); with it, a second writer waits at BEGIN for up to `timeout` seconds.
+RISKOPS_SQLITE_OPTIONS = {
+    "init_command": "PRAGMA journal_mode=WAL; PRAGMA synchronous=NORMAL",
+    "transaction_mode": "IMMEDIATE",
+    "timeout": 20,
+}
 if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
-    # WAL lets the dev server read while a seed or recompute writes.
-    # synchronous=NORMAL: in WAL mode a commit no longer waits for an fsync (a power cut may lose the
-    # last commits, never corrupt the file): the SQLite demo and tests, not a production store.
-    DATABASES["default"]["OPTIONS"] = {"init_command": "PRAGMA journal_mode=WAL; PRAGMA synchronous=NORMAL;", "timeout": 30}
+    DATABASES["default"]["OPTIONS"] = dict(RISKOPS_SQLITE_OPTIONS)
 
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
