@@ -3,12 +3,16 @@
 //   <figure class="chart"><div data-chart="chart-id"></div><figcaption>…</figcaption></figure>
 //   {{ figure|json_script:"chart-id" }}   where figure = {"data": [...], "layout": {...}, "config": {...}}
 (function () {
+  // The page's language (<html lang>) → the Plotly locale templates/_plotly.html loaded for it.
+  // English is Plotly's own default; a language without a locale here stays English.
+  var PLOTLY_LOCALES = { "zh-hans": "zh-CN" };
+  var pageLocale = PLOTLY_LOCALES[(document.documentElement.lang || "").toLowerCase()];
   function draw(el) {
     var source = document.getElementById(el.dataset.chart);
     if (!source || !window.Plotly) { return; }
     var fig = JSON.parse(source.textContent);
     var layout = Object.assign({ margin: { t: 30, r: 10, b: 40, l: 50 }, font: { size: 12 } }, fig.layout || {});
-    var config = Object.assign({ displaylogo: false, responsive: true }, fig.config || {});
+    var config = Object.assign({ displaylogo: false, responsive: true }, pageLocale ? { locale: pageLocale } : {}, fig.config || {});
     window.Plotly.newPlot(el, fig.data || [], layout, config);
   }
   function drawAll(root) { (root || document).querySelectorAll("[data-chart]").forEach(draw); }
