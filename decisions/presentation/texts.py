@@ -64,6 +64,35 @@ DECISION_REASONS = {
 }
 
 
+# What moved a decision (the engine's last reason, code WHAT_CHANGED), by its `cause`. Reasons
+# stored before the cause was recorded are recognised by their English text.
+WHAT_CHANGED = {
+    "new_data": _("New data arrived."),
+    "time_passed": _("Time passed: inputs moved without a new event."),
+    "same_inputs": _("Recomputed with the same inputs; the policy or a person's action changed the outcome."),
+    "override_in_force": _("A manual override approved by a second person now decides access and limit."),
+    "override_ended": _("The manual override ended: the model decides access and limit again."),
+}
+_WHAT_CHANGED_BY_TEXT = {
+    "New data arrived.": "new_data",
+    "Time passed: inputs moved without a new event.": "time_passed",
+    "Recomputed with the same inputs; the policy or a person's action changed the outcome.": "same_inputs",
+}
+
+
+def what_changed_text(reason: dict[str, Any]) -> str:
+    """The WHAT_CHANGED reason's sentence in the viewer's language. A stored "new data" reason
+    whose recompute an override started says the override (decisions written before the engine
+    named it)."""
+    cause = reason.get("cause") or _WHAT_CHANGED_BY_TEXT.get(reason.get("text", ""), "")
+    if cause == "new_data" and reason.get("trigger") == "override" and not reason.get("events"):
+        cause = "override_changed"
+    if cause == "override_changed":
+        return gettext("A manual override was approved, revoked or ended.")
+    template = WHAT_CHANGED.get(cause)
+    return str(template) if template is not None else str(reason.get("text", ""))
+
+
 def rule_name(rule: str) -> str:
     return str(RULE_NAMES.get(rule, rule))
 
@@ -75,6 +104,8 @@ def access_name(access: str) -> str:
 def reason_text(reason: dict[str, Any]) -> str:
     """The translated sentence for a stored reason (score or decision), or its English text."""
     code = reason.get("code", "")
+    if code == "WHAT_CHANGED":
+        return what_changed_text(reason)
     template = SCORE_REASONS.get(code) or DECISION_REASONS.get(code)
     if template is None:
         return str(reason.get("text", code))

@@ -258,6 +258,51 @@ def test_approved_override_wins_over_the_model_then_revocation_falls_back(
     assert CreditDecision.objects.filter(customer=customer).latest().override_id is None
 
 
+def _what_changed(decision):
+    return next(r for r in decision.reasons if r["code"] == "WHAT_CHANGED")
+
+
+def test_a_decision_after_an_override_says_the_override_not_new_data(
+    analyst, risk_admin, django_capture_on_commit_callbacks
+):
+    from decisions.presentation.texts import reason_text
+
+    # Given a scored customer and an override approved by a second person
+    customer = scored_customer()
+    override = request(customer, analyst, access="suspended", days=14)
+    with django_capture_on_commit_callbacks(execute=True):
+        svc.override_approve(override=override, actor=risk_admin)
+    # then the decision it caused says the override is in force, not that new data arrived
+    what = _what_changed(CreditDecision.objects.filter(customer=customer).latest())
+    assert what["cause"] == "override_in_force"
+    assert reason_text(what) == "A manual override approved by a second person now decides access and limit."
+    assert "New data" not in what["text"]
+
+    # and when it is revoked, the decision says the model decides again
+    with django_capture_on_commit_callbacks(execute=True):
+        svc.override_revoke(override=override, actor=risk_admin, note="Cleared.")
+    what = _what_changed(CreditDecision.objects.filter(customer=customer).latest())
+    assert what["cause"] == "override_ended"
+    assert reason_text(what) == "The manual override ended: the model decides access and limit again."
+
+
+def test_an_expired_override_is_named_in_the_decision_that_follows(analyst, risk_admin, django_capture_on_commit_callbacks):
+    customer = scored_customer()
+    override = request(customer, analyst, access="closed", days=1)
+    with django_capture_on_commit_callbacks(execute=True):
+        svc.override_approve(override=override, actor=risk_admin)
+    decision_recompute(customer=customer, trigger="expiry", now=override.expires_at + timedelta(minutes=1))
+    assert _what_changed(CreditDecision.objects.filter(customer=customer).latest())["cause"] == "override_ended"
+
+
+def test_a_stored_new_data_reason_from_an_override_reads_as_the_override():
+    from decisions.presentation.texts import reason_text
+
+    old = {"code": "WHAT_CHANGED", "text": "New data arrived.", "trigger": "override", "inputs": {}, "time": []}
+    assert reason_text(old) == "A manual override was approved, revoked or ended."
+    assert reason_text({**old, "trigger": "transaction"}) == "New data arrived."
+
+
 def test_expiry_sweep_expires_the_override_and_the_model_comes_back(analyst, risk_admin, django_capture_on_commit_callbacks):
     customer = scored_customer()
     override = request(customer, analyst, access="limited", limit_amount="500", days=3)

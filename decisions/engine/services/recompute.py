@@ -33,6 +33,35 @@ __all__ = [
 EVENT_TRIGGERS = {"transaction", "repayment", "application", "bureau", "consent", "override"}
 
 
+# The stored English sentence per cause; the pages translate by `cause` (presentation/texts.py).
+WHAT_CHANGED_TEXTS = {
+    "new_data": "New data arrived.",
+    "time_passed": "Time passed: inputs moved without a new event.",
+    "same_inputs": "Recomputed with the same inputs; the policy or a person's action changed the outcome.",
+    "override_in_force": "A manual override approved by a second person now decides access and limit.",
+    "override_ended": "The manual override ended: the model decides access and limit again.",
+}
+
+
+def _what_changed_cause(p: CustomerPlan, *, new_data: bool, inputs: dict, time_driven: list, arrived: list) -> str:
+    """Why the decision moved, in one word. An override's approval, revocation or expiry is named
+    as such: it is a person's decision, not "new data" (its recompute carries trigger `override`
+    or `expiry`, or a run finds its `override` change mark)."""
+    trigger = p.snapshot.trigger
+    override_changed = (trigger == "override" and set(arrived) <= {"override"}) or (
+        trigger not in EVENT_TRIGGERS and set(arrived) == {"override"}
+    )
+    if trigger == "expiry" and "suspension_ended" not in time_driven:
+        override_changed = True  # the hourly sweep's other reason: an override reached its end
+    if override_changed:
+        return "override_in_force" if p.context.override is not None else "override_ended"
+    if new_data:
+        return "new_data"
+    if not inputs and not time_driven:
+        return "same_inputs"
+    return "time_passed"
+
+
 def explain_changes(plans: list[CustomerPlan], *, now: datetime) -> None:
     """End each planned decision's reasons with what changed since the last computation (one query).
 
@@ -59,10 +88,11 @@ def explain_changes(plans: list[CustomerPlan], *, now: datetime) -> None:
         # last computation (a replayed night, or an event whose own recompute was lost).
         arrived = [t for t in p.context.changed_data if t in EVENT_TRIGGERS]
         new_data = p.snapshot.trigger in EVENT_TRIGGERS or bool(arrived)
-        text = "New data arrived." if new_data else "Time passed: inputs moved without a new event."
-        if not inputs and not time_driven and not new_data:
-            text = "Recomputed with the same inputs; the policy or a person's action changed the outcome."
-        reason = {"code": "WHAT_CHANGED", "text": text, "trigger": p.snapshot.trigger, "inputs": inputs, "time": time_driven}
+        cause = _what_changed_cause(p, new_data=new_data, inputs=inputs, time_driven=time_driven, arrived=arrived)
+        reason = {
+            "code": "WHAT_CHANGED", "cause": cause, "text": WHAT_CHANGED_TEXTS[cause], "trigger": p.snapshot.trigger,
+            "inputs": inputs, "time": time_driven,
+        }
         if arrived:
             reason["events"] = arrived
         p.decision.reasons = [*p.decision.reasons, normalise(reason)]
