@@ -1,6 +1,7 @@
 from django.contrib import admin
 from django.contrib.auth import views as auth_views
 from django.urls import include, path
+from django.utils.translation import gettext_lazy as _
 from django.views.i18n import set_language
 
 from api.urls import urlpatterns as api_urlpatterns
@@ -10,8 +11,8 @@ from riskops.core.login import RoleLoginView
 # A refused page says which role it needs (riskops/core/forbidden.py), in the viewer's language.
 handler403 = "riskops.core.forbidden.permission_denied"
 
-admin.site.site_header = "RiskOps administration"
-admin.site.site_title = "RiskOps admin"
+admin.site.site_header = _("RiskOps administration")
+admin.site.site_title = _("RiskOps admin")
 
 urlpatterns = [
     path("admin/", admin.site.urls),
