@@ -13,8 +13,9 @@ up to yesterday, in order:
    recomputed at today's time;
 3. the nightly recompute of that day runs with its clock at the day's end (`RecomputeRun.as_of`),
    through the same run and chunk services as the real nightly run;
-4. the day's book figures are written as of the day's end, and a share of the alerts raised that
-   day is triaged by the simulated analyst (user `simulated-analyst`, named so in the audit trail);
+4. the day's book figures are written as of the day's end; the next day, during office hours and
+   before that day's run, a share of the alerts the night raised is triaged by the simulated
+   analyst (user `simulated-analyst`, named so in the audit trail);
 5. on the first day of each month, each customer's true hazard is written to `SyntheticHazard`.
 
 With `verify_fixed_point`, each night's run is followed by a second run with the same clock, whose
@@ -178,11 +179,15 @@ def _ingest(lives_by_ext: dict[str, CustomerLife], day: date, events: dict[str, 
     return stored
 
 
-def _triage(*, day: date, share: float, rng: random.Random, analyst: User) -> int:
-    """The simulated analyst works a share of the alerts the day's run raised."""
+def _triage(*, raised_on: date, day: date, share: float, rng: random.Random, analyst: User) -> int:
+    """The simulated analyst works, during `day`'s office hours, a share of the alerts the night
+    run of `raised_on` (the day before) raised. Each decision is timed after the alert was raised
+    and before `day`'s own run, as a person's would be: an alert is never resolved before it was
+    raised, and what the decision changes reaches the line at that night's run."""
     if share <= 0:
         return 0
-    start, end = datetime.combine(day, time.min, tzinfo=dt_timezone.utc), day_end(day)
+    start, end = datetime.combine(raised_on, time.min, tzinfo=dt_timezone.utc), day_end(raised_on)
+    office = datetime.combine(day, time(9), tzinfo=dt_timezone.utc)
     max_days = suppression_bounds().max_days
     done = 0
     for alert in RiskAlert.objects.filter(raised_at__gte=start, raised_at__lte=end, status__in=RiskAlert.OPEN_STATUSES, assigned_to__isnull=True).order_by("pk"):
@@ -191,8 +196,9 @@ def _triage(*, day: date, share: float, rng: random.Random, analyst: User) -> in
         confirm = alert.rule.startswith("OVERDUE") or rng.random() < 0.4
         service = alert_confirm if confirm else alert_dismiss
         note = "Simulated analyst (replay): " + ("the risk is real." if confirm else "a false positive on review.")
+        at = office + timedelta(minutes=min(done * 3, 8 * 60))  # one case every 3 minutes, until 17:00
         with recomputes_deferred():
-            service(alert=alert, actor=analyst, note=note, suppress_days=min(30, max_days), now=end - timedelta(minutes=1))
+            service(alert=alert, actor=analyst, note=note, suppress_days=min(30, max_days), now=at)
         done += 1
     return done
 
@@ -266,9 +272,13 @@ def book_replay(
         t1 = perf_counter()
         report.events += _ingest(by_ext, day, events, consent_text, risk, acknowledging)
         t2 = perf_counter()
+        # Yesterday night's alerts, worked today before tonight's run (the first day has none).
+        if day > start:
+            report.triaged += _triage(raised_on=day - timedelta(days=1), day=day, share=triage_share, rng=triage_rng, analyst=analyst)
         as_of = day_end(day)
         month_end = (day + timedelta(days=1)).day == 1
-        t3 = t2
+        run_start = t3 = perf_counter()
+        triage_seconds = run_start - t2
         if daily_runs_from is None or day >= daily_runs_from or month_end:
             run = recompute_run_start(trigger=Trigger.NIGHTLY, enqueue=False, night=day, as_of=as_of)
             recompute_run_process_inline(run=run)
@@ -278,12 +288,11 @@ def book_replay(
                 recompute_run_process_inline(run=rerun)
                 report.rerun_decisions += CreditDecision.objects.filter(run=rerun).count()
             t3 = perf_counter()
-            report.triaged += _triage(day=day, share=triage_share, rng=triage_rng, analyst=analyst)
             book_stats_refresh(day=day, now=as_of)  # the run leaves a replayed night's figures to us
         report.seconds["generate"] += t1 - t0
         report.seconds["ingest"] += t2 - t1
-        report.seconds["recompute"] += t3 - t2
-        report.seconds["other"] += perf_counter() - t3
+        report.seconds["recompute"] += t3 - run_start
+        report.seconds["other"] += perf_counter() - t3 + triage_seconds
         report.days += 1
         if progress:
             progress(1)
