@@ -190,6 +190,12 @@ LOCALE_PATHS = [BASE_DIR / "locale"]
 TIME_ZONE = "UTC"
 USE_I18N = True
 USE_TZ = True
+# Dates, times and digit grouping written one way in both languages (riskops/formats/: `YYYY-MM-DD
+# HH:MM`, comma thousands); the pages use riskops/core/formats.py, which writes the same.
+FORMAT_MODULE_PATH = ["riskops.formats"]
+# Not USE_THOUSAND_SEPARATOR: it would also group every id a template prints into an attribute or
+# a form value (`value="1,234"`). Counts and money are grouped where they are shown instead.
+USE_THOUSAND_SEPARATOR = False
 
 STATIC_URL = "static/"
 # Plotly's JS comes from the installed plotly package (same version as the Python side), never a CDN.

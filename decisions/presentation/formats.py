@@ -1,17 +1,14 @@
-"""How amounts read on every page: the currency symbol and money as ¥12,345.00."""
+"""How amounts, counts and times read on every page: ¥12,345.00, 12,345, 2024-05-01 14:05.
 
-from decimal import Decimal
+One formatter for the whole project lives in riskops/core/formats.py (the lowest layer, so the
+accounts admin and the exports use it too); the pages' selectors import it from here."""
 
-from django.conf import settings
-
-
-def currency_symbol() -> str:
-    return getattr(settings, "RISKOPS_CURRENCY_SYMBOL", "¥")
-
-
-def money(amount: Decimal | None) -> str:
-    """¥12,345.00: the currency, comma thousands and two decimals in every language (Django's
-    zh-hans format has no thousands separator, and amounts on these pages must read the same
-    for every analyst)."""
-    amount = amount or Decimal("0")
-    return f"{currency_symbol()}{amount:,.2f}"
+from riskops.core.formats import (  # noqa: F401  (re-exported for the selectors and the charts)
+    BLANK,
+    count,
+    currency_symbol,
+    money,
+    utc_when,
+    when,
+    zone_name,
+)

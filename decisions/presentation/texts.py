@@ -10,8 +10,9 @@ from __future__ import annotations
 from decimal import Decimal, InvalidOperation
 from typing import Any
 
-from django.conf import settings
 from django.utils.translation import gettext, gettext_lazy as _, pgettext_lazy
+
+from .formats import money
 
 RULE_NAMES = {
     "OVER_BORROWING": _("Over-borrowing"),
@@ -122,9 +123,10 @@ def reason_text(reason: dict[str, Any]) -> str:
 def _amount(value: Any) -> str:
     """Money in evidence as the pages show it (¥742.44); anything else as stored."""
     try:
-        return f"{getattr(settings, 'RISKOPS_CURRENCY_SYMBOL', '¥')}{Decimal(str(value)):,.2f}"
+        Decimal(str(value))
     except (InvalidOperation, ValueError, TypeError):
         return "?" if value is None else str(value)
+    return money(value)
 
 
 def _ratio(value: Any) -> str:

@@ -21,9 +21,10 @@ from django.contrib import admin
 from django.core.exceptions import FieldDoesNotExist, ValidationError
 from django.core.paginator import Paginator
 from django.db import connections
-from django.db.models import Model, Q, QuerySet
+from django.db.models import DecimalField, Model, Q, QuerySet
 from django.http import HttpRequest
 
+from .formats import BLANK, money
 from .models import AuditEvent
 
 # Below this many rows (by the planner's estimate) an exact count costs a few milliseconds and
@@ -174,13 +175,75 @@ class LargeTableAdminMixin(IndexedSearchMixin):
     show_full_result_count = False
 
 
-class ReadOnlyAdminMixin:
+def money_field_names(model: type[Model]) -> tuple[str, ...]:
+    """The model's amounts: every money column is a DecimalField with two decimals (limits,
+    amounts, debts); the other decimals (a probability, a hazard) have more."""
+    return tuple(f.name for f in model._meta.concrete_fields if isinstance(f, DecimalField) and f.decimal_places == 2)
+
+
+def _money_column(model: type[Model], name: str):
+    field = model._meta.get_field(name)
+
+    @admin.display(description=field.verbose_name, ordering=name)
+    def column(obj: Model) -> str:
+        value = getattr(obj, name)
+        return money(value, blank=BLANK)
+
+    return column
+
+
+class MoneyDisplayMixin:
+    """Amounts as every page writes them (¥12,345.00, riskops/core/formats.py) in the admin's lists
+    and read-only pages, instead of Django's bare `12345.00`.
+
+    Each money column `amount` is shown through a display function `amount__money` (the field's
+    verbose name, sorted by the column), swapped into the list and, on a page that shows the row
+    read-only, into its fields. An editable form keeps the plain number input."""
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.money_fields = money_field_names(self.model)
+        for name in self.money_fields:
+            setattr(self, f"{name}__money", _money_column(self.model, name))
+
+    def _money_swap(self, names: Any) -> list[Any]:
+        out: list[Any] = []
+        for name in names:
+            if isinstance(name, (list, tuple)):
+                name = tuple(self._money_swap(name))
+            elif isinstance(name, str) and name in self.money_fields:
+                name = f"{name}__money"
+            if name not in out:
+                out.append(name)
+        return out
+
+    def get_list_display(self, request: HttpRequest) -> Any:
+        return self._money_swap(super().get_list_display(request))
+
+    def _read_only(self, request: HttpRequest, obj: Model | None) -> bool:
+        return not self.has_change_permission(request, obj)
+
+    def get_readonly_fields(self, request: HttpRequest, obj: Model | None = None) -> Any:
+        fields = super().get_readonly_fields(request, obj)
+        if self.money_fields and self._read_only(request, obj):
+            return [*fields, *(f"{name}__money" for name in self.money_fields if f"{name}__money" not in fields)]
+        return fields
+
+    def get_fields(self, request: HttpRequest, obj: Model | None = None) -> Any:
+        fields = super().get_fields(request, obj)
+        if self.money_fields and self._read_only(request, obj):
+            return self._money_swap(fields)
+        return fields
+
+
+class ReadOnlyAdminMixin(MoneyDisplayMixin):
     """View permission only: no add, change or delete, for ModelAdmins and inlines alike.
 
     Ledgers are written by services (which lock, re-check and audit) or arrive through the API;
     an admin form would bypass all of that. Django renders the change page as a read-only view
     and drops the bulk-delete action when these return False. `obj` is optional because
     `InlineModelAdmin.has_add_permission` takes it and `ModelAdmin.has_add_permission` does not.
+    Amounts show with the currency (MoneyDisplayMixin).
     """
 
     def has_add_permission(self, request: HttpRequest, obj: Model | None = None) -> bool:
