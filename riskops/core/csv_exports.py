@@ -16,6 +16,10 @@ generator, and its `finally` still records the event, with the rows sent so far 
 `"complete": false`. Whatever reached the client is on record; a partial export is never
 silent. (A generator closed before its first row never started: nothing left the server, and
 nothing is recorded.)
+
+Cells are written one way in every export: a time as `2024-05-01 14:05` in UTC (the file's name
+ends in `-UTC` to say so once), a date as `2024-05-01`, an amount as its plain decimal with two
+places (`12345.00`, which a spreadsheet sums; the pages add the currency and separators).
 """
 
 from __future__ import annotations
@@ -25,6 +29,7 @@ import io
 import json
 import logging
 from dataclasses import dataclass, field
+from datetime import datetime
 from typing import Any, Iterable, Iterator, Sequence
 
 from django.core.serializers.json import DjangoJSONEncoder
@@ -34,6 +39,7 @@ from django.http import StreamingHttpResponse
 from django.utils import timezone
 
 from riskops.core.audit import audit_record
+from riskops.core.formats import utc_when
 from riskops.core.models import AuditAction
 
 logger = logging.getLogger(__name__)
@@ -52,6 +58,10 @@ def neutralise(value: Any) -> str:
         return ""
     if isinstance(value, (dict, list)):
         text = json.dumps(value, cls=DjangoJSONEncoder, ensure_ascii=False, sort_keys=True, separators=(",", ":"))
+    elif isinstance(value, datetime):
+        # As every page writes a time, in UTC (the file's name says so once): `2024-05-01 14:05`,
+        # not ISO with seconds, microseconds and an offset in every cell.
+        text = utc_when(value)
     elif hasattr(value, "isoformat"):
         text = value.isoformat()
     else:
@@ -154,7 +164,8 @@ def csv_response(
 ) -> StreamingHttpResponse:
     response = StreamingHttpResponse(csv_stream(header=header, rows=rows, export=export), content_type="text/csv; charset=utf-8")
     stamp = timezone.now().strftime("%Y%m%d-%H%M%S")
-    response["Content-Disposition"] = f'attachment; filename="{filename}-{stamp}.csv"'
+    # The zone of every time in the file, named once: in its name (a CSV has no place for a note).
+    response["Content-Disposition"] = f'attachment; filename="{filename}-{stamp}-UTC.csv"'
     response["Cache-Control"] = "no-store"
     response["X-Content-Type-Options"] = "nosniff"
     return response
