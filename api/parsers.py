@@ -10,7 +10,9 @@ A key repeated in one object (`{"amount": "1.00", "amount": "999999.00"}`) is re
 the last one silently, and a proxy or signature check that read the first would see another
 request than the one recorded. An integer of more than MAX_INTEGER_DIGITS digits is refused
 (`number_too_long`, naming its path) before Python converts it (whose own limit, 4,300 digits,
-answers in Python's words); a body nested too deep is `too_deep`. Every other parse error is
+answers in Python's words); a body nested too deep is `too_deep`; a string holding a lone
+surrogate escape (`"\\ud800"`), which no database can store, is `invalid_text` naming its path
+(riskops/core/json_text.py). Every other parse error is
 `parse_error` with the place it happened: no Python exception text reaches the client.
 
 DRF reads the request stream itself, past Django's DATA_UPLOAD_MAX_MEMORY_SIZE check (that one
@@ -27,6 +29,7 @@ from rest_framework.exceptions import APIException, ParseError
 from rest_framework.parsers import JSONParser
 
 from accounts.validation import MAX_JSON_DEPTH, json_depth
+from riskops.core.json_text import lone_surrogate_path, may_hold_lone_surrogate
 
 # The envelope (a batch, its items) around a stored JSON object of at most MAX_JSON_DEPTH levels.
 MAX_BODY_DEPTH = MAX_JSON_DEPTH + 4
@@ -140,6 +143,14 @@ def json_loads_strict(text: str) -> object:
                               code="number_too_long", field=path or "body")
         raise BodyNotJSON(f"The key {found.key[:KEY_SHOWN]!r} appears more than once in the same object; send it once.",
                           code="duplicate_key", field=path)
+    if may_hold_lone_surrogate(text):
+        path = lone_surrogate_path(data, key_shown=KEY_SHOWN)
+        if path is not None:
+            raise BodyNotJSON(
+                f"{path or 'The body'} holds a lone surrogate escape (such as \\ud800 without its pair), which is not text; "
+                "send valid Unicode.",
+                code="invalid_text", field=path or "body",
+            )
     return data
 
 

@@ -26,6 +26,7 @@ from django.utils.translation import gettext as _, gettext_lazy
 from riskops.core.admin import ReadOnlyAdminMixin
 from riskops.core.exceptions import DomainError, PolicyInvalid
 from riskops.core.domain_errors import answers_domain_errors
+from riskops.core.json_text import lone_surrogate_path, may_hold_lone_surrogate
 
 from decisions.models import PolicySimulation, PolicyVersion
 from decisions.engine.policy import validate_policy
@@ -60,7 +61,23 @@ class PolicyJSONField(forms.JSONField):
                     % {"line": exc.lineno, "column": exc.colno, "problem": exc.msg},
                     code="invalid",
                 ) from None
-        return super().to_python(value)
+        parsed = super().to_python(value)
+        # "\ud800" parses, but no database stores it: saving it was a 500 (UnicodeEncodeError).
+        if isinstance(value, str) and may_hold_lone_surrogate(value):
+            path = lone_surrogate_path(parsed)
+            if path is not None:
+                raise forms.ValidationError(
+                    _("%(field)s holds a lone surrogate escape (such as \\ud800 without its pair), which is not text.")
+                    % {"field": path or _("The document")},
+                    code="invalid",
+                )
+        return parsed
+
+    def bound_data(self, data, initial):
+        # Shown again as typed: re-dumped, its lone surrogate would break the page's encoding.
+        if isinstance(data, str) and may_hold_lone_surrogate(data):
+            return forms.fields.InvalidJSONInput(data)
+        return super().bound_data(data, initial)
 
     def prepare_value(self, value):
         if isinstance(value, forms.fields.InvalidJSONInput):

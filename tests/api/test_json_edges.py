@@ -118,3 +118,79 @@ def test_a_body_nested_beyond_the_limit_is_refused_in_our_words(post, customer, 
 def test_other_parse_errors_say_what_is_wrong_without_python_text(post, customer, raw, words):
     body = _refused(post("/api/v1/transactions/", None, raw=raw), "body", code="parse_error")
     assert words in body["message"], body["message"]
+
+
+# --- a lone surrogate escape: text no database can store ----------------------------------------
+# "\ud800" is valid JSON and parses to a str that no UTF-8 encoder takes; it used to reach the
+# database driver and come back as a 500 (UnicodeEncodeError). Refused where the JSON is read.
+
+LONE = "\\ud800"  # the six characters of the escape, as a client sends them
+
+
+def _draw_raw(customer: str) -> str:
+    return '{"customer": "' + customer + '", "amount": "1.00", "currency": "CNY", "channel": "app"}'
+
+
+@pytest.mark.parametrize("url, raw, field", [
+    ("/api/v1/transactions/", _txn_raw('"amount": "1.00"').replace('"t-1"', '"t-' + LONE + '"'), "external_id"),
+    ("/api/v1/transactions/", _txn_raw('"amount": "1.00"').replace('"CNY"', '"' + LONE + '"'), "currency"),
+    ("/api/v1/bureau-reports/",
+     '{"customer": "C-1", "external_id": "b-1", "score": 700, "external_lenders": 2, "external_debt": "0", '
+     '"currency": "CNY", "reported_at": "' + AT + '", "raw": {"lines": [{"name": "x' + LONE + 'y"}]}}', "raw.lines[0].name"),
+    ("/api/v1/bureau-reports/",
+     '{"customer": "C-1", "external_id": "b-1", "score": 700, "external_lenders": 2, "external_debt": "0", '
+     '"currency": "CNY", "reported_at": "' + AT + '", "raw": {"k' + LONE + '": 1}}', "raw.k?"),
+    ("/api/v1/transactions/batch/",
+     '{"items": [' + _txn_raw('"amount": "1.00"') + ", " + _txn_raw('"amount": "1.00"').replace('"purchase"', '"\\uDBFF"') + "]}",
+     "items[1].kind"),
+    ("/api/v1/consents/", '{"customer": "C-1", "purpose": "scoring", "evidence": {"ip": "' + LONE + '"}}', "evidence.ip"),
+    ("/api/v1/transactions/", '"' + LONE + '"', "body"),
+])
+def test_a_lone_surrogate_is_a_400_naming_the_field_and_nothing_is_written(post, customer, url, raw, field):
+    body = _refused(post(url, None, raw=raw), field, code="invalid_text")
+    assert "surrogate" in body["message"]
+    assert Transaction.objects.count() == 0 and BureauReport.objects.count() == 0
+
+
+def test_a_lone_surrogate_in_a_draw_check_is_a_400_naming_the_field(client):
+    CreditLineFactory(customer__external_id="C")
+    token = token_for(ApiClientFactory(scopes=["draws:check"]))
+    for raw, field in [(_draw_raw("C" + LONE), "customer"), (_draw_raw("C").replace('"app"', '"\\udfff"'), "channel")]:
+        response = client.post("/api/v1/draw-checks/", data=raw, content_type="application/json", **bearer(token))
+        _refused(response, field, code="invalid_text")
+    assert not DrawCheck.objects.exists()
+    # The check itself works: the refusal is about the escape only.
+    assert client.post("/api/v1/draw-checks/", data=_draw_raw("C"), content_type="application/json", **bearer(token)).status_code == 200
+
+
+def test_a_surrogate_pair_and_other_escapes_are_text_and_accepted(post, customer):
+    # A proper pair (an emoji) and ordinary escapes are text: only the lone half is refused.
+    raw = ('{"customer": "C-1", "external_id": "b-1", "score": 700, "external_lenders": 2, "external_debt": "0", '
+           '"currency": "CNY", "reported_at": "' + AT + '", "raw": {"note": "\\ud83d\\ude00 \\u00e9 \\\\ud800"}}')
+    response = post("/api/v1/bureau-reports/", None, raw=raw)
+    assert response.status_code == 201, response.content
+    assert BureauReport.objects.get().raw == {"note": "\U0001F600 é \\ud800"}
+
+
+def test_a_lone_surrogate_in_the_policy_editor_is_a_form_error_naming_the_field(client, risk_admin):
+    from decisions.engine.policy import default_policy_body
+    from decisions.governance.admin_policy import PolicyDraftForm
+    from decisions.governance.services.policy import policy_draft_copy
+    from decisions.models import PolicyVersion
+
+    draft = policy_draft_copy(source=PolicyVersion.objects.get(state="active"), actor=risk_admin)
+    text = json.dumps(default_policy_body(), indent=2)
+    assert '"max_limit": "' in text
+    bad = text.replace('"max_limit": "', '"max_limit": "' + LONE, 1)
+    form = PolicyDraftForm(data={"name": "d", "notes": "", "body": bad}, instance=draft)
+    assert not form.is_valid()
+    assert form.errors["body"][0].startswith("limits.max_limit holds a lone surrogate escape")
+    # Through the admin's own page: the form again, with the message, not a 500; nothing saved.
+    client.force_login(risk_admin)
+    from django.urls import reverse
+
+    response = client.post(reverse("admin:decisions_policyversion_change", args=[draft.pk]), {"name": "d", "notes": "", "body": bad})
+    assert response.status_code == 200
+    assert "limits.max_limit holds a lone surrogate escape" in response.content.decode()
+    draft.refresh_from_db()
+    assert draft.edited_at is None
