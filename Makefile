@@ -14,7 +14,7 @@ BENCH_BROKER ?= redis://127.0.0.1:6379/13
 # The production-profile steps (check-deploy, the benchmarks' timed runs) say DEBUG=false on their line.
 export DEBUG = true
 
-.PHONY: install messages demo serve migrate seed recompute bootstrap test check-deploy worker beat bench-seed bench bench-model demo-models screenshots docs docs-build lint-imports clean
+.PHONY: install messages demo serve migrate seed recompute bootstrap test check-deploy worker workers beat bench-seed bench bench-model demo-models screenshots docs docs-build lint-imports clean
 
 $(VENV)/.installed: requirements.txt
 	$(PYTHON) -m venv $(VENV)
@@ -89,8 +89,15 @@ check-deploy: install
 	DEBUG=false SECRET_KEY=$$($(PY) -c 'import secrets; print(secrets.token_urlsafe(50))') \
 	ALLOWED_HOSTS=riskops.example.com $(MANAGE) check --deploy --fail-level WARNING
 
+# One worker for every queue, highest priority first (riskops/queues.py): `high` (events), `sweeps`,
+# `bulk` (a run's chunks). With prefetch 1 an event still waits for a process to finish its chunk;
+# `make workers` runs a dedicated high worker beside the bulk one (docs/operations.md).
 worker: install
-	$(VENV)/bin/celery -A riskops worker --loglevel=info --concurrency=2
+	$(VENV)/bin/celery -A riskops worker --loglevel=info --concurrency=2 -Q high,sweeps,bulk
+
+# The Procfile under honcho: a dedicated `high` worker, a `sweeps,bulk` worker and beat.
+workers: install
+	$(VENV)/bin/honcho start -f Procfile
 
 beat: install
 	$(VENV)/bin/celery -A riskops beat --loglevel=info

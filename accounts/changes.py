@@ -12,7 +12,7 @@ the event's own transaction (an outbox). A subscriber's broker message can be lo
 restart drops queued messages) but the mark commits or rolls back with the event, so a sweep
 can always find customers whose recompute never happened. The recompute clears the marks of
 the customers it covers (`change_marks_clear` for one customer, `change_marks_take_range` for a
-run's chunk, which also says what the marks were) after taking its lock and before reading
+run's chunk and `change_marks_take` for a batch of events' customers, which also say what the marks were) after taking its lock and before reading
 features: a mark committed later survives and is swept, a mark committed earlier is covered by
 the data the recompute is about to read. (`change_marks_clear_range`, the plain range delete, is
 no longer used by the engine.)
@@ -123,6 +123,29 @@ def change_marks_take_range(*, first_id: int, last_id: int) -> dict[int, list[st
     for _, customer_id, trigger in marks:
         triggers.setdefault(customer_id, set()).add(trigger)
     return {customer_id: sorted(found) for customer_id, found in triggers.items()}
+
+
+def change_marks_take(*, customer_ids: list[int]) -> dict[int, list[str]]:
+    """`change_marks_take_range` for a set of customers (a batch of events' customers): delete
+    their marks and say what they were (customer id -> distinct triggers, sorted). A customer
+    missing from the answer had no mark left: someone recomputed it since its event."""
+    if not customer_ids:
+        return {}
+    marks = list(CustomerChangeMark.objects.filter(customer_id__in=ids_param(customer_ids)).values_list("pk", "customer_id", "trigger"))
+    if not marks:
+        return {}
+    CustomerChangeMark.objects.filter(pk__in=ids_param([pk for pk, _, _ in marks])).delete()
+    triggers: dict[int, set[str]] = {}
+    for _, customer_id, trigger in marks:
+        triggers.setdefault(customer_id, set()).add(trigger)
+    return {customer_id: sorted(found) for customer_id, found in triggers.items()}
+
+
+def marked_customers(*, customer_ids: list[int]) -> list[int]:
+    """Which of these customers still have a change mark, in id order (read-only, no lock)."""
+    if not customer_ids:
+        return []
+    return sorted(set(CustomerChangeMark.objects.filter(customer_id__in=ids_param(customer_ids)).values_list("customer_id", flat=True)))
 
 
 def stale_change_marks(*, older_than: datetime, limit: int) -> list[tuple[int, str]]:

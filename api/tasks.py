@@ -6,8 +6,6 @@ from functools import partial
 from celery import shared_task
 from django.db import OperationalError, transaction
 
-from accounts.models import Customer, CustomerChangeMark
-
 from .idempotency import idempotency_purge as _purge
 
 logger = logging.getLogger(__name__)
@@ -25,28 +23,19 @@ def idempotency_purge() -> int:
 
 @shared_task(acks_late=True, autoretry_for=(OperationalError,), retry_backoff=2, retry_backoff_max=120, retry_jitter=True, max_retries=5)
 def recompute_customers(*, customer_ids: list[int], trigger: str) -> int:
-    """Recompute each of these customers that still has a change mark (the outbox), one
-    `decision_recompute` each, as `decisions.tasks.recompute_customer` does for one.
+    """Recompute those of these customers that still have a change mark (the outbox) as one set,
+    through the chunk path (decisions/engine/services/batches.py): set-based reads and bulk writes,
+    not one recompute each, so a worker keeps up with the batches the API accepts.
 
     A customer without a mark was recomputed after the event committed (the recompute clears the
     marks under the customer's lock, then reads): skipping it loses nothing, and saves the repeat
-    when one customer is in many batches a second apart. A customer whose recompute fails keeps
-    its mark, which the recovery sweep re-enqueues, so one bad customer does not stop the others;
-    a transient database error retries the message (the customers done by then have no mark)."""
-    from decisions.engine.services.recompute import decision_recompute  # decisions imports accounts: not at load
+    when one customer is in many batches a second apart. A batch that fails is done again one
+    customer at a time; a customer whose recompute fails keeps its mark, which the recovery sweep
+    re-enqueues, so one bad customer does not stop the others. A transient database error retries
+    the message (the customers done by then have no mark)."""
+    from decisions.engine.services.batches import marked_customers_recompute  # decisions imports accounts: not at load
 
-    pending = set(CustomerChangeMark.objects.filter(customer_id__in=customer_ids).values_list("customer_id", flat=True))
-    done = 0
-    for customer in Customer.objects.filter(pk__in=sorted(pending)).order_by("pk"):
-        try:
-            decision_recompute(customer=customer, trigger=trigger)
-        except OperationalError:
-            raise
-        except Exception:
-            logger.exception("recompute of customer %s (%s) failed; its change mark stays for the recovery sweep", customer.pk, trigger)
-            continue
-        done += 1
-    return done
+    return marked_customers_recompute(customer_ids=customer_ids, trigger=trigger).customers
 
 
 def recompute_customers_on_commit(customer_ids: list[int], trigger: str) -> None:

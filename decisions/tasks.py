@@ -11,6 +11,7 @@ from accounts.events import consents_expire_lapsed
 from accounts.models import Customer
 
 from .models import Trigger
+from .engine.services.batches import marked_customers_recompute
 from .engine.services.recompute import decision_recompute
 from .engine.services.recovery import lost_work_sweep
 from .engine.services.runs import chunk_record_failure, chunk_recompute, recompute_run_start
@@ -27,14 +28,24 @@ def recompute_customer(self, *, customer_id: int, trigger: str) -> None:
 
 
 @shared_task(bind=True, **RETRY)
+def recompute_marked(self, *, customer_ids: list[int], trigger: str) -> int:
+    """A set of customers whose data changed (a batch of events, the sweep's lost marks), through
+    the chunk path (services/batches.py); a customer recomputed since is skipped."""
+    return marked_customers_recompute(customer_ids=customer_ids, trigger=trigger).customers
+
+
+@shared_task(bind=True, **RETRY)
 def recompute_chunk(self, *, chunk_id: int) -> None:
+    # The task id is the claim's token: the same across this task's retries, so a retry after the
+    # database came back takes back the claim it could not release (runs.chunk_claim).
+    token = self.request.id or None
     try:
-        chunk_recompute(chunk_id=chunk_id)
+        chunk_recompute(chunk_id=chunk_id, token=token)
     except OperationalError as exc:
-        chunk_record_failure(chunk_id=chunk_id, error=repr(exc), final=self.request.retries >= self.max_retries)
+        chunk_record_failure(chunk_id=chunk_id, error=repr(exc), final=self.request.retries >= self.max_retries, token=token)
         raise
     except Exception as exc:
-        chunk_record_failure(chunk_id=chunk_id, error=repr(exc), final=True)
+        chunk_record_failure(chunk_id=chunk_id, error=repr(exc), final=True, token=token)
         raise
 
 

@@ -320,8 +320,15 @@ CACHES = {
 CELERY_BROKER_URL = os.environ.get("CELERY_BROKER_URL", "")
 CELERY_RESULT_BACKEND = os.environ.get("CELERY_RESULT_BACKEND", CELERY_BROKER_URL or None)
 CELERY_TASK_ALWAYS_EAGER = not CELERY_BROKER_URL
-# One queue name for producers and workers; tests give their worker a queue of its own.
-CELERY_TASK_DEFAULT_QUEUE = os.environ.get("CELERY_QUEUE", "riskops")
+# Three queues by priority (docs/operations.md, "Queues and workers"): `high` (event recomputes,
+# draw-check side work, webhook deliveries), `bulk` (a run's chunks, simulations, nightly jobs),
+# `sweeps` (beat's periodic sweeps). riskops/queues.py routes each task to its lane; a lane's queue
+# is named after CELERY_QUEUE, the namespace (default none: `high`, `bulk`, `sweeps`), so tests
+# and benchmarks give their workers queues of their own (`q-1234.high`, ...). The default queue
+# takes a task no route names.
+CELERY_QUEUE_NAMESPACE = os.environ.get("CELERY_QUEUE", "")
+CELERY_TASK_DEFAULT_QUEUE = f"{CELERY_QUEUE_NAMESPACE}.bulk" if CELERY_QUEUE_NAMESPACE else "bulk"
+CELERY_TASK_ROUTES = ("riskops.queues.route_task",)
 CELERY_TASK_EAGER_PROPAGATES = True
 CELERY_TASK_ACKS_LATE = True
 CELERY_WORKER_PREFETCH_MULTIPLIER = 1
@@ -337,7 +344,10 @@ CELERY_BROKER_CONNECTION_RETRY_ON_STARTUP = True
 # (and if it were, the chunk's row lock and `done` check make the copy a no-op). The recovery
 # sweep below re-dispatches stalled work sooner than this anyway. The result backend has no
 # visibility timeout (results are plain keys), so it needs no counterpart.
-CELERY_BROKER_TRANSPORT_OPTIONS = {"visibility_timeout": 600}
+# `queue_order_strategy: priority`: a worker consuming `-Q high,sweeps,bulk` always takes from the
+# first non-empty queue in that order (Redis BRPOP over the keys in order); the default,
+# round-robin, would rotate the order and let a chunk go before a waiting event.
+CELERY_BROKER_TRANSPORT_OPTIONS = {"visibility_timeout": 600, "queue_order_strategy": "priority"}
 # Nothing is lost (decisions/engine/services/recovery.py): a change mark older than the grace period
 # means its recompute message never arrived; a chunk `pending` and unclaimed that long, in a
 # run that stopped moving, lost its message; a chunk `running` with a claim older than the
@@ -345,6 +355,11 @@ CELERY_BROKER_TRANSPORT_OPTIONS = {"visibility_timeout": 600}
 # a message Redis redelivers finds the dead worker's claim already stale and takes the chunk over.
 RISKOPS_MARK_GRACE_SECONDS = int(os.environ.get("RISKOPS_MARK_GRACE_SECONDS", "120"))
 RISKOPS_CHUNK_STALE_SECONDS = int(os.environ.get("RISKOPS_CHUNK_STALE_SECONDS", "300"))
+# A recompute chunk's claim is a lease of this many seconds, renewed by the worker's heartbeat every
+# third of it while the chunk is worked on: a worker killed mid-chunk leaves a lease that lapses
+# within this time, and the next sweep (every RISKOPS_SWEEP_SECONDS) sends the chunk again.
+RISKOPS_CHUNK_LEASE_SECONDS = int(os.environ.get("RISKOPS_CHUNK_LEASE_SECONDS", "30"))
+RISKOPS_SWEEP_SECONDS = float(os.environ.get("RISKOPS_SWEEP_SECONDS", "15"))
 # Draw checks (draws/services.py): the book's currency; a check in any other is refused.
 RISKOPS_CURRENCY = os.environ.get("RISKOPS_CURRENCY", "CNY")
 # Webhooks (webhooks/services): never to loopback, private, link-local or reserved addresses
@@ -370,11 +385,12 @@ CELERY_BEAT_SCHEDULE = {
         "task": "compliance.tasks.nightly_audit_verification",
         "schedule": crontab(hour=3, minute=30),
     },
-    # Every minute; a sweep not started within the minute is dropped, the next one does its work.
+    # Every 15 s (RISKOPS_SWEEP_SECONDS): a chunk whose lease lapsed is sent again within a sweep of
+    # the lapse. A sweep not started before the next is due is dropped; the next one does its work.
     "recovery-sweep": {
         "task": "decisions.tasks.recovery_sweep",
-        "schedule": 60.0,
-        "options": {"expires": 55},
+        "schedule": RISKOPS_SWEEP_SECONDS,
+        "options": {"expires": max(RISKOPS_SWEEP_SECONDS - 2, 1)},
     },
     # Webhook deliveries due for a retry, or whose dispatch message was lost.
     "webhook-sweep": {

@@ -32,6 +32,7 @@ MINUTE = timedelta(minutes=1)
 def _thresholds(settings):
     settings.RISKOPS_MARK_GRACE_SECONDS = 120
     settings.RISKOPS_CHUNK_STALE_SECONDS = 300
+    settings.RISKOPS_CHUNK_LEASE_SECONDS = 300  # the tests below count in minutes; tests/decisions/test_leases.py in seconds
 
 
 def mark(customer, *, trigger="transaction", age=timedelta(0)):
@@ -224,7 +225,7 @@ def two_chunk_run():
 
 
 def test_a_chunk_is_claimed_once_and_a_stale_claim_is_taken_over(two_chunk_run, settings):
-    settings.RISKOPS_CHUNK_STALE_SECONDS = 300
+    settings.RISKOPS_CHUNK_LEASE_SECONDS = 300
     chunk = two_chunk_run.chunks.get(index=0)
     now = timezone.now()
 

@@ -29,8 +29,10 @@ from tests.support.worker import RedisServer, producer_broker, producer_queue, w
 
 pytestmark = [pytest.mark.postgres, pytest.mark.redis, pytest.mark.django_db(transaction=True)]
 
-GRACE, STALE = 1, 2  # seconds: RISKOPS_MARK_GRACE_SECONDS, RISKOPS_CHUNK_STALE_SECONDS
-WORKER_ENV = {"RISKOPS_MARK_GRACE_SECONDS": str(GRACE), "RISKOPS_CHUNK_STALE_SECONDS": str(STALE)}
+GRACE, STALE = 1, 2  # seconds: RISKOPS_MARK_GRACE_SECONDS, RISKOPS_CHUNK_STALE_SECONDS (and the chunk lease)
+WORKER_ENV = {
+    "RISKOPS_MARK_GRACE_SECONDS": str(GRACE), "RISKOPS_CHUNK_STALE_SECONDS": str(STALE), "RISKOPS_CHUNK_LEASE_SECONDS": str(STALE),
+}
 
 
 
@@ -38,6 +40,7 @@ WORKER_ENV = {"RISKOPS_MARK_GRACE_SECONDS": str(GRACE), "RISKOPS_CHUNK_STALE_SEC
 def _short_thresholds(settings):
     settings.RISKOPS_MARK_GRACE_SECONDS = GRACE
     settings.RISKOPS_CHUNK_STALE_SECONDS = STALE
+    settings.RISKOPS_CHUNK_LEASE_SECONDS = STALE
 
 
 @pytest.fixture
@@ -111,7 +114,7 @@ def test_a_broker_restarted_mid_run_loses_nothing(broker, tmp_path):
         # given a run whose queued chunks are lost with the broker
         run = recompute_run_start(chunk_size=2)
         wait_for(lambda: run.chunks.filter(status="done").exists(), what="a first chunk")
-        assert broker.client().llen(worker.queue) > 2  # chunks waiting in the queue...
+        assert broker.client().llen(f"{worker.queue}.bulk") > 2  # chunks waiting in the queue...
         broker.restart()  # ...gone (the worker may put back only the one or two it holds)
 
         # when the sweep runs
@@ -131,10 +134,10 @@ def test_a_broker_restarted_between_an_event_and_its_pickup_loses_nothing(broker
         # given an event committed while no worker was listening
         transaction_record(customer=customer, external_id="lost-1", kind="purchase", amount=Decimal("25.00"),
                            occurred_at=timezone.now() - timedelta(minutes=1))
-        assert broker.client().llen(queue) == 1  # its recompute message was in the broker
+        assert broker.client().llen(f"{queue}.high") == 1  # its recompute message was in the broker
         # and the broker restarted before a worker picked it up
         broker.restart()
-        assert broker.client().llen(queue) == 0
+        assert broker.client().llen(f"{queue}.high") == 0
 
         with worker_process(broker_url=broker.url, env=WORKER_ENV, queue=queue, log_path=log):
             time.sleep(0.5)

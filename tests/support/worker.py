@@ -11,6 +11,7 @@ import signal
 import socket
 import subprocess
 import sys
+import tempfile
 import time
 import uuid
 from contextlib import contextmanager
@@ -44,15 +45,17 @@ class WorkerProcess:
 
 @contextmanager
 def producer_queue(queue: str) -> Iterator[str]:
-    """Send this process's tasks to `queue` for the duration."""
+    """Send this process's tasks to the lanes of namespace `queue` (`queue.high`, `queue.bulk`,
+    `queue.sweeps`: riskops/queues.py) for the duration."""
     from riskops.celery import app
+    from riskops.queues import BULK, queue_name
 
-    previous = app.conf.task_default_queue
-    app.conf.task_default_queue = queue
+    previous = app.conf.task_default_queue, app.conf.get("queue_namespace")
+    app.conf.task_default_queue, app.conf.queue_namespace = queue_name(BULK, queue), queue
     try:
         yield queue
     finally:
-        app.conf.task_default_queue = previous
+        app.conf.task_default_queue, app.conf.queue_namespace = previous
 
 
 def _drop_producer_connections() -> None:
@@ -93,19 +96,26 @@ def worker_process(
     chunk_delay: float = 0,
     log_path: Path | None = None,
     ready_timeout: float = 60,
+    lanes: tuple[str, ...] | None = None,
+    beat: bool = False,
 ) -> Iterator[WorkerProcess]:
     """Run `celery worker` against the current database; yields a handle that can kill it.
 
-    `queue` defaults to a fresh one; producers in this process are switched to it for the
-    duration, so stale messages on the default queue can never reach it and it never steals
-    anyone else's work. `broker_url` points the worker (and this process's producers) at another
+    `queue` (a queue namespace: the worker takes `queue.high`, `queue.bulk` and `queue.sweeps`,
+    in that order, riskops/queues.py) defaults to a fresh one; producers in this process are
+    switched to it for the duration, so stale messages on the default queues can never reach it
+    and it never steals anyone else's work. `lanes` narrows the worker to some lanes (a dedicated
+    high worker). `broker_url` points the worker (and this process's producers) at another
     broker; `env` adds settings for the worker (e.g. short recovery thresholds); `chunk_delay`
     makes every chunk take that many seconds longer inside its transaction, so a test can act
-    while chunks are in flight.
+    while chunks are in flight. `beat` runs beat inside the worker (`--beat`): the schedule of
+    riskops/settings.py, its sweeps every RISKOPS_SWEEP_SECONDS (set it in `env`).
     """
     from riskops.celery import app
+    from riskops.queues import LANES_IN_ORDER, queue_name
 
     queue = queue or f"q-{uuid.uuid4().hex[:10]}"
+    queues = ",".join(queue_name(lane, queue) for lane in (lanes or LANES_IN_ORDER))
     hostname = f"{queue}-{uuid.uuid4().hex[:6]}"
     child_env = {**os.environ, "DATABASE_URL": database_url(), "CELERY_QUEUE": queue, **(env or {})}
     if broker_url:
@@ -117,8 +127,9 @@ def worker_process(
         child_env["RISKOPS_TEST_CHUNK_DELAY"] = str(chunk_delay)
     log = open(log_path or os.devnull, "a")
     proc = subprocess.Popen(
-        [sys.executable, *entry, "-A", "riskops", "worker", f"--pool={pool}", f"--concurrency={concurrency}", "-Q", queue,
-         "--loglevel=INFO", "--without-gossip", "--without-mingle", "--hostname", f"{hostname}@%h"],
+        [sys.executable, *entry, "-A", "riskops", "worker", f"--pool={pool}", f"--concurrency={concurrency}", "-Q", queues,
+         "--loglevel=INFO", "--without-gossip", "--without-mingle", "--hostname", f"{hostname}@%h",
+         *(["--beat", "--schedule", str(Path(tempfile.mkdtemp()) / "beat-schedule")] if beat else [])],
         cwd=ROOT, env=child_env, stdout=log, stderr=subprocess.STDOUT,
         start_new_session=True,  # its own process group: kill() takes the pool children too
     )

@@ -1,7 +1,8 @@
 """Reading what a recompute needs: the locked credit line, consents, features, alerts, overrides.
 
 Two shapes, one result: `load_customer` (one customer, the reference reads) and `load_chunk`
-(set-based, a fixed number of queries for a whole chunk). Both lock the customers' credit-line rows
+(set-based, a fixed number of queries for a whole chunk; `load_marked`, the same reads for a batch
+of events' customers). Both lock the customers' credit-line rows
 in pk order first — that lock is what serialises recomputes of one customer — and then clear the
 customers' change marks (the outbox), *before* reading any data: an event committed after the
 clear keeps its mark (and its own recompute), one committed before is visible to the reads below.
@@ -12,7 +13,7 @@ from __future__ import annotations
 from datetime import datetime
 from decimal import Decimal
 
-from accounts.changes import change_marks_clear, change_marks_take_range
+from accounts.changes import change_marks_clear, change_marks_take, change_marks_take_range
 from accounts.models import Customer
 from riskops.core.bulk import ids_param
 
@@ -124,6 +125,32 @@ def load_chunk(*, first_id: int, last_id: int, now: datetime, lock: bool = True)
         changed = change_marks_take_range(first_id=first_id, last_id=last_id)
     else:
         lines = _read_lines(ids)
+    return _contexts(customers, lines, changed, now)
+
+
+def load_marked(*, customer_ids: list[int], now: datetime) -> list[CustomerContext]:
+    """Everything a batch of events' recomputes need (`services/batches.py`): the chunk's reads
+    for a set of customers. Their lines are locked in pk order, then their change marks taken;
+    a customer with no mark left was recomputed by someone else since its event (another batch,
+    a run's chunk) and is left out, so nothing is computed twice."""
+    customers = dict(
+        Customer.objects.filter(pk__in=ids_param(customer_ids), onboarded_at__lte=now).values_list("pk", "onboarded_at")
+    )
+    if not customers:
+        return []
+    lines = _locked_lines(sorted(customers))
+    changed = change_marks_take(customer_ids=sorted(customers))
+    customers = {cid: at for cid, at in customers.items() if cid in changed}
+    if not customers:
+        return []
+    return _contexts(customers, {cid: lines[cid] for cid in customers}, changed, now)
+
+
+def _contexts(
+    customers: dict[int, datetime], lines: dict[int, CreditLine], changed: dict[int, list[str]], now: datetime
+) -> list[CustomerContext]:
+    """The set-based reads shared by a run's chunk and a batch: a fixed number of queries."""
+    ids = sorted(customers)
     exposures = {cid: _exposure(line, now) for cid, line in lines.items()}
     consents = consent_states(ids, as_of=now)
     results = features_for_chunk(

@@ -9,6 +9,7 @@ nightly run's chunk also scores the attached challenger in shadow (services/shad
 from __future__ import annotations
 
 from datetime import datetime
+from typing import Callable
 
 from django.db import transaction
 from django.db.models import F
@@ -134,12 +135,18 @@ def decision_recompute(*, customer: Customer, trigger: str, actor=None, now: dat
         return context.line
 
 
-def chunk_plans_write(*, first_id: int, last_id: int, run: RecomputeRun, now: datetime) -> tuple[int, list[CreditDecision]]:
+def chunk_plans_write(
+    *, first_id: int, last_id: int, run: RecomputeRun, now: datetime, before_write: Callable[[], bool] | None = None
+) -> tuple[int, list[CreditDecision]] | None:
     """Plan and write one chunk of customers for a run; returns (customers, decisions written).
-    Call inside the chunk's transaction (see `runs.chunk_recompute`)."""
+    Call inside the chunk's transaction (see `runs.chunk_recompute`). `before_write` is asked once
+    the customers' lines are locked and read: False writes nothing and returns None (the chunk's
+    claim is no longer the caller's; the caller rolls back)."""
     version: PolicyVersion = run.policy_version
     policy = parsed_policy(version)
     contexts = load_chunk(first_id=first_id, last_id=last_id, now=now)
+    if before_write is not None and not before_write():
+        return None
     # A nightly run's challenger, if one is attached (services/shadow.py): planned first, on the
     # contexts as read (the champion's planning updates their open alerts in place), and written
     # after the champion, to its own table only.

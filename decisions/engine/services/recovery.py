@@ -1,7 +1,7 @@
 """Nothing is lost: the broker is never the only record of work to do.
 
 Two kinds of work can vanish with a broker message or a worker, and each leaves a trace in
-PostgreSQL that this sweep (beat, every minute) reads:
+PostgreSQL that this sweep (beat, every RISKOPS_SWEEP_SECONDS) reads:
 
 - an event's recompute: the event's transaction wrote a `CustomerChangeMark`; the recompute
   deletes it. A mark older than the grace period (`RISKOPS_MARK_GRACE_SECONDS`) means the
@@ -9,8 +9,9 @@ PostgreSQL that this sweep (beat, every minute) reads:
   its oldest mark, and the mark's clock restarts so a slow queue is not flooded every minute.
 - a chunk of a running run: `pending` with no message sent for the grace period while the run
   has stopped moving (no chunk claimed or finished for that long) lost its message; `running`
-  with a claim older than `RISKOPS_CHUNK_STALE_SECONDS` lost its worker. Both are sent again. A
-  duplicate is harmless: the chunk's claim and row lock let exactly one copy do the work.
+  under a lease that lapsed (`RISKOPS_CHUNK_LEASE_SECONDS`: its heartbeat stopped) lost its
+  worker. Both are sent again. A duplicate is harmless: the chunk's lease and the check under its
+  row lock let exactly one copy write.
 
 Batches are bounded, so a sweep after a long outage stays short; the next sweep continues.
 """
@@ -23,7 +24,7 @@ from datetime import datetime, timedelta
 
 from django.conf import settings
 from django.db import connection, transaction
-from django.db.models import Q
+from django.db.models import F, Q
 from django.utils import timezone
 
 from accounts.changes import change_marks_touch, stale_change_marks
@@ -31,7 +32,7 @@ from riskops.core.audit import audit_record
 
 from decisions.models import RecomputeChunk, RecomputeRun
 from ..dispatch import task
-from .runs import chunk_stale_before, chunks_dispatch
+from .runs import chunks_dispatch, lease_lapsed
 
 logger = logging.getLogger(__name__)
 
@@ -66,13 +67,26 @@ def lost_work_sweep(*, now: datetime | None = None) -> SweepResult:
         change_marks_touch(customer_ids=[c for c, _ in customers], older_than=grace_before, now=now)
         chunk_ids = _lost_chunks_redispatch(now=now, grace_before=grace_before)
         if customers:
-            recompute_customer = task("recompute_customer")  # by name: tasks import services
-
             logger.warning("recovery sweep: %d customers' recomputes were never done, enqueued again", len(customers))
-            pending = list(customers)
-            transaction.on_commit(lambda: [recompute_customer.delay(customer_id=c, trigger=t) for c, t in pending])
+            _marked_enqueue(customers)
         chunks_dispatch(chunk_ids=chunk_ids)
     return SweepResult(customers=customers, chunks=chunk_ids)
+
+
+# Customers per re-enqueue message: a set recomputed through the chunk path (services/batches.py).
+MARK_MESSAGE = 250
+
+
+def _marked_enqueue(customers: list[tuple[int, str]]) -> None:
+    """After commit, one `recompute_marked` message per trigger and MARK_MESSAGE customers."""
+    recompute_marked = task("recompute_marked")  # by name: tasks import services
+    by_trigger: dict[str, list[int]] = {}
+    for customer_id, trigger in customers:
+        by_trigger.setdefault(trigger, []).append(customer_id)
+    for trigger, ids in sorted(by_trigger.items()):
+        for start in range(0, len(ids), MARK_MESSAGE):
+            part = ids[start : start + MARK_MESSAGE]
+            transaction.on_commit(lambda part=part, trigger=trigger: recompute_marked.delay(customer_ids=part, trigger=trigger))
 
 
 def _sweep_lock() -> bool:
@@ -84,10 +98,12 @@ def _sweep_lock() -> bool:
 
 
 def _lost_chunks_redispatch(*, now: datetime, grace_before: datetime) -> list[int]:
-    stale_before = chunk_stale_before(now)
-    # A chunk sent (or re-sent) within the grace period may still be waiting in the queue.
+    # A chunk sent (or re-sent) within the grace period may still be waiting in the queue. One
+    # whose lease lapsed lost its holder: it is sent at once, and again only after the grace
+    # period if that message is lost too (not every sweep while it waits in a long queue).
     not_recently_sent = Q(dispatched_at__isnull=True) | Q(dispatched_at__lt=grace_before)
-    lost_worker = Q(status=RecomputeChunk.Status.RUNNING, claimed_at__lt=stale_before)
+    not_sent_since_lapse = Q(lease_until__isnull=True) | Q(dispatched_at__isnull=True) | Q(dispatched_at__lt=F("lease_until"))
+    lost_worker = lease_lapsed(now) & (not_sent_since_lapse | not_recently_sent)
     picked: list[int] = []
     for run in RecomputeRun.objects.filter(status=RecomputeRun.Status.RUNNING).order_by("pk").only("pk", "started_at"):
         if len(picked) >= CHUNK_BATCH:
@@ -100,7 +116,7 @@ def _lost_chunks_redispatch(*, now: datetime, grace_before: datetime) -> list[in
         ).exists()
         lost = lost_worker if moving else lost_worker | Q(status=RecomputeChunk.Status.PENDING)
         found = list(
-            chunks.filter(lost, not_recently_sent).order_by("index").values_list("pk", "index", "status")[: CHUNK_BATCH - len(picked)]
+            chunks.filter(lost_worker | (lost & not_recently_sent)).order_by("index").values_list("pk", "index", "status")[: CHUNK_BATCH - len(picked)]
         )
         if not found:
             continue

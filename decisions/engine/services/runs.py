@@ -3,18 +3,31 @@
 A chunk's life: `pending` (created, and sent to the broker: `dispatched_at`) → `running` (a
 worker claimed it: `claimed_at`, `attempts` + 1, in a short compare-and-set transaction of its
 own) → `done` or `failed`, in the transaction that did the work. The claim is committed before
-the work starts, so a worker that dies mid-chunk leaves a `running` chunk with a claim that ages;
-the recovery sweep (`services/recovery.py`) and `recompute --resume` find it by that age.
+the work starts, and it is a lease: it names its holder (`claim_token`, the Celery task id, the
+same across the task's retries) and holds until `lease_until`, which a heartbeat thread renews
+while the chunk is worked on (`RISKOPS_CHUNK_LEASE_SECONDS`, renewed every third of it). A worker
+that dies mid-chunk stops renewing: its lease lapses within seconds, and the recovery sweep
+(`services/recovery.py`, every RISKOPS_SWEEP_SECONDS) sends the chunk again. A retry of the same
+task (after an OperationalError, when the database came back) takes back its own claim at once.
+
+Exactly once, whoever holds the claim: the work transaction locks the chunk's credit lines first
+(the per-customer lock), then the chunk row, and writes only if the chunk is not done and the
+claim is still its own; otherwise it rolls back. A copy that lost its lease to another holder
+therefore writes nothing, and the heartbeat (an UPDATE of the chunk row from another connection)
+is never blocked by the work transaction until its last moments.
 """
 
 from __future__ import annotations
 
 import logging
+import threading
+import uuid
+from contextlib import contextmanager
 from datetime import date, datetime, timedelta, timezone as dt_timezone
-from typing import Callable
+from typing import Callable, Iterator
 
 from django.conf import settings
-from django.db import IntegrityError, transaction
+from django.db import DatabaseError, IntegrityError, connection, transaction
 from django.db.models import F, Max, Q, Sum
 from django.utils import timezone
 
@@ -34,8 +47,60 @@ logger = logging.getLogger(__name__)
 
 
 def chunk_stale_before(now: datetime) -> datetime:
-    """A `running` chunk claimed before this lost its worker (RISKOPS_CHUNK_STALE_SECONDS)."""
+    """A run with no chunk claimed or finished since this has stalled (RISKOPS_CHUNK_STALE_SECONDS);
+    a simulation's chunk claimed before it lost its worker."""
     return now - timedelta(seconds=settings.RISKOPS_CHUNK_STALE_SECONDS)
+
+
+def lease_seconds() -> int:
+    return settings.RISKOPS_CHUNK_LEASE_SECONDS
+
+
+def lease_lapsed(now: datetime) -> Q:
+    """A `running` chunk matching this lost its holder: its lease ran out (a claim from before
+    leases existed counts from its `claimed_at`)."""
+    return Q(status=RecomputeChunk.Status.RUNNING) & (
+        Q(lease_until__lt=now) | Q(lease_until__isnull=True, claimed_at__lt=now - timedelta(seconds=lease_seconds()))
+    )
+
+
+@contextmanager
+def lease_heartbeat(*, chunk_id: int, token: str) -> Iterator[None]:
+    """Renew the chunk's lease every third of its length while the block runs (PostgreSQL only).
+
+    A thread with a connection of its own, so the renewal commits while the work transaction is
+    still open; it renews only a lease that is still this holder's and the chunk still running.
+    A renewal that fails (the database restarting) is logged and tried again at the next beat: a
+    lease that lapses meanwhile is taken over by the sweep, and the work transaction's own check
+    stops this holder from writing. SQLite (tests, the demo) has one writer at a time and no
+    workers to lose: no heartbeat."""
+    if connection.vendor != "postgresql":
+        yield
+        return
+    stop = threading.Event()
+
+    def beat() -> None:
+        from django.db import connections
+
+        try:
+            while not stop.wait(max(lease_seconds() / 3, 0.2)):
+                try:
+                    RecomputeChunk.objects.filter(
+                        pk=chunk_id, claim_token=token, status=RecomputeChunk.Status.RUNNING
+                    ).update(lease_until=timezone.now() + timedelta(seconds=lease_seconds()))
+                except DatabaseError:
+                    logger.warning("chunk %s: lease not renewed (database unavailable), trying again", chunk_id)
+                    connections["default"].close()
+        finally:
+            connections.close_all()  # this thread's own connection
+
+    thread = threading.Thread(target=beat, name=f"lease-{chunk_id}", daemon=True)
+    thread.start()
+    try:
+        yield
+    finally:
+        stop.set()
+        thread.join(timeout=lease_seconds())
 
 
 def chunks_dispatch(*, chunk_ids: list[int]) -> None:
@@ -150,21 +215,27 @@ def _run_create(
     return run
 
 
-def chunk_claim(*, chunk_id: int, now: datetime | None = None) -> bool:
-    """Mark a chunk `running` for this attempt; False when it is not ours to run.
+def chunk_claim(*, chunk_id: int, token: str | None = None, now: datetime | None = None) -> bool:
+    """Take the chunk's lease for this attempt (holder `token`); False when it is not ours to run.
 
     A compare-and-set in a short transaction of its own, committed before the work starts (so the
     claim survives the worker): it changes exactly one row when the chunk is pending, failed (a
-    retry), or running with a stale claim (its worker died), and none when it is done or running
-    under a fresh claim (a redelivered copy of a task that is still being worked on). A failed
-    chunk taken up again stops counting as failed and reopens its run until it settles again.
+    retry), running under a lease that lapsed (its worker died), or running under this holder's
+    own lease (a retry after a transient error: the failure could not be recorded while the
+    database was down), and none when it is done or running under someone else's live lease (a
+    copy of a task that is still being worked on). A failed chunk taken up again stops counting as
+    failed and reopens its run until it settles again. Every claim counts an attempt.
     """
+    token = token or uuid.uuid4().hex  # no holder named: a new one, who never holds the claim already
     now = now or timezone.now()
     with transaction.atomic():
         chunk = RecomputeChunk.objects.filter(pk=chunk_id).values("run_id", "size", "status").first()
         if chunk is None:
             raise NotFound(f"no recompute chunk {chunk_id}", field="chunk_id")
-        claim = dict(status=RecomputeChunk.Status.RUNNING, claimed_at=now, attempts=F("attempts") + 1)
+        claim = dict(
+            status=RecomputeChunk.Status.RUNNING, claimed_at=now, lease_until=now + timedelta(seconds=lease_seconds()),
+            claim_token=token, attempts=F("attempts") + 1,
+        )
         if chunk["status"] == RecomputeChunk.Status.FAILED:
             if RecomputeChunk.objects.filter(pk=chunk_id, status=RecomputeChunk.Status.FAILED).update(**claim) != 1:
                 return False
@@ -172,33 +243,56 @@ def chunk_claim(*, chunk_id: int, now: datetime | None = None) -> bool:
                 failed_customers=F("failed_customers") - chunk["size"], status=RecomputeRun.Status.RUNNING, finished_at=None
             )
             return True
-        claimable = Q(status=RecomputeChunk.Status.PENDING) | Q(
-            status=RecomputeChunk.Status.RUNNING, claimed_at__lt=chunk_stale_before(now)
+        claimable = (
+            Q(status=RecomputeChunk.Status.PENDING)
+            | lease_lapsed(now)
+            | Q(status=RecomputeChunk.Status.RUNNING, claim_token=token)
         )
         return RecomputeChunk.objects.filter(claimable, pk=chunk_id).update(**claim) == 1
 
 
-def chunk_recompute(*, chunk_id: int) -> RecomputeChunk:
-    """Claim one chunk, then recompute it. Safe to run twice: a chunk that is done or running
-    under a fresh claim is not claimed and comes back untouched; in the work transaction the
-    chunk row is locked and a chunk already done returns at once, so a redelivered or retried
-    task never writes twice (and the (run, customer) unique constraints on snapshots and
-    decisions would refuse it if it tried)."""
-    if not chunk_claim(chunk_id=chunk_id):
+def _claim_still_held(chunk_id: int, token: str) -> RecomputeChunk | None:
+    """Lock the chunk row (after its lines: see the module docstring) and return it when this
+    holder may write it: not done, and the claim still its own."""
+    chunk = RecomputeChunk.objects.select_for_update().get(pk=chunk_id)
+    if chunk.status == RecomputeChunk.Status.DONE or chunk.claim_token != token:
+        return None
+    return chunk
+
+
+def chunk_recompute(*, chunk_id: int, token: str | None = None) -> RecomputeChunk:
+    """Claim one chunk (holder `token`: the task id; a fresh one when not given), then recompute
+    it under a renewed lease. Safe to run twice: a chunk done or leased to someone else is not
+    claimed and comes back untouched; in the work transaction, once the chunk's lines are locked,
+    the chunk row is locked and checked, and a chunk done or claimed away meanwhile rolls the
+    work back, so a redelivered, retried or superseded task never writes twice (and the (run,
+    customer) unique constraints on snapshots and decisions would refuse it if it tried)."""
+    token = token or uuid.uuid4().hex
+    if not chunk_claim(chunk_id=chunk_id, token=token):
         return RecomputeChunk.objects.get(pk=chunk_id)
-    with transaction.atomic():
-        chunk = RecomputeChunk.objects.select_for_update(of=("self",)).select_related("run__policy_version").get(pk=chunk_id)
-        if chunk.status == RecomputeChunk.Status.DONE:
-            return chunk
+    with lease_heartbeat(chunk_id=chunk_id, token=token), transaction.atomic():
+        chunk = RecomputeChunk.objects.select_related("run__policy_version").get(pk=chunk_id)
         # The one clock of this chunk's computation, passed down from here.
         now = chunk.run.as_of or timezone.now()
-        customers, decisions = chunk_plans_write(
-            first_id=chunk.first_customer_id, last_id=chunk.last_customer_id, run=chunk.run, now=now
+        held: list[RecomputeChunk] = []
+
+        def still_ours() -> bool:
+            found = _claim_still_held(chunk_id, token)
+            held.extend([found] if found else [])
+            return found is not None
+
+        written = chunk_plans_write(
+            first_id=chunk.first_customer_id, last_id=chunk.last_customer_id, run=chunk.run, now=now, before_write=still_ours
         )
-        # Failed again by a concurrent copy since our claim: it is done now, not failed.
+        if written is None:  # done or taken over by another holder while this one read
+            transaction.set_rollback(True)
+            return RecomputeChunk.objects.get(pk=chunk_id)
+        customers, decisions = written
+        chunk = held[0]
+        # Failed by a concurrent copy of this task since our claim: it is done now, not failed.
         was_failed = chunk.status == RecomputeChunk.Status.FAILED
-        chunk.status, chunk.finished_at, chunk.error = RecomputeChunk.Status.DONE, timezone.now(), ""
-        chunk.save(update_fields=["status", "finished_at", "error"])
+        chunk.status, chunk.finished_at, chunk.error, chunk.lease_until = RecomputeChunk.Status.DONE, timezone.now(), "", None
+        chunk.save(update_fields=["status", "finished_at", "error", "lease_until"])
         if was_failed:
             RecomputeRun.objects.filter(pk=chunk.run_id).update(failed_customers=F("failed_customers") - chunk.size)
         # One audit event per chunk, not per customer: the payload vouches for every decision row.
@@ -213,20 +307,25 @@ def chunk_recompute(*, chunk_id: int) -> RecomputeChunk:
     return chunk
 
 
-def chunk_record_failure(*, chunk_id: int, error: str, final: bool) -> None:
+def chunk_record_failure(*, chunk_id: int, error: str, final: bool, token: str | None = None) -> None:
     """Record a failed attempt in its own transaction, so the failure outlives the rollback.
 
     The attempt was already counted by its claim. `final` (no retry coming) marks the chunk
     failed and counts its customers as failed on the run; otherwise it goes back to pending for
-    the retry to claim."""
+    the retry to claim. With `token`, only the holder's own claim is touched: a holder whose
+    lease lapsed and was taken over leaves the new holder's chunk alone. (When the database is
+    down this cannot be written at all; the retry then takes back its own claim.)"""
     with transaction.atomic():
         chunk = RecomputeChunk.objects.select_for_update().get(pk=chunk_id)
         if chunk.status == RecomputeChunk.Status.DONE:
             return
+        if token is not None and chunk.claim_token not in ("", token):
+            return
         first_final_failure = final and chunk.status != RecomputeChunk.Status.FAILED
         chunk.error = error[:ERROR_MAX]
         chunk.status = RecomputeChunk.Status.FAILED if final else RecomputeChunk.Status.PENDING
-        chunk.save(update_fields=["error", "status"])
+        chunk.lease_until = None
+        chunk.save(update_fields=["error", "status", "lease_until"])
         if first_final_failure:
             RecomputeRun.objects.filter(pk=chunk.run_id).update(failed_customers=F("failed_customers") + chunk.size)
             audit_record(actor=None, action="recompute.chunk_failed", target=chunk, after={"error": chunk.error, "attempts": chunk.attempts})
@@ -270,11 +369,12 @@ def recompute_run_process_inline(*, run: RecomputeRun, progress: Callable[[int],
     left to them. `progress` is called with the size of every chunk that settled (done or failed).
     """
     for chunk_id, size in run.chunks.exclude(status=RecomputeChunk.Status.DONE).order_by("index").values_list("pk", "size"):
+        token = uuid.uuid4().hex
         try:
-            status = chunk_recompute(chunk_id=chunk_id).status
+            status = chunk_recompute(chunk_id=chunk_id, token=token).status
         except Exception as exc:  # recorded, not swallowed: the run and its chunk carry the error
             logger.exception("recompute chunk %s failed inline", chunk_id)
-            chunk_record_failure(chunk_id=chunk_id, error=repr(exc), final=True)
+            chunk_record_failure(chunk_id=chunk_id, error=repr(exc), final=True, token=token)
             status = RecomputeChunk.Status.FAILED
         if progress and status in (RecomputeChunk.Status.DONE, RecomputeChunk.Status.FAILED):
             progress(size)
