@@ -196,6 +196,12 @@ class Disclosure(models.Model):
     version = models.PositiveIntegerField(verbose_name=_("version"))
     title = models.CharField(max_length=200, verbose_name=_("title"))
     body = models.TextField(verbose_name=_("body"))
+    # Staff pages show the document as the customer read it, marked with its language (lang=…),
+    # beside headings in the viewer's language.
+    language = models.CharField(
+        max_length=10, choices=CustomerLanguage.choices, default=CustomerLanguage.ENGLISH,
+        verbose_name=_("language"), help_text=_("The language the title and text are written in."),
+    )
     content_hash = models.CharField(max_length=64, help_text=_("SHA-256 of the body"), verbose_name=_("content hash"))
     published_at = models.DateTimeField(verbose_name=_("published at"))
     created_at = models.DateTimeField(auto_now_add=True, verbose_name=_("created at"))

@@ -1,9 +1,10 @@
 from django.apps import AppConfig
+from django.utils.translation import gettext_lazy as _
 
 
 class DecisionsConfig(AppConfig):
     name = "decisions"
-    verbose_name = "Credit decisions"
+    verbose_name = _("Credit decisions")
 
     def ready(self) -> None:
         from accounts.changes import subscribe

@@ -1,10 +1,12 @@
 from django.apps import AppConfig
+from django.utils.translation import gettext_lazy as _
 
 
 class DrawsConfig(AppConfig):
     """Real-time draw interception: may this customer draw this amount now?"""
 
     name = "draws"
+    verbose_name = _("Draw checks")
     default_auto_field = "django.db.models.BigAutoField"
 
     def ready(self):

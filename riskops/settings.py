@@ -69,7 +69,8 @@ INSTALLED_APPS = [
     # WhiteNoise serves static files under runserver too, the same way as in production.
     "whitenoise.runserver_nostatic",
     "django.contrib.staticfiles",
-    "axes",
+    # django-axes, named in the viewer's language in the admin (riskops/core/axes_app.py).
+    "riskops.core.axes_app.AxesConfig",
     "csp",
     "django_htmx",
     "rest_framework",

@@ -1,9 +1,10 @@
 from django.apps import AppConfig
+from django.utils.translation import gettext_lazy as _
 
 
 class SyntheticConfig(AppConfig):
     name = "synthetic"
-    verbose_name = "Synthetic book (demo and benchmarks)"
+    verbose_name = _("Synthetic book (demo and benchmarks)")
 
     def ready(self):
         from modelling.oracle import register

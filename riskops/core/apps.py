@@ -1,12 +1,13 @@
 from django.apps import AppConfig
 from django.contrib.auth.signals import user_logged_in
 from django.db.models.signals import post_migrate
+from django.utils.translation import gettext_lazy as _
 
 
 class CoreConfig(AppConfig):
     name = "riskops.core"
     label = "core"
-    verbose_name = "RiskOps core"
+    verbose_name = _("RiskOps core")
 
     def ready(self) -> None:
         from .roles import sync_role_groups_after_migrate
