@@ -76,6 +76,25 @@ class Profile:
     snapshot_consents: list[Consent] = field(default_factory=list)
     pd_percent: str = ""
 
+    # The case panel (work without leaving the profile), from the alerts page already read.
+    @property
+    def open_alerts(self) -> list[RiskAlert]:
+        """The open alerts on the page, most severe first (the alerts list puts them first)."""
+        return [row["alert"] for row in self.alerts if row["is_open"]]
+
+    @property
+    def open_alert_rows(self) -> list[dict]:
+        return [row for row in self.alerts if row["is_open"]]
+
+    @property
+    def holder(self) -> Any | None:
+        """Who works the account: the assignee of its open alerts (one account, one analyst)."""
+        return next((a.assigned_to for a in self.open_alerts if a.assigned_to_id is not None), None)
+
+    @property
+    def claimed_at(self) -> datetime | None:
+        return min((a.claimed_at for a in self.open_alerts if a.claimed_at is not None), default=None)
+
 
 def _page(qs: QuerySet, size: int) -> tuple[list, bool]:
     rows = list(qs[: size + 1])

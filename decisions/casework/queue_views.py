@@ -20,7 +20,7 @@ from django.utils.http import url_has_allowed_host_and_scheme
 from django.utils.translation import gettext as _, gettext_lazy, ngettext
 from django.views import View
 from django.views.generic import TemplateView
-from django_htmx.http import HttpResponseClientRefresh
+from django_htmx.http import HttpResponseClientRedirect, HttpResponseClientRefresh
 
 from accounts.models import Customer
 from riskops.core.exceptions import DomainError, ValidationFailed
@@ -32,6 +32,7 @@ from decisions.models import RiskAlert
 from .filters import ASSIGNEE_CHOICES, QueueFilters, rejected_params
 from .queue_selectors import flagged_accounts, has_open_siblings, queue_links
 from .services import bulk_triage, triage
+from .views import profile_context, triage_form_context
 from decisions.presentation.texts import rule_name
 
 ACTING_ROLES = (ANALYST, RISK_ADMIN)
@@ -74,8 +75,21 @@ def assignable_users() -> list[Any]:
     )
 
 
+# The days field says what it does for each outcome: a dismissal keeps the rule quiet, a
+# confirmation keeps the rule's action in force (the same `suppress_days` in the service).
+DAYS_LABELS = {
+    "dismiss": gettext_lazy("Don't raise this again for (days)"),
+    "confirm": gettext_lazy("Keep its action in force for (days)"),
+}
+DAYS_HELP = {
+    "dismiss": gettext_lazy("The same rule is not raised again for this long, unless its severity rises."),
+    "confirm": gettext_lazy("The rule's action (review, suspend or close) stays on the account for this long."),
+}
+
+
 class AlertCloseForm(forms.Form):
-    """Dismiss or confirm: a reason and a suppression period, in the same form (not a pop-up)."""
+    """Dismiss or confirm: a reason and a number of days, in the same form (not a pop-up). The
+    note's length is the service's rule (triage.NOTE_MAX_CHARS), said as a form error."""
 
     note = forms.CharField(
         label=gettext_lazy("Note"),
@@ -83,14 +97,14 @@ class AlertCloseForm(forms.Form):
         help_text=gettext_lazy("Why: it stays on the case and in the audit trail."),
     )
 
-    def __init__(self, *args: Any, max_days: int, **kwargs: Any) -> None:
+    def __init__(self, *args: Any, max_days: int, verb: str = "dismiss", **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
         # The bound comes from the active policy, so the field is built per request.
         self.fields["suppress_days"] = forms.IntegerField(
-            label=gettext_lazy("Suppress for (days)"),
+            label=DAYS_LABELS.get(verb, DAYS_LABELS["dismiss"]),
             min_value=1,
             max_value=max_days,
-            help_text=gettext_lazy("The same rule is not raised again for this long, unless its severity rises."),
+            help_text=DAYS_HELP.get(verb, DAYS_HELP["dismiss"]),
         )
 
 
@@ -172,7 +186,7 @@ class TriageActionView(RoleRequiredMixin, View):
                 "alert": RiskAlert.objects.select_related("assigned_to", "customer").get(pk=alert.pk),
                 "can_act": True,
                 "flash": message,
-                "suppression": triage.suppression_bounds(),
+                **triage_form_context(),
             }
             return render(request, "decisions/_alert_actions.html", context)
         messages.success(request, message)
@@ -243,7 +257,15 @@ class AlertCloseView(AlertActionView):
     success = ""
 
     def form(self, request: HttpRequest) -> AlertCloseForm:
-        return AlertCloseForm(request.POST, max_days=triage.suppression_bounds().max_days)
+        return AlertCloseForm(request.POST, max_days=triage.suppression_bounds().max_days, verb=self.verb)
+
+    def done(self, request, message, default_url, *, alert=None):
+        if request.POST.get("then") == "next":
+            # "Dismiss, next case": the triage is done, straight on to the next case in the
+            # queue's order (or back to the queue, saying there is none).
+            messages.success(request, message)
+            return open_next_case(request, QueueFilters())
+        return super().done(request, message, default_url, alert=alert)
 
     def act(self, request, alert):
         form = self.form(request)
@@ -272,7 +294,7 @@ class AlertCloseView(AlertActionView):
             "close_form": form,
             "verb": self.verb,
             "next": _next_url(request, default_url),
-            "suppression": triage.suppression_bounds(),
+            **triage_form_context(),
         }
         template = "decisions/_alert_actions.html" if request.htmx else "decisions/alert_close.html"
         # htmx swaps only 2xx answers by default; a full page says 400 to anything else.
@@ -282,7 +304,9 @@ class AlertCloseView(AlertActionView):
 class AlertDismissView(AlertCloseView):
     verb = "dismiss"
     service = staticmethod(triage.alert_dismiss)
-    success = gettext_lazy("%(rule)s for %(customer)s dismissed as a false positive; suppressed until %(date)s.")
+    success = gettext_lazy(
+        "%(rule)s for %(customer)s dismissed as a false positive; it is not raised again before %(date)s unless its severity rises."
+    )
 
 
 class AlertConfirmView(AlertCloseView):
@@ -291,19 +315,36 @@ class AlertConfirmView(AlertCloseView):
     success = gettext_lazy("%(rule)s for %(customer)s confirmed; its action stays in force until %(date)s.")
 
 
-class QueueNextView(TriageActionView):
-    """`n` in the queue: claim the most urgent unassigned account within the current filters (the
-    queue's default order: severity, SLA deadline, age), open it."""
-
-    @_back_to(lambda request: reverse("decisions:queue") + QueueFilters.from_params(request.POST).query(page=1))
-    def post(self, request: HttpRequest) -> HttpResponse:
-        filters = QueueFilters.from_params(request.POST)
+def open_next_case(request: HttpRequest, filters: QueueFilters) -> HttpResponse:
+    """Claim the next case (triage.case_next) and open it; with none waiting, back to the queue
+    with a message. htmx is told to load the page (HX-Redirect) rather than swap a block."""
+    queue_url = reverse("decisions:queue") + filters.query(page=1)
+    try:
         alert = triage.case_next(actor=request.user, filters=filters)
+    except DomainError as exc:
+        domain_error_flash(request, exc, forbid=True)
+        alert, target = None, queue_url
+    else:
         if alert is None:
-            messages.info(request, _("No unassigned case matches these filters."))
-            return redirect(reverse("decisions:queue") + filters.query(page=1))
-        messages.success(request, _("Next case: %(customer)s is yours.") % {"customer": alert.customer.external_id})
-        return redirect(customer_url(alert.customer.external_id))
+            messages.info(
+                request,
+                _("No unassigned case matches these filters.") if filters.is_filtered
+                else _("No unassigned case is waiting: the queue is clear for now."),
+            )
+            target = queue_url
+        else:
+            messages.success(request, _("Next case: %(customer)s is yours.") % {"customer": alert.customer.external_id})
+            target = customer_url(alert.customer.external_id)
+    return HttpResponseClientRedirect(target) if request.htmx else redirect(target)
+
+
+class QueueNextView(TriageActionView):
+    """`n` in the queue, and "Done, next case" on the profile: claim the most urgent unassigned
+    account within the current filters (the queue's default order: severity, SLA deadline, age),
+    open it."""
+
+    def post(self, request: HttpRequest) -> HttpResponse:
+        return open_next_case(request, QueueFilters.from_params(request.POST))
 
 
 class QueueAssignView(TriageActionView):
@@ -344,13 +385,23 @@ class QueueDismissView(TriageActionView):
 
 
 class NoteAddView(TriageActionView):
+    """Add a case note. A note the service refuses (too long) is shown again on the profile with
+    the error next to the field and what was typed kept (400); a blank one is a flash."""
+
     @_back_to(lambda request, external_id: customer_url(external_id))
     def post(self, request: HttpRequest, external_id: str) -> HttpResponse:
         customer = get_object_or_404(Customer, external_id=external_id)
         default_url = customer_url(customer.external_id)
         raw = request.POST.get("alert") or ""
         alert = RiskAlert.objects.filter(pk=int(raw)).first() if raw.isdigit() else None
-        triage.note_add(customer=customer, actor=request.user, body=request.POST.get("body", ""), alert=alert)
+        body = request.POST.get("body", "")
+        try:
+            triage.note_add(customer=customer, actor=request.user, body=body, alert=alert)
+        except ValidationFailed as exc:
+            if exc.field != "body" or not body.strip():
+                raise
+            context = {**profile_context(request, customer.external_id), "note_body": body, "note_error": exc.message}
+            return render(request, "decisions/customer.html", context, status=400)
         messages.success(request, _("Note added to %(customer)s.") % {"customer": customer.external_id})
         return redirect(_next_url(request, default_url))
 

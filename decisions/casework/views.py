@@ -11,7 +11,7 @@ from .overview_panels import panels_for as overview_panels_for
 from .overview_selectors import book_overview
 from .profile_panels import panels_for
 from .profile_selectors import PROFILE_LISTS, customer_profile, more_params
-from .services.triage import suppression_bounds
+from .services.triage import NOTE_MAX_CHARS, suppression_bounds
 
 
 class OverviewView(RoleRequiredMixin, TemplateView):
@@ -28,25 +28,36 @@ class OverviewView(RoleRequiredMixin, TemplateView):
         )
 
 
+def triage_form_context() -> dict:
+    """What the triage forms need besides the alert: the days' bounds (the active policy) and the
+    notes' length bound, as a number and in words."""
+    return {"suppression": suppression_bounds(), "note_max": NOTE_MAX_CHARS, "note_max_display": f"{NOTE_MAX_CHARS:,}"}
+
+
+def profile_context(request, external_id: str) -> dict:
+    """What the risk profile renders; also used to show it again with a note's error."""
+    show = {k: int(v) for k in PROFILE_LISTS if (v := request.GET.get(k, "")).isdigit()}
+    can_act = has_role(request.user, ANALYST, RISK_ADMIN)
+    profile = customer_profile(external_id=external_id, show=show)
+    return dict(
+        profile=profile,
+        overrides=override_panel_context(request, profile),  # decisions/governance/override_views.py
+        # Sections other apps register (draws: denied draws; modelling: outcomes): profile_panels.py
+        panels=panels_for(customer_id=profile.customer.pk, user=request.user),
+        notices=customer_notices(external_id=profile.customer.external_id),  # decisions/casework/notice_selectors.py
+        can_act=can_act,
+        # The triage forms' day bounds (one policy read, only for those who act), the notes' bound.
+        **(triage_form_context() if can_act else {"note_max": NOTE_MAX_CHARS, "note_max_display": f"{NOTE_MAX_CHARS:,}"}),
+        more={k: more_params(show, k) for k in PROFILE_LISTS},
+    )
+
+
 class CustomerProfileView(RoleRequiredMixin, TemplateView):
     """The risk profile: why the customer stands where they stand. Compliance reads it; only
-    analysts and risk admins see the action controls (the action URLs refuse them anyway)."""
+    analysts and risk admins see the case panel (claim, dismiss, confirm, done and next case) and
+    the note form (the action URLs refuse the others anyway)."""
 
     template_name = "decisions/customer.html"
 
     def get_context_data(self, **kwargs):
-        show = {k: int(v) for k in PROFILE_LISTS if (v := self.request.GET.get(k, "")).isdigit()}
-        can_act = has_role(self.request.user, ANALYST, RISK_ADMIN)
-        profile = customer_profile(external_id=self.kwargs["external_id"], show=show)
-        return super().get_context_data(
-            profile=profile,
-            overrides=override_panel_context(self.request, profile),  # decisions/governance/override_views.py
-            # Sections other apps register (draws: denied draws; modelling: outcomes): profile_panels.py
-            panels=panels_for(customer_id=profile.customer.pk, user=self.request.user),
-            notices=customer_notices(external_id=profile.customer.external_id),  # decisions/casework/notice_selectors.py
-            can_act=can_act,
-            # The dismiss/confirm form's suppression period (one policy read, only for those who act).
-            suppression=suppression_bounds() if can_act else None,
-            more={k: more_params(show, k) for k in PROFILE_LISTS},
-            **kwargs,
-        )
+        return super().get_context_data(**profile_context(self.request, self.kwargs["external_id"]), **kwargs)

@@ -3,7 +3,10 @@
 // form). Registered with window.RiskOpsKeys (static/js/keyboard.js: help dialog, never while
 // typing); works on its own if that is missing.
 // Key descriptions come translated from the page's [data-queue-keys] data-key-* attributes.
+// `c` reloads the queue (the claim POSTs and comes back); the selected row is remembered for that
+// one reload (sessionStorage) and selected again: the same account, or the row in its place.
 (function () {
+  var KEEP = "riskops.queue.selected";
   var table = document.querySelector("[data-queue]");
   var nextForm = document.querySelector("[data-next-form]");
   var strings = (document.querySelector("[data-queue-keys]") || document.body).dataset;
@@ -58,11 +61,31 @@
     if (form.requestSubmit) { form.requestSubmit(); } else { form.submit(); }
   }
 
+  function remember(row) {
+    try {
+      window.sessionStorage.setItem(KEEP, JSON.stringify({ customer: row.dataset.customer, index: rows().indexOf(row) }));
+    } catch (e) { /* storage disabled: the selection is simply not kept */ }
+  }
+
+  function restore() {
+    var kept = null;
+    try {
+      kept = JSON.parse(window.sessionStorage.getItem(KEEP) || "null");
+      window.sessionStorage.removeItem(KEEP);
+    } catch (e) { kept = null; }
+    if (!kept) { return; }
+    var all = rows();
+    if (!all.length) { return; }
+    var same = all.filter(function (r) { return r.dataset.customer === kept.customer; })[0];
+    select(same || all[Math.min(Math.max(kept.index || 0, 0), all.length - 1)]);
+  }
+
   function claim(event) {
     var row = current();
     var form = row && row.querySelector("form[data-claim-form]");
     if (form) {
       event.preventDefault();
+      remember(row);
       submit(form);
     }
   }
@@ -81,6 +104,8 @@
     ["c", strings.keyC || "Claim the selected account", claim],
     ["n", strings.keyN || "Claim the next unassigned account: highest severity, then nearest SLA deadline, then oldest; and open it", nextCase]
   ];
+
+  restore();
 
   if (window.RiskOpsKeys && window.RiskOpsKeys.register) {
     keys.forEach(function (k) { window.RiskOpsKeys.register(k[0], k[1], k[2]); });

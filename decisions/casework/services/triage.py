@@ -45,6 +45,10 @@ ACT_PERMISSION = "decisions.change_riskalert"
 ASSIGN_PERMISSION = "decisions.assign_riskalert"
 NOTE_PERMISSION = "decisions.add_casenote"
 
+# A case note (and a dismissal's or confirmation's reason, kept as one) is at most this long:
+# enough for a paragraph of findings, bounded so a pasted log does not become the case file.
+NOTE_MAX_CHARS = 5000
+
 # Used until the policy document carries them (decisions/engine/policy.py, `alerts` section).
 DEFAULT_SUPPRESSION_DAYS = 14
 MAX_SUPPRESSION_DAYS = 90
@@ -310,6 +314,7 @@ def note_add(*, customer: Customer, actor: User, body: str, alert: RiskAlert | N
     body = (body or "").strip()
     if not body:
         raise ValidationFailed(_("Write the note before saving it."), field="body")
+    _check_note_length(body, field="body")
     if alert is not None and alert.customer_id != customer.pk:
         raise ValidationFailed(_("That alert belongs to another customer."), field="alert")
     note = CaseNote.objects.create(customer=customer, alert=alert, author=actor, body=body)
@@ -322,10 +327,20 @@ def note_add(*, customer: Customer, actor: User, body: str, alert: RiskAlert | N
     return note
 
 
+def _check_note_length(body: str, *, field: str) -> None:
+    if len(body) > NOTE_MAX_CHARS:
+        raise ValidationFailed(
+            _("A note is at most %(max)s characters; this one has %(n)s. Shorten it, or split it into two notes.")
+            % {"max": f"{NOTE_MAX_CHARS:,}", "n": f"{len(body):,}"},
+            field=field,
+        )
+
+
 def _check_closing_input(note: str, suppress_days: Any) -> tuple[str, int]:
     note = (note or "").strip()
     if not note:
         raise ValidationFailed(_("Say why, in a note: it stays on the case."), field="note")
+    _check_note_length(note, field="note")
     bounds = suppression_bounds()
     try:
         days = int(suppress_days)
@@ -333,7 +348,7 @@ def _check_closing_input(note: str, suppress_days: Any) -> tuple[str, int]:
         days = 0
     if not 1 <= days <= bounds.max_days:
         raise ValidationFailed(
-            _("Suppress for 1 to %(max)d days (the policy's limit).") % {"max": bounds.max_days}, field="suppress_days"
+            _("Choose 1 to %(max)d days (the policy's limit).") % {"max": bounds.max_days}, field="suppress_days"
         )
     return note, days
 
