@@ -537,17 +537,27 @@ def validate_policy(body: Any) -> None:
     bands = body["bands"]
     if [b["band"] for b in bands] != list(BANDS):
         raise PolicyInvalid(f"bands: must list {', '.join(BANDS)} in that order", field="bands")
-    scores = [b["min_score"] for b in bands]
-    if scores != sorted(scores, reverse=True) or len(set(scores)) != len(scores) or scores[-1] != 0:
-        raise PolicyInvalid(f"bands: min_score must fall strictly from {BANDS[0]} to {BANDS[-1]}, and {BANDS[-1]} must start at 0", field="bands")
+    # Named at the band that breaks the order, so a form can say it beside that band's box.
+    for i in range(1, len(bands)):
+        if bands[i]["min_score"] >= bands[i - 1]["min_score"]:
+            field = f"bands[{i}].min_score"
+            raise PolicyInvalid(
+                f"{field}: {bands[i]['min_score']} must be below band {bands[i - 1]['band']}'s {bands[i - 1]['min_score']} "
+                f"(min_score must fall strictly from {BANDS[0]} to {BANDS[-1]})",
+                field=field,
+            )
+    if bands[-1]["min_score"] != 0:
+        field = f"bands[{len(bands) - 1}].min_score"
+        raise PolicyInvalid(f"{field}: band {BANDS[-1]} must start at 0, the lowest score", field=field)
     limits = body["limits"]
     if Decimal(limits["min_limit"]) > Decimal(limits["max_limit"]):
         raise PolicyInvalid("limits.min_limit: must not exceed max_limit", field="limits.min_limit")
     if Decimal(limits["round_to"]) <= 0:
         raise PolicyInvalid("limits.round_to: must be positive", field="limits.round_to")
-    multipliers = [Decimal(limits["multipliers"][b]) for b in BANDS]
-    if any(m < 0 for m in multipliers):
-        raise PolicyInvalid("limits.multipliers: must not be negative", field="limits.multipliers")
+    for band in BANDS:
+        if Decimal(limits["multipliers"][band]) < 0:
+            field = f"limits.multipliers.{band}"
+            raise PolicyInvalid(f"{field}: {limits['multipliers'][band]!r} must not be negative", field=field)
     o30, o90 = body["rules"]["OVERDUE_30"]["min_days_past_due"], body["rules"]["OVERDUE_90"]["min_days_past_due"]
     if o30 < 1:
         raise PolicyInvalid("rules.OVERDUE_30.min_days_past_due: must be at least 1", field="rules.OVERDUE_30.min_days_past_due")

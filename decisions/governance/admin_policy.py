@@ -1,7 +1,8 @@
 """Admin for policy versions: drafts are edited here, everything else goes through the services.
 
 The workflow (maker-checker): "copy as draft" (an action) → edit the draft's JSON (the
-form validates it and names the bad field) → its diff against the active version → simulate it
+form validates it and names the bad field), or its common values in a form ("Edit in a form",
+policy_sections.py) → its diff against the active version → simulate it
 on the book (the result is a staff page, /policies/simulations/<pk>/) → request activation → a
 second risk admin approves (or rejects) it, which activates it and starts a full recompute. Each
 step is a POST behind a confirmation page and calls one service; the services enforce the rules
@@ -21,7 +22,7 @@ from django.http import HttpResponseRedirect
 from django.shortcuts import get_object_or_404
 from django.template.response import TemplateResponse
 from django.urls import path, reverse
-from django.utils.translation import gettext as _, gettext_lazy
+from django.utils.translation import gettext as _, gettext_lazy, ngettext
 
 from riskops.core.admin import ReadOnlyAdminMixin
 from riskops.core.exceptions import DomainError, PolicyInvalid
@@ -30,7 +31,9 @@ from riskops.core.json_text import lone_surrogate_path, may_hold_lone_surrogate
 
 from decisions.models import PolicySimulation, PolicyVersion
 from decisions.engine.policy import validate_policy
+from decisions.engine.policy_reads import body_stamp
 from .evidence_panels import evidence_for
+from .policy_sections import PolicySectionsForm, SECTION_TITLES
 from .services.policy import (
     fresh_simulation,
     policy_activation_approve,
@@ -173,15 +176,18 @@ class PolicyVersionAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
             return HttpResponseRedirect(reverse("admin:decisions_policyversion_change", args=[obj.pk]))
         withdrawn = getattr(request, "_policy_withdrawn", None)
         if withdrawn is not None:
-            self.message_user(
-                request,
-                _(
-                    "The activation request by %(requester)s was withdrawn: it was for the body before your edit. "
-                    "Simulate the draft again, then ask for its activation again."
-                ) % {"requester": withdrawn.get_username()},
-                messages.WARNING,
-            )
+            self._say_withdrawn(request, withdrawn)
         return super().response_change(request, obj)
+
+    def _say_withdrawn(self, request, requester) -> None:
+        self.message_user(
+            request,
+            _(
+                "The activation request by %(requester)s was withdrawn: it was for the body before your edit. "
+                "Simulate the draft again, then ask for its activation again."
+            ) % {"requester": requester.get_username()},
+            messages.WARNING,
+        )
 
     # --- the governance pages ------------------------------------------------------------------
 
@@ -189,6 +195,7 @@ class PolicyVersionAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
         wrap = self.admin_site.admin_view
         return [
             path("<int:pk>/diff/", wrap(self.diff_view), name="decisions_policyversion_diff"),
+            path("<int:pk>/form/", wrap(self.sections_view), name="decisions_policyversion_sections"),
             path("<int:pk>/simulate/", wrap(self.simulate_view), name="decisions_policyversion_simulate"),
             path("<int:pk>/request-activation/", wrap(self.request_view), name="decisions_policyversion_request"),
             path("<int:pk>/approve/", wrap(self.approve_view), name="decisions_policyversion_approve"),
@@ -261,6 +268,49 @@ class PolicyVersionAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
                 base=base, changes=policy_diff(base, version) if base else [],
             ),
         )
+
+    def sections_view(self, request, pk: int):
+        """The common edits in a form (policy_sections.py); read-only unless the version is a draft
+        this user may change. A valid submit goes through `policy_draft_edit` like the JSON editor."""
+        version = self._version(request, pk)
+        editable = self.has_change_permission(request, version)
+        here = reverse("admin:decisions_policyversion_sections", args=[version.pk])
+        stamp = body_stamp(version).isoformat()
+        if request.method == "POST" and not editable:
+            self.message_user(request, _("Only a draft can be edited; copy this version into a new draft instead."), messages.ERROR)
+            return HttpResponseRedirect(here)
+        if request.method == "POST":
+            form = PolicySectionsForm(request.POST, body=version.body, stamp=stamp)
+            if form.is_valid():
+                return self._save_sections(request, version, form.new_body(), here)
+        else:
+            form = PolicySectionsForm(body=version.body, stamp=stamp, read_only=not editable)
+        title = (_("Edit policy v%(version)s in a form") if editable else _("Policy v%(version)s in a form (read-only)")) % {"version": version.version}
+        return TemplateResponse(
+            request, "admin/decisions/policyversion/sections.html",
+            self._context(request, version, title=title, form=form, editable=editable, section_titles=SECTION_TITLES),
+        )
+
+    def _save_sections(self, request, version: PolicyVersion, body: dict, here: str):
+        requested_by = version.activation_requested_by if version.activation_requested_by_id else None
+        changed = len(policy_diff(version.body, body))
+        try:
+            saved = policy_draft_edit(version=version, body=body, actor=request.user)
+        except DomainError as exc:
+            self.message_user(request, exc.message, messages.ERROR)
+            return HttpResponseRedirect(here)
+        if not changed:
+            self.message_user(request, _("Nothing changed: the draft is as it was."), messages.INFO)
+            return HttpResponseRedirect(here)
+        self.log_change(request, saved, [{"changed": {"fields": ["body"]}}])
+        self.message_user(
+            request,
+            ngettext("Saved: %(n)d value of the draft changed.", "Saved: %(n)d values of the draft changed.", changed) % {"n": changed},
+            messages.SUCCESS,
+        )
+        if requested_by is not None and saved.activation_requested_by_id is None:
+            self._say_withdrawn(request, requested_by)
+        return HttpResponseRedirect(here)
 
     def _confirm(self, request, version: PolicyVersion, *, action: str, title: str, question: str, note: str = "", **extra):
         base = self._base(version)

@@ -89,3 +89,34 @@ def test_copy_edit_simulate_request_and_a_second_admin_approves(page, live_serve
     assert page.url.endswith(reverse("decisions:runs"))
     assert PolicyVersion.objects.get(pk=draft.pk).state == "active"
     assert RecomputeRun.objects.get().policy_version_id == draft.pk
+
+
+def test_a_band_cut_off_edited_in_the_form(page, live_server, login, risk_admin):
+    from decisions.governance.services.policy import policy_draft_copy
+
+    draft = policy_draft_copy(source=PolicyVersion.objects.get(state="active"), actor=risk_admin)
+    login(page, live_server, risk_admin)
+    page.goto(_admin(live_server, "change", draft.pk))
+    with page.expect_navigation():
+        page.click("text=Edit in a form")
+    assert page.url.endswith(reverse("admin:decisions_policyversion_sections", args=[draft.pk]))
+    assert page.input_value("#id_bands__1__min_score") == "640"
+    assert_no_serious_axe_violations(page)
+
+    # A cut-off above band A's: said beside the box, in words; nothing saved.
+    page.fill("#id_bands__1__min_score", "700")
+    with page.expect_navigation():
+        page.click("input[name=_save]")
+    assert "must be below band A's 680" in page.inner_text("#content-main")
+    assert page.input_value("#id_bands__1__min_score") == "700"
+    assert PolicyVersion.objects.get(pk=draft.pk).edited_at is None
+    assert_no_serious_axe_violations(page)
+
+    page.fill("#id_bands__1__min_score", "645")
+    with page.expect_navigation():
+        page.click("input[name=_save]")
+    assert "Saved: 1 value of the draft changed." in page.locator(".messagelist").inner_text()
+    saved = PolicyVersion.objects.get(pk=draft.pk)
+    assert saved.body["bands"][1] == {"band": "B", "min_score": 645}
+    assert {k: v for k, v in saved.body.items() if k != "bands"} == {k: v for k, v in draft.body.items() if k != "bands"}
+    assert page.input_value("#id_bands__1__min_score") == "645"
