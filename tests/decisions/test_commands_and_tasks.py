@@ -122,3 +122,78 @@ def test_resume_refuses_an_unknown_or_finished_run_with_a_clear_error():
         call_command("recompute", "--resume", str(run.pk + 1), "--no-progress")
     with pytest.raises(CommandError, match=f"run {run.pk} already finished \\(succeeded\\): nothing to resume"):
         call_command("recompute", "--resume", str(run.pk), "--no-progress")
+
+
+# --- the follow loop of `recompute --all` survives a database restart -------------------------
+
+
+def _follow_with_workers(monkeypatch, on_first_read):
+    """`recompute --all` as with a broker: the run is started, its chunks "on the workers" (done
+    here at the loop's second read, as workers would while the command waits), the command
+    following from the database. `on_first_read(run)` breaks the first read."""
+    from decisions.engine.services import runs
+    from decisions.management.commands import recompute as command
+
+    # As with a broker, the command follows the run (tests/conftest.py puts eager mode back).
+    app.conf.task_always_eager = False
+    monkeypatch.setattr(command, "recompute_run_start", lambda **kw: runs.recompute_run_start(**{**kw, "enqueue": False}))
+    monkeypatch.setattr(command, "POLL_SECONDS", 0)
+    monkeypatch.setattr(command, "OUTAGE_RETRY_SECONDS", 0)
+    real, reads = RecomputeRun.refresh_from_db, []
+
+    def refresh(self, *args, **kwargs):
+        reads.append(self.pk)
+        if len(reads) == 1:
+            on_first_read(self)
+        elif len(reads) == 2:
+            runs.recompute_run_process_inline(run=RecomputeRun.objects.get(pk=self.pk))
+        return real(self, *args, **kwargs)
+
+    monkeypatch.setattr(RecomputeRun, "refresh_from_db", refresh)
+    call_command("recompute", "--all", "--chunk-size", "1", "--no-progress")
+    return reads
+
+
+def test_the_follow_loop_reports_a_lost_database_and_keeps_following(capsys, monkeypatch):
+    from django.db import OperationalError
+
+    make_customer(), make_customer()
+
+    def lost(run):
+        raise OperationalError("terminating connection due to administrator command\nSSL SYSCALL error: EOF detected")
+
+    reads = _follow_with_workers(monkeypatch, lost)
+
+    captured = capsys.readouterr()
+    run = RecomputeRun.objects.get()
+    assert len(reads) >= 2 and run.status == "succeeded"
+    assert f"Lost the database while following run {run.pk} (terminating connection due to administrator command)" in captured.err
+    assert "Traceback" not in captured.err
+    assert f"The database is back after" in captured.err and f"following run {run.pk} again" in captured.err
+    assert f"Run {run.pk} succeeded: 2 customers recomputed, 0 failed" in captured.out
+
+
+@pytest.mark.postgres
+@pytest.mark.django_db(transaction=True)
+def test_the_follow_loop_survives_its_connection_being_terminated_on_postgresql(capsys, monkeypatch):
+    """The real thing: the server ends the command's connection (as a restart does); the loop's
+    next read fails, it reconnects and follows the run to its end."""
+    import psycopg
+    from django.db import connection
+
+    make_customer(), make_customer()
+
+    def terminated(run):
+        pid = connection.connection.info.backend_pid
+        params = connection.get_connection_params()
+        with psycopg.connect(**{k: v for k, v in params.items() if k in {"dbname", "user", "password", "host", "port"}},
+                             autocommit=True) as admin:
+            admin.execute("SELECT pg_terminate_backend(%s)", [pid])
+
+    _follow_with_workers(monkeypatch, terminated)
+
+    captured = capsys.readouterr()
+    run = RecomputeRun.objects.get()
+    assert run.status == "succeeded" and run.done_customers == 2
+    assert f"Lost the database while following run {run.pk}" in captured.err and "Traceback" not in captured.err
+    assert f"Run {run.pk} succeeded: 2 customers recomputed" in captured.out

@@ -1,6 +1,7 @@
 import time
 
 from django.core.management.base import BaseCommand, CommandError
+from django.db import InterfaceError, OperationalError, connection
 from django.db.models import Q
 from tqdm import tqdm
 
@@ -15,6 +16,17 @@ from decisions.engine.services.runs import (
 )
 from riskops.celery import app as celery_app
 from riskops.core.exceptions import DomainError
+
+POLL_SECONDS = 0.5  # how often the follow loop reads the run's progress
+OUTAGE_RETRY_SECONDS = 2.0  # how often it tries the database again after losing it
+
+
+def _drop_connection() -> None:
+    """Close the broken connection so that the next query opens a new one (what Django does
+    between requests; a command has no requests). Never inside a transaction: a caller's (a
+    test's) stays intact, and the follow loop itself holds none."""
+    if not connection.in_atomic_block:
+        connection.close()
 
 
 class Command(BaseCommand):
@@ -74,9 +86,26 @@ class Command(BaseCommand):
                 run = recompute_run_process_inline(run=run, progress=bar.update)
             else:
                 # Chunks run on the Celery workers; follow the run's progress from the database.
-                last_change, warned = time.monotonic(), False
+                last_change, warned, lost_since = time.monotonic(), False, None
                 while True:
-                    run.refresh_from_db()
+                    try:
+                        run.refresh_from_db()
+                    except (OperationalError, InterfaceError) as exc:
+                        # The database restarted or the network dropped: the run goes on on the
+                        # workers (they retry their chunks), so report it once and keep following.
+                        if lost_since is None:
+                            lost_since = time.monotonic()
+                            first_line = str(exc).strip().splitlines()[0] if str(exc).strip() else exc.__class__.__name__
+                            self.stderr.write(
+                                f"Lost the database while following run {run.pk} ({first_line}). The run goes on on the "
+                                f"workers; trying again every {OUTAGE_RETRY_SECONDS:g} s (Ctrl-C stops waiting, not the run)."
+                            )
+                        _drop_connection()
+                        time.sleep(OUTAGE_RETRY_SECONDS)
+                        continue
+                    if lost_since is not None:
+                        self.stderr.write(f"The database is back after {time.monotonic() - lost_since:.0f} s; following run {run.pk} again.")
+                        lost_since, last_change = None, time.monotonic()
                     progressed = run.done_customers + run.failed_customers - bar.n
                     bar.update(progressed)
                     if run.finished_at is not None:
@@ -86,7 +115,7 @@ class Command(BaseCommand):
                     elif not warned and time.monotonic() - last_change > 60:
                         warned = True
                         self.stderr.write("No progress for a minute: is a Celery worker running (make worker)? Still waiting; Ctrl-C stops waiting, not the run.")
-                    time.sleep(0.5)
+                    time.sleep(POLL_SECONDS)
         elapsed = time.perf_counter() - started
         done_now = run.done_customers - done_before
         style = self.style.SUCCESS if run.status == RecomputeRun.Status.SUCCEEDED else self.style.WARNING
