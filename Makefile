@@ -108,6 +108,7 @@ BENCH_HISTORY_DAYS ?= 365
 bench-seed: install
 	psql "$(dir $(BENCH_DB))postgres" -q -c "DROP DATABASE IF EXISTS $(notdir $(BENCH_DB))" -c "CREATE DATABASE $(notdir $(BENCH_DB))"
 	DATABASE_URL=$(BENCH_DB) $(MANAGE) migrate --noinput -v0
+	@# seed_demo ends with ANALYZE of the tables it loaded, so the first recompute is planned on real figures.
 	DATABASE_URL=$(BENCH_DB) $(MANAGE) seed_demo --customers $(BENCH_CUSTOMERS) --seed 7 --history-days $(BENCH_HISTORY_DAYS) --daily-runs-last-days 30
 
 # Full recompute of the bench book through a real worker vs the naive path, and event latency.
