@@ -4,6 +4,7 @@ from django.db import models
 from django.db.models import Q
 from django.utils.translation import gettext_lazy as _
 
+from riskops.core.formats import money, when
 from riskops.core.masking import mask_national_id, mask_phone
 
 
@@ -79,7 +80,7 @@ class Transaction(models.Model):
         indexes = [models.Index(fields=["customer", "occurred_at"], name="txn_customer_time_idx")]
 
     def __str__(self) -> str:
-        return f"{self.external_id} {self.kind} {self.amount}"
+        return f"{self.external_id} {self.kind} {money(self.amount)}"
 
 
 class RepaymentInstallment(models.Model):
@@ -149,7 +150,7 @@ class CreditApplication(models.Model):
         indexes = [models.Index(fields=["customer", "applied_at"], name="application_customer_time_idx")]
 
     def __str__(self) -> str:
-        return f"{self.external_id} {self.requested_amount}"
+        return f"{self.external_id} {money(self.requested_amount)}"
 
 
 class BureauReport(models.Model):
@@ -367,4 +368,4 @@ class CustomerChangeMark(models.Model):
         ordering = ["marked_at", "id"]
 
     def __str__(self) -> str:
-        return f"{self.customer_id} {self.trigger} at {self.marked_at:%Y-%m-%d %H:%M:%S}"
+        return f"{self.customer_id} {self.trigger} at {when(self.marked_at)}"

@@ -9,6 +9,7 @@ from django.utils.translation import gettext_lazy as _
 from django.db.models import Q
 
 from accounts.models import Customer
+from riskops.core.formats import money
 
 
 class DrawDecision(models.TextChoices):
@@ -53,4 +54,4 @@ class DrawCheck(models.Model):
         indexes = [models.Index(fields=["customer", "checked_at"], name="drawcheck_customer_time_idx")]
 
     def __str__(self) -> str:
-        return f"{self.customer_id} {self.amount} {self.decision}"
+        return f"{self.customer_id} {money(self.amount)} {self.decision}"

@@ -24,6 +24,7 @@ from django.utils.translation import gettext_lazy as _
 
 from accounts.models import Consent, ConsentEvent, Customer
 from decisions.models import CaseNote, CreditLine, Override, RiskAlert
+from decisions.presentation.formats import MONEY_FEATURES, money, when
 from riskops.core.audit import audit_record
 from riskops.core.models import AuditAction, AuditEvent
 from riskops.core.roles import COMPLIANCE, has_role
@@ -197,7 +198,10 @@ def transaction_summary(customer: Customer) -> list[dict[str, Any]]:
 def _words(value: Any) -> str:
     """A nested value in words, "key: value; key: value", never raw JSON on the page."""
     if isinstance(value, dict):
-        return "; ".join(f"{k.replace('_', ' ')}: {_words(v)}" for k, v in sorted(value.items(), key=lambda kv: str(kv[0]))) or "—"
+        return "; ".join(
+            f"{k.replace('_', ' ')}: {money(v) if k in MONEY_FEATURES and v is not None else _words(v)}"
+            for k, v in sorted(value.items(), key=lambda kv: str(kv[0]))
+        ) or "—"
     if isinstance(value, list):
         return ", ".join(_words(v) for v in value) or "—"
     return cell(value)
@@ -206,12 +210,10 @@ def _words(value: Any) -> str:
 def cell(value: Any) -> str:
     """One value as the printed page shows it: times in the viewer's zone, money with two
     decimals and the currency, yes/no, nested values in words."""
-    from decisions.presentation.formats import money
-
     if value is None or value == "":
         return "—"
     if hasattr(value, "tzinfo") and hasattr(value, "hour"):
-        return timezone.localtime(value).strftime("%Y-%m-%d %H:%M")
+        return when(value)
     if hasattr(value, "isoformat"):
         return value.isoformat()
     if isinstance(value, (dict, list)):

@@ -12,3 +12,7 @@ from riskops.core.formats import (  # noqa: F401  (re-exported for the selectors
     when,
     zone_name,
 )
+
+# The features (decisions/engine/features.py) whose values are amounts, stored in a snapshot's JSON as
+# decimal strings: shown as money wherever the features are written out (the data-subject report).
+MONEY_FEATURES = frozenset({"external_debt", "outstanding", "income_proxy_3m", "avg_monthly_spend_3m", "spend_7d"})
