@@ -23,7 +23,7 @@ from django.http import HttpRequest
 from django.shortcuts import get_object_or_404
 from django.template.response import TemplateResponse
 from django.urls import path
-from django.utils.translation import gettext as _
+from django.utils.translation import gettext as _, gettext_lazy
 
 from riskops.core.admin import LargeTableAdminMixin, ReadOnlyAdminMixin, ReadOnlyTabularInline
 from riskops.core.exceptions import NotPermitted
@@ -57,7 +57,7 @@ class CustomerAdmin(ReadOnlyAdminMixin, LargeTableAdminMixin, admin.ModelAdmin):
     # Not national_id or phone: a search box would let anyone test a guessed id against the book.
     # Not full_name: a substring match has no index (a full scan of the book per keystroke).
     search_fields = ("^external_id",)
-    search_help_text = "The start of a customer id, case-sensitive (C001-00000)."
+    search_help_text = gettext_lazy("The start of a customer id, case-sensitive (C001-00000).")
     ordering = ("-id",)
     readonly_fields = ("national_id_display", "phone_display", "created_at")
     # Transactions are not inlined: a customer has thousands. Consents are few.
@@ -100,11 +100,11 @@ class CustomerAdmin(ReadOnlyAdminMixin, LargeTableAdminMixin, admin.ModelAdmin):
         }
         return TemplateResponse(request, "admin/accounts/customer/reveal.html", context)
 
-    @admin.display(description="National ID")
+    @admin.display(description=gettext_lazy("National ID"))
     def national_id_display(self, obj: Customer) -> str:
         return obj.national_id_masked
 
-    @admin.display(description="Phone")
+    @admin.display(description=gettext_lazy("Phone"))
     def phone_display(self, obj: Customer) -> str:
         return obj.phone_masked
 
@@ -124,7 +124,7 @@ class TransactionAdmin(ReadOnlyAdminMixin, LargeTableAdminMixin, admin.ModelAdmi
     # counting a 2% kind up to the last page shown took 85–350 ms (a date range with no rows
     # would scan everything). Narrow by customer instead: the search uses (customer, occurred_at).
     search_fields = ("external_id", "customer__external_id")
-    search_help_text = "An exact transaction id, or a customer id for all of that customer's transactions."
+    search_help_text = gettext_lazy("An exact transaction id, or a customer id for all of that customer's transactions.")
     # "-occurred_at" has no single-column index here (only customer, occurred_at); the primary
     # key is ingestion order and keeps the first page an index walk.
     ordering = ("-id",)
@@ -139,7 +139,7 @@ class RepaymentInstallmentAdmin(ReadOnlyAdminMixin, LargeTableAdminMixin, admin.
     # paid_at's "No date" choice lists the open installments.
     list_filter = ("paid_at", "due_on")
     search_fields = ("customer__external_id", "draw__external_id")
-    search_help_text = "A customer id, or the transaction id of a draw."
+    search_help_text = gettext_lazy("A customer id, or the transaction id of a draw.")
     ordering = ("-id",)
     raw_id_fields = ("draw", "customer")
 
@@ -150,7 +150,7 @@ class CreditApplicationAdmin(ReadOnlyAdminMixin, LargeTableAdminMixin, admin.Mod
     list_select_related = ("customer",)
     list_filter = ("channel", "applied_at")
     search_fields = ("external_id", "customer__external_id")
-    search_help_text = "An exact application id, or a customer id."
+    search_help_text = gettext_lazy("An exact application id, or a customer id.")
     ordering = ("-id",)
     raw_id_fields = ("customer",)
 
@@ -172,7 +172,7 @@ class BureauReportAdmin(ReadOnlyAdminMixin, LargeTableAdminMixin, admin.ModelAdm
     # over the whole table on every view.
     list_filter = ("reported_at",)
     search_fields = ("external_id", "customer__external_id")
-    search_help_text = "An exact report id, or a customer id."
+    search_help_text = gettext_lazy("An exact report id, or a customer id.")
     ordering = ("-id",)
     raw_id_fields = ("customer",)
 
@@ -194,7 +194,7 @@ class DisclosureAcknowledgementAdmin(ReadOnlyAdminMixin, LargeTableAdminMixin, a
     list_select_related = ("customer", "disclosure")
     list_filter = ("disclosure__kind", "channel", "acknowledged_at")
     search_fields = ("customer__external_id",)
-    search_help_text = "A customer id."
+    search_help_text = gettext_lazy("A customer id.")
     ordering = ("-id",)
     raw_id_fields = ("customer", "disclosure")
 
@@ -211,7 +211,7 @@ class ConsentAdmin(ReadOnlyAdminMixin, LargeTableAdminMixin, admin.ModelAdmin):
     list_select_related = ("customer", "disclosure")
     list_filter = ("purpose", "state", "channel", "granted_at")
     search_fields = ("customer__external_id",)
-    search_help_text = "A customer id."
+    search_help_text = gettext_lazy("A customer id.")
     ordering = ("-id",)
     raw_id_fields = ("customer", "disclosure")
     inlines = (ConsentEventInline,)
@@ -223,6 +223,6 @@ class ConsentEventAdmin(ReadOnlyAdminMixin, LargeTableAdminMixin, admin.ModelAdm
     list_select_related = ("consent__customer",)
     list_filter = ("kind", "consent__purpose", "occurred_at")
     search_fields = ("consent__customer__external_id",)
-    search_help_text = "A customer id."
+    search_help_text = gettext_lazy("A customer id.")
     ordering = ("-id",)
     raw_id_fields = ("consent",)

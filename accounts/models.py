@@ -2,7 +2,7 @@
 
 from django.db import models
 from django.db.models import Q
-from django.utils.translation import gettext_lazy as _
+from django.utils.translation import gettext, gettext_lazy as _
 
 from riskops.core.formats import money, when
 from riskops.core.masking import mask_national_id, mask_phone
@@ -116,7 +116,7 @@ class RepaymentInstallment(models.Model):
         indexes = [models.Index(fields=["customer", "due_on"], name="installment_customer_due_idx")]
 
     def __str__(self) -> str:
-        return f"{self.draw_id}#{self.sequence} due {self.due_on}"
+        return gettext("%(draw)s#%(n)s due %(date)s") % {"draw": self.draw_id, "n": self.sequence, "date": self.due_on}
 
 
 class CreditApplicationChannel(models.TextChoices):
@@ -178,7 +178,7 @@ class BureauReport(models.Model):
         indexes = [models.Index(fields=["customer", "reported_at"], name="bureau_customer_time_idx")]
 
     def __str__(self) -> str:
-        return f"{self.external_id} score {self.score}"
+        return gettext("%(id)s score %(score)s") % {"id": self.external_id, "score": self.score}
 
 
 class DisclosureKind(models.TextChoices):
@@ -250,7 +250,7 @@ class DisclosureAcknowledgement(models.Model):
         ]
 
     def __str__(self) -> str:
-        return f"{self.customer_id} acknowledged {self.disclosure_id}"
+        return gettext("%(customer)s acknowledged %(disclosure)s") % {"customer": self.customer_id, "disclosure": self.disclosure_id}
 
 
 class ConsentPurpose(models.TextChoices):
@@ -318,7 +318,7 @@ class Consent(models.Model):
         indexes = [models.Index(fields=["customer", "purpose", "state"], name="consent_lookup_idx")]
 
     def __str__(self) -> str:
-        return f"{self.customer_id} {self.purpose} ({self.state})"
+        return gettext("%(customer)s %(purpose)s (%(state)s)") % {"customer": self.customer_id, "purpose": self.get_purpose_display(), "state": self.get_state_display()}
 
 
 class ConsentEventKind(models.TextChoices):
@@ -347,7 +347,7 @@ class ConsentEvent(models.Model):
         ]
 
     def __str__(self) -> str:
-        return f"consent {self.consent_id} {self.kind}"
+        return gettext("consent %(id)s %(kind)s") % {"id": self.consent_id, "kind": self.get_kind_display()}
 
 
 class CustomerChangeMark(models.Model):
@@ -368,4 +368,4 @@ class CustomerChangeMark(models.Model):
         ordering = ["marked_at", "id"]
 
     def __str__(self) -> str:
-        return f"{self.customer_id} {self.trigger} at {when(self.marked_at)}"
+        return gettext("%(customer)s %(trigger)s at %(when)s") % {"customer": self.customer_id, "trigger": self.trigger, "when": when(self.marked_at)}

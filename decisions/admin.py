@@ -6,6 +6,7 @@ maker-checker services).
 """
 
 from django.contrib import admin
+from django.utils.translation import gettext_lazy
 
 from riskops.core.admin import LargeTableAdminMixin, ReadOnlyAdminMixin, ReadOnlyTabularInline
 
@@ -76,7 +77,7 @@ class ScoreSnapshotAdmin(ReadOnlyAdminMixin, LargeTableAdminMixin, admin.ModelAd
     # the newest rows (computed_at) come first in primary-key order.
     list_filter = ("band", "trigger", "policy_version", "computed_at")
     search_fields = ("customer__external_id",)
-    search_help_text = "A customer id."
+    search_help_text = gettext_lazy("A customer id.")
     ordering = ("-id",)
     raw_id_fields = ("customer", "policy_version", "run", "consents_used")
 
@@ -98,7 +99,7 @@ class CreditDecisionAdmin(ReadOnlyAdminMixin, LargeTableAdminMixin, admin.ModelA
     list_select_related = ("customer", "policy_version")
     list_filter = ("access", "model_access", "trigger", "policy_version", "decided_at")
     search_fields = ("customer__external_id",)
-    search_help_text = "A customer id."
+    search_help_text = gettext_lazy("A customer id.")
     ordering = ("-id",)
     raw_id_fields = ("customer", "snapshot", "policy_version", "override", "run")
 
@@ -109,7 +110,7 @@ class CreditLineAdmin(ReadOnlyAdminMixin, LargeTableAdminMixin, admin.ModelAdmin
     list_select_related = ("customer",)
     list_filter = ("access", "band")  # line_access_band_idx
     search_fields = ("customer__external_id",)
-    search_help_text = "A customer id."
+    search_help_text = gettext_lazy("A customer id.")
     ordering = ("customer_id",)
     raw_id_fields = ("customer", "last_decision", "last_snapshot")
 
@@ -133,7 +134,7 @@ class RiskAlertAdmin(ReadOnlyAdminMixin, LargeTableAdminMixin, admin.ModelAdmin)
     list_select_related = ("customer", "assigned_to")
     list_filter = ("status", "rule", "action", SeverityFilter)
     search_fields = ("customer__external_id", "rule")  # rule leads alert_rule_status_idx
-    search_help_text = "A customer id, or a rule code (OVERDUE_30)."
+    search_help_text = gettext_lazy("A customer id, or a rule code (OVERDUE_30).")
     # The queue's order, most severe first, oldest first: alert_queue_idx serves it once a status
     # is chosen; unfiltered it is a sort of the alerts table, which stays far smaller than the book.
     ordering = ("-severity", "raised_at", "id")

@@ -23,6 +23,7 @@ from django.core.paginator import Paginator
 from django.db import connections
 from django.db.models import DecimalField, Model, Q, QuerySet
 from django.http import HttpRequest
+from django.utils.translation import gettext_lazy
 
 from .formats import BLANK, money
 from .models import AuditEvent
@@ -276,7 +277,7 @@ class AuditEventAdmin(ReadOnlyAdminMixin, LargeTableAdminMixin, admin.ModelAdmin
     # action and hash are indexed; a target is searched as "type:id" (audit_target_idx), since
     # target_id alone is not the index's leading column.
     search_fields = ("^action", "hash")
-    search_help_text = "An action prefix (decision.), an event hash, or a target as type:id (accounts.customer:42)."
+    search_help_text = gettext_lazy("An action prefix (decision.), an event hash, or a target as type:id (accounts.customer:42).")
     # Chain order is id order, and the primary key is the one index that serves it.
     ordering = ("-id",)
     raw_id_fields = ("actor",)
