@@ -1,8 +1,10 @@
 """The engine over time, read back from a replayed book's decisions and installments.
 
 - **Limit reversals**: a limit change followed, within 30 days, by a change the other way (up then
-  down, or down then up) with nothing new in between: no event of the customer's, and no person's
-  decision on the account (an alert confirmed or dismissed, an override decided). Reported per
+  down, or down then up) with nothing new in between: no event of the customer's, no due date
+  passed unpaid (the engine's `overdue` trigger), and no person's decision on the account (an
+  alert confirmed or dismissed, an override decided). A suspension ending at the date set when it
+  began is not a second decision and is not counted. Reported per
   customer-year: the calendar time the replayed nights cover, customer by customer. The engine should not
   hesitate: the target is 0. Reported per customer-year (customers × days covered by nightly runs).
 - **Defaults caught early**: customers who reached 90+ days past due during the replayed period on
@@ -16,7 +18,7 @@ from collections import defaultdict
 from dataclasses import dataclass
 from datetime import datetime, time, timedelta, timezone as dt_timezone
 
-from django.db.models import Max, Min
+from django.db.models import F, Max, Min
 
 from accounts.models import BureauReport, Consent, CreditApplication, Customer, RepaymentInstallment, Transaction
 from decisions.models import CreditDecision, Override, RecomputeRun, RiskAlert, Trigger
@@ -43,8 +45,12 @@ class EngineOverTime:
 
 def _had_event(customer_id: int, after: datetime, until: datetime) -> bool:
     """Did anything new about the customer arrive between two changes: an event of the customer's,
+    a due date that passed unpaid (the engine's own `overdue` trigger: a missed payment is news),
     or a person's decision on the account (an alert triaged, an override decided)?"""
     window = dict(customer_id=customer_id)
+    missed = RepaymentInstallment.objects.filter(
+        **window, due_on__gte=after.date(), due_on__lt=until.date(),
+    ).exclude(paid_at__date__lte=F("due_on"))
     return (
         RiskAlert.objects.filter(**window, resolved_at__gt=after, resolved_at__lte=until).exists()
         or Override.objects.filter(**window, decided_at__gt=after, decided_at__lte=until).exists()
@@ -53,21 +59,42 @@ def _had_event(customer_id: int, after: datetime, until: datetime) -> bool:
         or BureauReport.objects.filter(**window, reported_at__gt=after, reported_at__lte=until).exists()
         or Consent.objects.filter(**window, granted_at__gt=after, granted_at__lte=until).exists()
         or Consent.objects.filter(**window, withdrawn_at__gt=after, withdrawn_at__lte=until).exists()
+        or missed.exists()
+    )
+
+
+@dataclass(frozen=True)
+class _Move:
+    at: datetime
+    direction: int
+    access: str
+    previous_access: str
+    suspended_until: datetime | None
+
+
+def _scheduled_end(first: _Move, second: _Move) -> bool:
+    """A suspension and its end at the date set when it began: one decision with a duration."""
+    return (
+        first.access == "suspended" and second.previous_access == "suspended"
+        and first.suspended_until is not None and second.at >= first.suspended_until
     )
 
 
 def limit_reversals() -> int:
-    changes: dict[int, list[tuple[datetime, int]]] = defaultdict(list)
-    for customer_id, decided_at, limit, previous in (
+    changes: dict[int, list[_Move]] = defaultdict(list)
+    for customer_id, decided_at, limit, previous, access, previous_access, suspended_until in (
         CreditDecision.objects.filter(previous_limit__isnull=False).order_by("customer_id", "decided_at", "pk")
-        .values_list("customer_id", "decided_at", "limit_amount", "previous_limit")
+        .values_list("customer_id", "decided_at", "limit_amount", "previous_limit", "access", "previous_access", "suspended_until")
     ):
         if limit != previous:
-            changes[customer_id].append((decided_at, 1 if limit > previous else -1))
+            changes[customer_id].append(_Move(decided_at, 1 if limit > previous else -1, access, previous_access, suspended_until))
     reversals = 0
     for customer_id, moves in changes.items():
-        for (t1, d1), (t2, d2) in zip(moves, moves[1:]):
-            if d1 != d2 and t2 - t1 <= REVERSAL_WINDOW and not _had_event(customer_id, t1, t2):
+        for first, second in zip(moves, moves[1:]):
+            if (
+                first.direction != second.direction and second.at - first.at <= REVERSAL_WINDOW
+                and not _scheduled_end(first, second) and not _had_event(customer_id, first.at, second.at)
+            ):
                 reversals += 1
     return reversals
 

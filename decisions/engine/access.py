@@ -103,19 +103,50 @@ def decide(
     policy: Policy,
     now: datetime,
     confirmed: list[OpenAlert] = (),
+    new_data: bool = True,
 ) -> DecisionOutcome:
     """`confirmed`: alerts an analyst confirmed as real risk, whose action stays in force until
-    their suppression period ends (a suspension until then; a review keeps the line limited)."""
+    their suppression period ends (a suspension until then; a review keeps the line limited).
+    `new_data`: whether anything new about the customer (an event, a person's action, a policy)
+    reached this recompute; with time alone a limit may fall but never rise (`_held_on_time`)."""
     out = _model_decision(
         has_scoring_consent=has_scoring_consent, score=score, features=features, hits=hits,
         open_alerts=[*open_alerts, *confirmed], line=line, policy=policy, now=now,
     )
+    if not new_data:
+        out = _held_on_time(out, line=line, now=now)
     if override is not None:
         apply_override(out, override)
     return out
 
 
 ACCESS_WITH_LIMIT = ("open", "limited")
+
+
+def _held_on_time(out: DecisionOutcome, *, line: LineState, now: datetime) -> DecisionOutcome:
+    """With nothing new but the passing of time, a limit may fall but never rise.
+
+    Time alone moves a score both ways: a 7-day spend window slides, a month of income rolls in or
+    out. Cuts on time apply at once (a missed due date is risk); a rise on time alone would be
+    undone the next time the window slides, which the replayed book showed as limits cut and put
+    back within days with nothing new (reversals). So a rise, or a line offered again after its
+    score withdrew it, waits for new data: the customer's next event, a person's action or a new
+    policy. Two rises are not time alone: the first computation of a line, and the end of a
+    suspension at the date set when it began (one decision with a duration, not a second one)."""
+    granted = line.model_limit if line.model_access in ACCESS_WITH_LIMIT else ZERO
+    if out.model_limit <= granted:
+        return out
+    if line.model_access == "suspended" and line.suspended_until is not None and line.suspended_until <= now:
+        return out
+    reason = _reason(
+        "LIMIT_INCREASE_NEEDS_DATA", "No increase on time alone: it waits for new data.",
+        target=out.model_limit, limit=granted,
+    )
+    if granted == 0:
+        return DecisionOutcome("not_offered", ZERO, "not_offered", ZERO, None, [*out.reasons, reason], None, line.cycle_started_at, line.cycle_base_limit)
+    return DecisionOutcome(
+        out.model_access, granted, out.model_access, granted, None, [*out.reasons, reason], None, line.cycle_started_at, line.cycle_base_limit,
+    )
 
 
 def apply_override(out: DecisionOutcome, override: ActiveOverride) -> None:

@@ -18,7 +18,9 @@ from decimal import Decimal
 from riskops.core.audit import normalise
 
 from .access import DecisionOutcome, LineState, OpenAlert, decide
-from decisions.models import ACCESS_WITH_LIMIT, AlertRule, CreditDecision, CreditLine, PolicyVersion, RecomputeRun, RiskAlert, ScoreSnapshot
+from decisions.models import (
+    ACCESS_WITH_LIMIT, AlertRule, CreditDecision, CreditLine, PolicyVersion, RecomputeRun, RiskAlert, RunOrigin, ScoreSnapshot, Trigger,
+)
 from .policy import Policy
 from .rules import RuleHit, evaluate_rules
 from .scoring import ScoreResult, score_features
@@ -102,6 +104,7 @@ def plan_customer(
         override=context.override,
         policy=policy,
         now=now,
+        new_data=has_new_data(context=context, trigger=trigger, run=run),
     )
     plan.outcome = outcome
     # The first decision is always recorded, so even a never-offered customer has its reasons on file.
@@ -126,6 +129,21 @@ def plan_customer(
 
 
 DISCLOSURE_MISSING = AlertRule.DISCLOSURE_MISSING.value
+# Runs that bring nothing new of their own: the schedule, and a person's full recompute (a policy
+# activation's run is new: the policy is). What they find new is in the change marks they take.
+TIME_ONLY_TRIGGERS = {Trigger.NIGHTLY.value, Trigger.MANUAL.value}
+
+
+def has_new_data(*, context: "CustomerContext", trigger: str, run: RecomputeRun | None) -> bool:
+    """Did anything new about the customer reach this recompute: an event or a person's action
+    (its own trigger, or the change marks a run's chunk cleared), a new policy, or is this the
+    line's first computation? Without it only time passed, and a limit may not rise (access.decide)."""
+    if context.changed_data or context.line.last_snapshot_id is None:
+        return True
+    if run is None:
+        # One customer's recompute: an event's, a person's (a triage, a recompute from the admin).
+        return trigger != Trigger.NIGHTLY.value
+    return trigger not in TIME_ONLY_TRIGGERS or run.origin == RunOrigin.ACTIVATION
 
 
 @dataclass(frozen=True)
@@ -138,7 +156,7 @@ class ModelView:
     limit: Decimal
 
 
-def plan_model_view(*, context: "CustomerContext", policy: Policy, now: datetime) -> ModelView | None:
+def plan_model_view(*, context: "CustomerContext", policy: Policy, now: datetime, new_data: bool = True) -> ModelView | None:
     """The model access and limit `plan_customer` would plan under `policy`, building nothing to
     write and changing nothing it is given. `plan_customer` updates the open alerts of the context
     in place (they are written afterwards); this reads them, so a challenger planned on the
@@ -164,7 +182,7 @@ def plan_model_view(*, context: "CustomerContext", policy: Policy, now: datetime
         has_scoring_consent=True, score=score, features=result.features, hits=hits,
         open_alerts=_alerts_after(context, hits, now), confirmed=_in_force(context.suppressed), line=before,
         override=None,  # the model's own view: an override changes access and limit, never model_*
-        policy=policy, now=now,
+        policy=policy, now=now, new_data=new_data,
     )
     return ModelView(score, outcome.model_access, outcome.model_limit)
 

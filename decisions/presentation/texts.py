@@ -62,6 +62,7 @@ DECISION_REASONS = {
     "LIMIT_INCREASE_CAPPED": _("The increase was capped at %(cap)s per cycle (target %(target)s)."),
     "LIMITED": _("Limited: the limit is not increased while band D or an open alert awaits review."),
     "LIMIT_INCREASE_WAITS": _("No increase within %(days)s days of a cut or a new line (target %(target)s)."),
+    "LIMIT_INCREASE_NEEDS_DATA": _("No increase on time alone: the limit stays at %(limit)s until new data arrives (target %(target)s)."),
 }
 
 
@@ -102,6 +103,10 @@ def access_name(access: str) -> str:
     return str(ACCESS_NAMES.get(access, access))
 
 
+# Reason fields that hold amounts (stored as strings): shown as money, like the pages' amounts.
+MONEY_PARAMS = {"target", "cap", "limit"}
+
+
 def reason_text(reason: dict[str, Any]) -> str:
     """The translated sentence for a stored reason (score or decision), or its English text."""
     code = reason.get("code", "")
@@ -111,6 +116,8 @@ def reason_text(reason: dict[str, Any]) -> str:
     if template is None:
         return str(reason.get("text", code))
     params = {k: v for k, v in reason.items() if isinstance(v, (str, int, float))}
+    for key in MONEY_PARAMS.intersection(params):
+        params[key] = _amount(params[key])
     if "rule" in reason:
         params["rule_name"] = rule_name(reason["rule"])
     try:

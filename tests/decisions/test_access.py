@@ -657,3 +657,58 @@ def test_decide_is_pure(policy):
     second = run(policy, hits=hits, open_alerts=alerts, line=line)
     assert first == second
     assert hits == [suspend_hit()] and alerts == [OpenAlert("SPENDING_SPIKE", "review", None)]
+
+
+# --- Time alone: a limit may fall but never rise (access._held_on_time) ---------------------------
+
+
+def test_on_time_alone_a_rise_waits_for_new_data(policy):
+    """A cycle that has run its days would raise the line; with nothing new it stays."""
+    line = open_line("1000.00", started=NOW - timedelta(days=policy.cycle_days + 1))
+    rising = run(policy, line=line)
+    assert rising.limit > Decimal("1000.00")  # what new data would bring
+
+    held = run(policy, line=line, new_data=False)
+
+    assert (held.access, held.limit, held.model_limit) == ("open", Decimal("1000.00"), Decimal("1000.00"))
+    assert held.reasons[-1]["code"] == "LIMIT_INCREASE_NEEDS_DATA"
+    assert held.reasons[-1]["target"] == str(rising.limit)
+    # The cycle is the line's: a held rise does not start one.
+    assert (held.cycle_started_at, held.cycle_base_limit) == (line.cycle_started_at, line.cycle_base_limit)
+
+
+def test_on_time_alone_a_cut_applies_at_once(policy):
+    line = open_line("5000.00", started=NOW - timedelta(days=3))
+    cut = run(policy, line=line, score=scored("C"), new_data=False)
+    assert cut.limit < Decimal("5000.00")
+    assert all(r["code"] != "LIMIT_INCREASE_NEEDS_DATA" for r in cut.reasons)
+
+
+def test_on_time_alone_a_line_the_score_withdrew_is_not_offered_again(policy):
+    """Band E took the line to not offered; the score is back in band D a few nights later with
+    nothing new: the line waits for new data rather than coming back to be withdrawn again."""
+    withdrawn = replace(open_line("750.00", started=NOW - timedelta(days=40)), access="not_offered", limit=ZERO, model_access="not_offered", model_limit=ZERO)
+
+    held = run(policy, line=withdrawn, score=scored("D"), new_data=False)
+    back = run(policy, line=withdrawn, score=scored("D"))
+
+    assert (held.access, held.limit) == ("not_offered", ZERO)
+    assert held.reasons[-1]["code"] == "LIMIT_INCREASE_NEEDS_DATA"
+    assert back.access == "limited" and Decimal("0") < back.limit <= Decimal("750.00")
+
+
+def test_a_suspension_ends_on_its_date_without_new_data(policy):
+    """The end of a suspension was decided with it: the line comes back on time alone."""
+    ended = LineState(
+        access="suspended", limit=ZERO, model_access="suspended", model_limit=ZERO,
+        suspended_until=NOW - timedelta(minutes=1), cycle_started_at=NOW - timedelta(days=40), cycle_base_limit=Decimal("1200.00"),
+    )
+    out = run(policy, line=ended, new_data=False)
+    assert out.access == "open" and out.limit > 0
+
+
+def test_an_override_still_wins_over_a_held_rise(policy):
+    line = open_line("1000.00", started=NOW - timedelta(days=policy.cycle_days + 1))
+    override = ActiveOverride(id=7, access="open", limit=Decimal("3000.00"), expires_at=NOW + timedelta(days=5))
+    out = run(policy, line=line, override=override, new_data=False)
+    assert (out.access, out.limit, out.model_limit) == ("open", Decimal("3000.00"), Decimal("1000.00"))

@@ -11,7 +11,7 @@ from django.utils import timezone
 
 from accounts.seeding.generator import as_of_default
 from accounts.services import demo_book_seed
-from decisions.engine.planning import plan_customer, plan_model_view
+from decisions.engine.planning import has_new_data, plan_customer, plan_model_view
 from decisions.engine.policy_reads import active_policy
 from decisions.engine.services import shadow as shadow_module
 from decisions.engine.services.inputs import load_chunk
@@ -257,7 +257,10 @@ def test_the_shadow_plan_reads_the_context_and_changes_nothing_in_it(book):
     alerts_before = {c.customer_id: [(a.rule, a.action, a.effective_until, a.evidence) for a in c.open_alerts.values()] for c in contexts}
     assert any(alerts_before.values())
 
-    views = [plan_model_view(context=c, policy=policy, now=AS_OF) for c in contexts]
+    views = [
+        plan_model_view(context=c, policy=policy, now=AS_OF, new_data=has_new_data(context=c, trigger=Trigger.NIGHTLY, run=None))
+        for c in contexts
+    ]
 
     assert alerts_before == {c.customer_id: [(a.rule, a.action, a.effective_until, a.evidence) for a in c.open_alerts.values()] for c in contexts}
     plans = [plan_customer(context=c, policy=policy, version=version, trigger=Trigger.NIGHTLY, now=AS_OF, run=None) for c in contexts]

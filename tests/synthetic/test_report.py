@@ -43,6 +43,35 @@ def test_an_event_or_a_persons_decision_between_makes_it_no_reversal():
     assert limit_reversals() == 0
 
 
+def test_a_due_date_passed_unpaid_between_is_news_but_one_paid_on_time_is_not():
+    from tests.factories import RepaymentInstallmentFactory
+
+    now = timezone.now()
+    missed, paid = CustomerFactory(), CustomerFactory()
+    for customer, paid_at in ((missed, None), (paid, now - timedelta(days=36))):
+        _moves(customer, (40, "1000.00", "1200.00"), (30, "1200.00", "900.00"))
+        draw = TransactionFactory(customer=customer, credit_draw=True, occurred_at=now - timedelta(days=70))
+        extra = {"paid": True, "paid_at": paid_at} if paid_at else {}
+        RepaymentInstallmentFactory(draw=draw, due_on=(now - timedelta(days=35)).date(), **extra)
+    # The purchase that opened the draw is long before the first change: only the due date is between.
+    assert limit_reversals() == 1
+
+
+def test_a_suspension_ending_at_its_date_is_one_decision_but_lifted_early_on_nothing_is_a_reversal():
+    now = timezone.now()
+    on_time, early = CustomerFactory(), CustomerFactory()
+    for customer, back_days in ((on_time, 33), (early, 37)):
+        CreditDecisionFactory(
+            customer=customer, decided_at=now - timedelta(days=40), previous_access="open", access="suspended",
+            previous_limit=Decimal("1000.00"), limit_amount=Decimal("0.00"), suspended_until=now - timedelta(days=33),
+        )
+        CreditDecisionFactory(
+            customer=customer, decided_at=now - timedelta(days=back_days), previous_access="suspended", access="open",
+            previous_limit=Decimal("0.00"), limit_amount=Decimal("1000.00"),
+        )
+    assert limit_reversals() == 1
+
+
 def test_defaults_caught_early_are_those_limited_suspended_or_closed_before_90_days():
     from decisions.models import Trigger
     from synthetic.report import defaults_caught_early

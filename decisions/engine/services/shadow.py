@@ -36,7 +36,7 @@ from django.db import DatabaseError, transaction
 from django.db.models import Q
 from riskops.core.bulk import copy_rows
 
-from decisions.engine.planning import CustomerPlan, ModelView, plan_model_view
+from decisions.engine.planning import CustomerPlan, ModelView, has_new_data, plan_model_view
 from decisions.engine.policy import Policy
 from decisions.engine.policy_reads import body_stamp, parsed_policy
 from decisions.engine.types import CustomerContext
@@ -102,7 +102,8 @@ def shadow_views(*, run: RecomputeRun, contexts: list[CustomerContext], now: dat
             return None
         views = {}
         for context in contexts:
-            view = plan_model_view(context=context, policy=challenger.policy, now=now)
+            new_data = has_new_data(context=context, trigger=run.trigger, run=run)
+            view = plan_model_view(context=context, policy=challenger.policy, now=now, new_data=new_data)
             if view is not None:
                 views[context.customer_id] = view
         return ShadowViews(challenger, views)
