@@ -64,8 +64,8 @@ def test_analyst_filters_opens_the_next_case_with_n_and_dismisses_it(page, live_
     alert = RiskAlert.objects.get(customer=over, status=AlertStatus.IN_REVIEW)
     assert alert.assigned_to_id == analyst.pk
 
-    # Dismiss it as a false positive, with a note and a suppression period in the same form
-    page.locator(f"#alert-actions-{alert.pk} summary").click()
+    # Dismiss it as a false positive, with a note and the days it is not raised again, in the
+    # profile's case panel
     page.fill(f"#note-{alert.pk}", "Old lenders closed; bureau file is stale.")
     page.fill(f"#days-{alert.pk}", "14")
     page.locator(f"#alert-actions-{alert.pk} button[data-dismiss]").click()
@@ -98,10 +98,16 @@ def test_c_claims_the_selected_row_and_keys_do_not_fire_while_typing(page, live_
     page.keyboard.press("Escape")
     help_dialog.wait_for(state="hidden")
     page.keyboard.press("j")
+    page.keyboard.press("j")  # the second row: the kept selection is not merely the first one
     selected = page.locator("tr.is-current").get_attribute("data-customer")
     with page.expect_navigation():
         page.keyboard.press("c")
     assert RiskAlert.objects.filter(customer__external_id=selected, assigned_to=analyst).exists()
+    # back on the queue, the claimed account is still the selected row: j/k go on from there
+    page.locator("tr.is-current").wait_for()
+    assert page.locator("tr.is-current").get_attribute("data-customer") == selected
+    page.keyboard.press("k")
+    assert page.locator("tr.is-current").get_attribute("data-customer") != selected
 
 
 def test_compliance_reads_the_queue_without_action_controls(page, live_server, login, compliance_officer, flagged_book):
