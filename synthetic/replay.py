@@ -39,6 +39,7 @@ from django.contrib.auth.models import Group, User
 from django.db import transaction
 
 from accounts.changes import recomputes_deferred
+from accounts.consent_evidence import synthetic_evidence
 from accounts.events import consent_grant, consent_withdraw, disclosure_acknowledge, transaction_record
 from accounts.events_bulk import applications_record_bulk, bureau_reports_record_bulk, repayments_record_bulk, transactions_record_bulk
 from accounts.models import BureauReport, Consent, CreditApplication, Customer, Disclosure, RepaymentInstallment, Transaction
@@ -164,12 +165,13 @@ def _ingest(lives_by_ext: dict[str, CustomerLife], day: date, events: dict[str, 
         at = datetime.combine(day, time(12), tzinfo=dt_timezone.utc)
         for ext in events["withdrawn"]:
             for consent in Consent.objects.filter(customer__external_id=ext, purpose="credit_scoring", state="active"):
-                consent_withdraw(consent=consent, channel="app", evidence={"reason": "customer request"}, now=at)
+                evidence = {"reason": "customer request", **synthetic_evidence("app", random.Random(f"{ext}:{day}:withdraw"), at=at)}
+                consent_withdraw(consent=consent, channel="app", evidence=evidence, now=at)
                 stored += 1
         for ext in events["granted"]:
             consent_grant(
                 customer=lives_by_ext[ext].customer, purpose="credit_scoring", disclosure=consent_text, channel="app",
-                evidence={"device": "synthetic"}, now=at,
+                evidence=synthetic_evidence("app", random.Random(f"{ext}:{day}:grant"), at=at), now=at,
             )
             stored += 1
         if risk is not None:

@@ -11,7 +11,9 @@ Shape of the book (fractions of customers, roughly):
 - 4% show a spending spike in the last 7 days, 3% a burst of applications in the last 7 days,
   5% borrow from many other lenders;
 - consents: credit_scoring granted by ~95% (4% of them later withdrawn), bureau_query ~85%,
-  transaction_analysis ~88%, marketing ~45%; ~92% have a bureau report.
+  transaction_analysis ~88%, marketing ~45%; ~92% have a bureau report. Consents come through
+  the app (~70%), the web (~23%), the call centre (~4%) and a branch (~3%), each with the
+  evidence its channel records (accounts/consent_evidence.py).
 """
 
 from __future__ import annotations
@@ -19,6 +21,8 @@ from __future__ import annotations
 import random
 from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta, timezone
+
+from accounts.consent_evidence import synthetic_evidence
 
 UTC = timezone.utc
 
@@ -264,7 +268,7 @@ def generate_customer(
                  reported, {"source": "synthetic", "inquiries_6m": rng.randint(0, 6)}, reported)
             )
 
-    _consents(rows, ids, cid, onboarded, today, rng, disclosure_ids)
+    _consents(rows, ids, cid, onboarded, today, rng, disclosure_ids, ext=ext)
     _acknowledgements(rows, ids, cid, onboarded, today, rng, disclosure_ids)
     return rows
 
@@ -280,7 +284,8 @@ def _consent_version(granted: datetime, today: datetime, disclosure_ids: dict) -
     return disclosure_ids[("consent_text", 2 if granted >= v2_published else 1)]
 
 
-def _consents(rows, ids, cid, onboarded, today, rng, disclosure_ids) -> None:
+def _consents(rows, ids, cid, onboarded, today, rng, disclosure_ids, *, ext: str) -> None:
+    side = random.Random(f"{ext}:consent-evidence")
     granted_share = {"credit_scoring": 0.95, "bureau_query": 0.85, "transaction_analysis": 0.88, "marketing": 0.45}
     scoring_granted = False
     for purpose in PURPOSES:
@@ -291,7 +296,14 @@ def _consents(rows, ids, cid, onboarded, today, rng, disclosure_ids) -> None:
         scoring_granted = scoring_granted or purpose == "credit_scoring"
         granted = onboarded + timedelta(minutes=rng.randint(1, 30))
         channel = rng.choice(("app", "app", "app", "web"))
-        evidence = {"device": rng.choice(("ios", "android", "web")), "ip": f"10.{rng.randint(0, 255)}.{rng.randint(0, 255)}.{rng.randint(1, 254)}"}
+        # These four draws are the customer's stream as it always was (the rest of the book stays
+        # the same); what they cannot say consistently (a web consent from an "ios" device, a
+        # phone consent) comes from a second generator derived from the id.
+        device = rng.choice(("ios", "android", "web"))
+        ip = f"10.{rng.randint(0, 255)}.{rng.randint(0, 255)}.{rng.randint(1, 254)}"
+        roll = side.random()
+        channel = "call_center" if roll < 0.04 else "branch" if roll < 0.07 else channel
+        evidence = synthetic_evidence(channel, side, at=granted, ip=ip, device=device)
         withdrawn = None
         if rng.random() < (0.04 if purpose == "credit_scoring" else 0.02):
             withdrawn = granted + timedelta(days=rng.randint(1, max((today - granted).days - 1, 1)))
@@ -302,7 +314,10 @@ def _consents(rows, ids, cid, onboarded, today, rng, disclosure_ids) -> None:
         )
         rows.consent_events.append((ids.take("consent_event"), consent_id, "granted", granted, channel, evidence))
         if withdrawn:
-            rows.consent_events.append((ids.take("consent_event"), consent_id, "withdrawn", withdrawn, "app", {"reason": "customer request"}))
+            rows.consent_events.append(
+                (ids.take("consent_event"), consent_id, "withdrawn", withdrawn, "app",
+                 {"reason": "customer request", **synthetic_evidence("app", side, at=withdrawn)})
+            )
 
 
 def _acknowledgements(rows, ids, cid, onboarded, today, rng, disclosure_ids) -> None:

@@ -150,3 +150,23 @@ def test_no_seeded_event_is_dated_after_as_of(book):
         DisclosureAcknowledgement.objects.aggregate(m=Max("acknowledged_at"))["m"],
     ]
     assert all(when < AS_OF for when in latest if when is not None), latest
+
+
+def test_every_seeded_consents_evidence_fits_its_channel(book):
+    """An app consent carries the phone and IP, a web one the browser and IP, a call-centre one
+    the recording, a branch one the signed form: never a web consent from an "ios" device."""
+    from accounts.consent_evidence import REQUIRED_KEYS, evidence_problems
+
+    consents = list(Consent.objects.values_list("pk", "channel", "evidence"))
+    events = list(ConsentEvent.objects.values_list("pk", "kind", "channel", "evidence"))
+    wrong = [(pk, channel, problems) for pk, channel, evidence in consents if (problems := evidence_problems(channel, evidence))]
+    wrong += [(pk, channel, problems) for pk, _kind, channel, evidence in events if (problems := evidence_problems(channel, evidence))]
+    assert wrong == []
+    channels = Consent.objects.values("channel").annotate(n=Count("pk"))
+    shares = {c["channel"]: c["n"] / len(consents) for c in channels}
+    assert set(shares) == set(REQUIRED_KEYS)  # every channel in the book, app the most
+    assert max(shares, key=shares.get) == "app" and shares["call_center"] < 0.1 and shares["branch"] < 0.1
+    # A grant's event records the same channel and the same evidence as the consent it created.
+    granted = {e.consent_id: (e.channel, e.evidence) for e in ConsentEvent.objects.filter(kind="granted")}
+    assert all(granted[pk] == (channel, evidence) for pk, channel, evidence in consents)
+    assert all(e.evidence["reason"] and e.channel == "app" for e in ConsentEvent.objects.filter(kind="withdrawn"))

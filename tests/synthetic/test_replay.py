@@ -93,6 +93,16 @@ def test_hazards_are_recorded_monthly_and_follow_the_latent_risk(replayed):
     )
 
 
+def test_replayed_consents_carry_evidence_that_fits_their_channel(replayed):
+    from accounts.consent_evidence import evidence_problems
+    from accounts.models import Consent, ConsentEvent
+
+    records = [*Consent.objects.values_list("channel", "evidence"), *ConsentEvent.objects.values_list("channel", "evidence")]
+    assert len(records) > 40
+    assert [(c, e) for c, e in records if evidence_problems(c, e)] == []
+    assert not ConsentEvent.objects.filter(evidence__device="synthetic").exists()
+
+
 def test_the_same_seed_replays_the_same_events():
     """Replayed twice from nothing (the first rolled back), a seed gives the same events."""
     from django.db import transaction
