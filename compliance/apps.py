@@ -7,3 +7,11 @@ class ComplianceConfig(AppConfig):
 
     name = "compliance"
     verbose_name = _("Compliance")
+
+    def ready(self) -> None:
+        from riskops.core.health import register_database_check
+
+        from .readiness import audit_verification_check
+
+        # /readyz fails while the last verification of the audit chain found it broken.
+        register_database_check("audit_chain", audit_verification_check)

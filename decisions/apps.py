@@ -14,6 +14,12 @@ class DecisionsConfig(AppConfig):
         from .engine.subscribers import recompute_when_data_changes
 
         register_payload_check(decision_rows_match)
+        # /readyz fails when the last nightly run failed or is older than a day and a bit.
+        from riskops.core.health import register_database_check
+
+        from .engine.readiness import last_nightly_run_check
+
+        register_database_check("nightly_run", last_nightly_run_check)
         # accounts announces changed customer data; decisions answers with a recompute on commit.
         subscribe(recompute_when_data_changes)
 

@@ -5,6 +5,7 @@ fresh machine needs no servers. `DATABASE_URL=postgres://...` and `CELERY_BROKER
 switch to the real services.
 """
 
+import ipaddress
 import os
 from datetime import timedelta
 from pathlib import Path
@@ -152,6 +153,10 @@ RISKOPS_SQLITE_OPTIONS = {
 }
 if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
     DATABASES["default"]["OPTIONS"] = dict(RISKOPS_SQLITE_OPTIONS)
+elif DATABASES["default"]["ENGINE"].endswith("postgresql"):
+    # An unreachable server (a dropped route, a firewall) would otherwise hold a connect, and so a
+    # request, a worker or a /readyz probe, for as long as TCP keeps trying.
+    DATABASES["default"].setdefault("OPTIONS", {}).setdefault("connect_timeout", int(os.environ.get("RISKOPS_DB_CONNECT_TIMEOUT", "5")))
 
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
@@ -416,6 +421,22 @@ CELERY_BEAT_SCHEDULE = {
     },
 }
 
+# /healthz and /readyz (riskops/core/health.py, docs/operations.md "Health and readiness"): their
+# details (each check, what failed) go only to `Authorization: Bearer <RISKOPS_MONITORING_TOKEN>`
+# or to a client address inside RISKOPS_MONITORING_NETWORKS (CIDRs; loopback in development,
+# none in production: behind a proxy on the same host every request comes from loopback).
+RISKOPS_MONITORING_TOKEN = os.environ.get("RISKOPS_MONITORING_TOKEN", "")
+RISKOPS_MONITORING_NETWORKS = env_list("RISKOPS_MONITORING_NETWORKS", "127.0.0.1/32,::1/128" if DEBUG else "")
+for _cidr in RISKOPS_MONITORING_NETWORKS:
+    try:
+        ipaddress.ip_network(_cidr, strict=False)
+    except ValueError:
+        raise ImproperlyConfigured(f"RISKOPS_MONITORING_NETWORKS: {_cidr!r} is not a network like 10.0.0.0/8")
+# Each check is bounded: a probe must answer within its own timeout (typically 5 s).
+RISKOPS_READYZ_BROKER_TIMEOUT = float(os.environ.get("RISKOPS_READYZ_BROKER_TIMEOUT", "2"))
+RISKOPS_READYZ_WORKER_TIMEOUT = float(os.environ.get("RISKOPS_READYZ_WORKER_TIMEOUT", "1"))
+RISKOPS_READYZ_NIGHTLY_MAX_AGE_HOURS = float(os.environ.get("RISKOPS_READYZ_NIGHTLY_MAX_AGE_HOURS", "26"))
+
 LOGGING = {
     "version": 1,
     "disable_existing_loggers": False,
@@ -426,6 +447,8 @@ LOGGING = {
 # Production hardening: on whenever DEBUG is off, so `check --deploy` passes with no warnings.
 if not DEBUG:
     SECURE_SSL_REDIRECT = env_bool("SECURE_SSL_REDIRECT", True)
+    # Probes speak plain HTTP to the app's own port: a 301 to https would fail them.
+    SECURE_REDIRECT_EXEMPT = [r"^healthz$", r"^readyz$"]
     SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https")
     SESSION_COOKIE_SECURE = True
     CSRF_COOKIE_SECURE = True

@@ -6,6 +6,7 @@ from django.views.i18n import set_language
 
 from api.urls import urlpatterns as api_urlpatterns
 from draws.api_views import DrawCheckView
+from riskops.core import health_views
 from riskops.core.login import RoleLoginView
 
 # A refused page says which role it needs (riskops/core/forbidden.py), in the viewer's language.
@@ -15,6 +16,9 @@ admin.site.site_header = _("RiskOps administration")
 admin.site.site_title = _("RiskOps admin")
 
 urlpatterns = [
+    # Probes (riskops/core/health_views.py): no login, no HTTPS redirect, JSON with 200/503.
+    path("healthz", health_views.healthz, name="healthz"),
+    path("readyz", health_views.readyz, name="readyz"),
     path("admin/", admin.site.urls),
     path("login/", RoleLoginView.as_view(), name="login"),  # lands each role on its home
     path("logout/", auth_views.LogoutView.as_view(), name="logout"),
