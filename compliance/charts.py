@@ -4,9 +4,10 @@ request, so in the viewer's language; colours come from decisions.presentation.p
 
 from __future__ import annotations
 
-from django.utils.translation import gettext as _
+from django.utils.translation import gettext as _, ngettext
 
-from decisions.presentation.charts import figure
+from decisions.presentation.charts import LEGEND, LEGEND_MARGIN_TOP, _count_axis, figure
+from decisions.presentation.formats import count
 from decisions.presentation.palette import ACCENT, ACCESS_COLOURS
 
 from .selectors import BookFigures
@@ -19,10 +20,11 @@ WITHDRAW_COLOUR = ACCESS_COLOURS["closed"]
 def _layout(*, x_title: str, y_title: str, **extra) -> dict:
     return {
         "height": HEIGHT,
-        "margin": {"t": 10, "r": 10, "b": 50, "l": 60},
+        "margin": {"t": LEGEND_MARGIN_TOP, "r": 10, "b": 50, "l": 60},
         "xaxis": {"title": {"text": x_title}, "automargin": True},
         "yaxis": {"title": {"text": y_title}, "automargin": True, "rangemode": "tozero"},
-        "legend": {"orientation": "h", "y": -0.3, "traceorder": "normal"},
+        # Above the plot, as on every chart (decisions.presentation.charts.LEGEND): below, it covered the x axis's title.
+        "legend": dict(LEGEND),
         "hovermode": "closest",
         "paper_bgcolor": "#ffffff",
         "plot_bgcolor": "#ffffff",
@@ -36,7 +38,9 @@ def coverage_chart(figures: BookFigures) -> dict:
     shares = [round(c.share * 100, 1) for c in figures.coverage]
     lowest = min(figures.coverage, key=lambda c: c.share, default=None)
     caption = (
-        _("Lowest coverage: %(purpose)s, %(share)s%% of %(n)s customers.") % {"purpose": lowest.label, "share": f"{lowest.share * 100:.1f}", "n": f"{figures.customers:,}"}
+        ngettext(
+            "Lowest coverage: %(purpose)s, %(share)s%% of %(n)s customer.", "Lowest coverage: %(purpose)s, %(share)s%% of %(n)s customers.", figures.customers,
+        ) % {"purpose": lowest.label, "share": f"{lowest.share * 100:.1f}", "n": count(figures.customers)}
         if lowest and figures.customers else ""
     )
     data = [{
@@ -66,10 +70,12 @@ def weekly_chart(figures: BookFigures) -> dict:
     return {
         "id": "chart-consent-weekly",
         "title": _("Grants and withdrawals per week"),
-        "caption": _("%(granted)s grants and %(withdrawn)s withdrawals in the last %(weeks)s weeks.") % {
-            "granted": f"{granted:,}", "withdrawn": f"{withdrawn:,}", "weeks": len(figures.weeks) - 1,
+        "caption": _("%(granted)s and %(withdrawn)s in the last %(weeks)s.") % {
+            "granted": ngettext("%(n)s grant", "%(n)s grants", granted) % {"n": count(granted)},
+            "withdrawn": ngettext("%(n)s withdrawal", "%(n)s withdrawals", withdrawn) % {"n": count(withdrawn)},
+            "weeks": ngettext("%(n)s week", "%(n)s weeks", len(figures.weeks) - 1) % {"n": len(figures.weeks) - 1},
         },
         "empty": granted + withdrawn == 0,
         "empty_text": _("No consent was granted or withdrawn in the last 26 weeks."),
-        "figure": figure(data, _layout(x_title=_("Week (UTC)"), y_title=_("Consents"), barmode="group", yaxis={"title": {"text": _("Consents")}, "rangemode": "tozero", "tickformat": ",d"})),
+        "figure": figure(data, _layout(x_title=_("Week (UTC)"), y_title=_("Consents"), barmode="group", yaxis={"title": {"text": _("Consents")}, **_count_axis([*figures.grants, *figures.withdrawals])})),
     }

@@ -9,7 +9,7 @@ from datetime import timedelta
 from django.utils.translation import gettext as _
 
 from decisions.engine.policy import BANDS
-from decisions.presentation.charts import SMALL_HEIGHT, figure
+from decisions.presentation.charts import LEGEND, LEGEND_MARGIN_TOP, SMALL_HEIGHT, figure
 from decisions.presentation.palette import ACCENT, ACCESS_COLOURS, BAND_COLOURS
 
 from .drift import SCORE
@@ -23,10 +23,11 @@ ALERT_COLOUR = ACCESS_COLOURS["closed"]  # red
 def _layout(*, x_title: str, y_title: str, **extra) -> dict:
     return {
         "height": SMALL_HEIGHT + 80,
-        "margin": {"t": 10, "r": 10, "b": 50, "l": 60},
+        "margin": {"t": LEGEND_MARGIN_TOP, "r": 10, "b": 50, "l": 60},
         "xaxis": {"title": {"text": x_title}, "automargin": True, "type": "date"},
         "yaxis": {"title": {"text": y_title}, "automargin": True, "rangemode": "tozero"},
-        "legend": {"orientation": "h", "y": -0.3, "traceorder": "normal"},
+        # Above the plot, as on every chart (decisions.presentation.charts.LEGEND): below, it covered the x axis's title.
+        "legend": dict(LEGEND),
         "hovermode": "closest",
         "paper_bgcolor": "#ffffff",
         "plot_bgcolor": "#ffffff",

@@ -227,7 +227,10 @@ def _alerts_chart(days: list[date], counts: dict[str, list[int]]) -> dict:
 
 def _limits_chart(days: list[date], increases: list[int], cuts: list[int]) -> dict:
     up, down = sum(increases), sum(cuts)
-    caption = _("%(up)s limit increases and %(down)s cuts in 90 days.") % {"up": f"{up:,}", "down": f"{down:,}"} if up or down else ""
+    caption = _("%(increases)s and %(cuts)s in 90 days.") % {
+        "increases": ngettext("%(n)s limit increase", "%(n)s limit increases", up) % {"n": f"{up:,}"},
+        "cuts": ngettext("%(n)s cut", "%(n)s cuts", down) % {"n": f"{down:,}"},
+    } if up or down else ""
     return {
         "id": "chart-limit-changes", "title": _("Limit increases and cuts per day"), "caption": caption,
         "figure": charts.limit_changes_figure(days, increases, cuts), "empty": not (up or down),

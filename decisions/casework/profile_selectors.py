@@ -237,7 +237,11 @@ def _score_chart(scores: list[dict]) -> dict:
     if len(scores) == 1:
         caption = _("One score so far: %(score)s, band %(band)s.") % {"score": last["score"], "band": last["band"]}
     else:
-        caption = _("Score moved from %(a)s (band %(ab)s) to %(b)s (band %(bb)s) over %(n)s scores.") % {
+        caption = ngettext(
+            "Score moved from %(a)s (band %(ab)s) to %(b)s (band %(bb)s) over %(n)s score.",
+            "Score moved from %(a)s (band %(ab)s) to %(b)s (band %(bb)s) over %(n)s scores.",
+            len(scores),
+        ) % {
             "a": first["score"], "ab": first["band"], "b": last["score"], "bb": last["band"], "n": len(scores),
         }
     return {**chart, "empty": False, "caption": caption, "figure": charts.score_history_figure(scores)}
@@ -298,8 +302,10 @@ def _dpd_chart(customer: Customer, currency: str, now: datetime) -> dict:
     late = [p for p in points if p["dpd"] > 0]
     worst = max(p["dpd"] for p in points)
     caption = (
-        _("%(late)s of %(n)s installments late; the worst %(worst)s days.") % {"late": len(late), "n": len(points), "worst": worst}
-        if late else _("All %(n)s installments on time.") % {"n": len(points)}
+        ngettext(
+            "%(late)s of %(n)s installment late; the worst %(worst)s.", "%(late)s of %(n)s installments late; the worst %(worst)s.", len(points),
+        ) % {"late": len(late), "n": len(points), "worst": ngettext("%(n)s day", "%(n)s days", worst) % {"n": worst}}
+        if late else ngettext("%(n)s installment, on time.", "All %(n)s installments on time.", len(points)) % {"n": len(points)}
     )
     return {**chart, "empty": False, "caption": caption, "figure": charts.dpd_timeline_figure(points, currency)}
 
@@ -327,7 +333,9 @@ def _limit_chart(decisions: list[dict], alerts: list[RiskAlert], currency: str) 
         for d in decisions
     ]
     last = rows[-1]
-    caption = _("%(n)s decisions; now %(access)s at %(limit)s.") % {"n": len(rows), "access": access_name(last["access"]), "limit": money(last["limit"])}
+    caption = ngettext("%(n)s decision; now %(access)s at %(limit)s.", "%(n)s decisions; now %(access)s at %(limit)s.", len(rows)) % {
+        "n": len(rows), "access": access_name(last["access"]), "limit": money(last["limit"]),
+    }
     since = rows[0]["decided_at"]
     events = [
         {"raised_at": a.raised_at, "severity": a.severity, "rule": rule_name(a.rule)}

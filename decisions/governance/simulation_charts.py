@@ -9,9 +9,10 @@ from __future__ import annotations
 
 from decimal import Decimal
 
-from django.utils.translation import gettext as _
+from django.utils.translation import gettext as _, ngettext
 
-from decisions.presentation.charts import CUT_COLOUR, INCREASE_COLOUR, _layout, figure
+from decisions.presentation.charts import CUT_COLOUR, INCREASE_COLOUR, _count_axis, _layout, figure, money_axis
+from decisions.presentation.formats import count, money
 from decisions.models import Access, PolicySimulation
 from decisions.presentation.palette import ACCENT, ACCESS_COLOURS, BAND_COLOURS
 from .services.simulation import NO_BAND, limit_change_buckets
@@ -51,21 +52,22 @@ def limit_change_figure(result: dict) -> dict:
         "type": "bar", "x": labels, "y": counts, "marker": {"color": colours},
         "hovertemplate": "%{x}: %{y:,}<extra></extra>",
     }]
-    return figure(data, _layout(x_title=_("Limit change (currency units)"), y_title=_("Customers"), yaxis={"tickformat": ",d"}))
+    return figure(data, _layout(x_title=_("Limit change (currency units)"), y_title=_("Customers"), yaxis=_count_axis(counts)))
 
 
 def exposure_by_band_figure(result: dict) -> dict:
     x = [_band_label(b) for b in BANDS]
+    series = {key: [float(Decimal(result[key].get(b, "0"))) for b in BANDS] for key in ("exposure_by_band_now", "exposure_by_band_draft")}
     data = [
         {
-            "type": "bar", "name": name, "x": x, "y": [float(Decimal(result[key].get(b, "0"))) for b in BANDS],
+            "type": "bar", "name": name, "x": x, "y": series[key],
             "marker": {"color": colour}, "hovertemplate": "%{x}: %{y:,.2f}" + f"<extra>{name}</extra>",
         }
         for key, name, colour in (
             ("exposure_by_band_now", _("Now"), NOW_COLOUR), ("exposure_by_band_draft", _("Under the draft"), DRAFT_COLOUR),
         )
     ]
-    return figure(data, _layout(x_title=_("Band"), y_title=_("Total limits"), barmode="group", yaxis={"tickformat": ",.0f"}))
+    return figure(data, _layout(x_title=_("Band"), y_title=_("Total limits"), barmode="group", yaxis=money_axis([v for ys in series.values() for v in ys])))
 
 
 def rule_hits_figure(result: dict) -> dict:
@@ -78,7 +80,8 @@ def rule_hits_figure(result: dict) -> dict:
         }
         for key, name, colour in (("rules_now", _("Now"), NOW_COLOUR), ("rules_draft", _("Under the draft"), DRAFT_COLOUR))
     ]
-    return figure(data, _layout(x_title=_("Customers the rule fires for"), y_title="", barmode="group", xaxis={"tickformat": ",d"}))
+    counts = [v for trace in data for v in trace["x"]]
+    return figure(data, _layout(x_title=_("Customers the rule fires for"), y_title="", barmode="group", xaxis=_count_axis(counts)))
 
 
 def _pct(part: Decimal, whole: Decimal) -> str:
@@ -99,12 +102,19 @@ def simulation_report(*, simulation: PolicySimulation) -> dict | None:
     ]
     charts = [
         {"id": "sim-transitions", "title": _("Access now → under the draft"), "figure": transition_figure(result),
-         "caption": _("%(moved)s customers change access state; the diagonal stays where it is.") % {"moved": f"{moved:,}"}},
+         "caption": ngettext(
+             "%(moved)s customer changes access state; the diagonal stays where it is.",
+             "%(moved)s customers change access state; the diagonal stays where it is.",
+             moved,
+         ) % {"moved": count(moved)}},
         {"id": "sim-limit-changes", "title": _("Limit changes"), "figure": limit_change_figure(result),
-         "caption": _("%(up)s limits rise, %(down)s fall, %(same)s stay the same.")
-         % {"up": f"{result['limit_up']:,}", "down": f"{result['limit_down']:,}", "same": f"{result['limit_same']:,}"}},
+         "caption": _("%(up)s, %(down)s, %(same)s.") % {
+             "up": ngettext("%(n)s limit rises", "%(n)s limits rise", result["limit_up"]) % {"n": count(result["limit_up"])},
+             "down": ngettext("%(n)s falls", "%(n)s fall", result["limit_down"]) % {"n": count(result["limit_down"])},
+             "same": ngettext("%(n)s stays the same", "%(n)s stay the same", result["limit_same"]) % {"n": count(result["limit_same"])},
+         }},
         {"id": "sim-exposure-band", "title": _("Exposure by band, now and under the draft"), "figure": exposure_by_band_figure(result),
-         "caption": _("Total exposure %(now)s → %(draft)s (%(pct)s).") % {"now": f"{now:,.2f}", "draft": f"{draft:,.2f}", "pct": _pct(draft - now, now)}},
+         "caption": _("Total exposure %(now)s → %(draft)s (%(pct)s).") % {"now": money(now), "draft": money(draft), "pct": _pct(draft - now, now)}},
         {"id": "sim-rule-hits", "title": _("Rule hits, now and under the draft"), "figure": rule_hits_figure(result),
          "caption": _("How many customers each rule fires for at the simulation's clock, under each policy.")},
     ]

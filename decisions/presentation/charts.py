@@ -14,27 +14,29 @@ from decimal import Decimal
 from typing import Any, Iterable
 
 from django.utils import timezone
-from django.utils.translation import gettext as _
+from django.utils.translation import gettext as _, ngettext
 
-from .palette import ACCESS_COLOURS, ACCENT, BAND_COLOURS, PLOTLY_CONFIG, SEVERITY_COLOURS
+from .formats import currency_symbol
+from .palette import (  # noqa: F401  (the series colours are re-exported for the other charts)
+    ACCENT,
+    ACCESS_COLOURS,
+    BAND_COLOURS,
+    CUT_COLOUR,
+    INCOME_COLOUR,
+    INCREASE_COLOUR,
+    PLOTLY_CONFIG,
+    REPAYMENT_COLOUR,
+    RULE_COLOURS,
+    SEVERITY_COLOURS,
+    SPEND_COLOUR,
+)
 from .texts import access_name, rule_name
 
-# Rules borrow the severity scale (their default severities) so "hotter" reads the same everywhere;
-# the two review rules of lower weight get the accent and the grey of "not offered".
-RULE_COLOURS = {
-    "OVERDUE_90": SEVERITY_COLOURS[5],
-    "OVERDUE_30": SEVERITY_COLOURS[4],
-    "OVER_BORROWING": SEVERITY_COLOURS[3],
-    "FREQUENT_APPLICATIONS": ACCENT,
-    "SPENDING_SPIKE": SEVERITY_COLOURS[2],
-    "CONSENT_WITHDRAWN": ACCESS_COLOURS["not_offered"],
-}
-INCOME_COLOUR = ACCESS_COLOURS["open"]
-SPEND_COLOUR = ACCENT
-REPAYMENT_COLOUR = BAND_COLOURS["C"]
-INCREASE_COLOUR = ACCESS_COLOURS["open"]
-CUT_COLOUR = ACCESS_COLOURS["closed"]
 SMALL_HEIGHT = 280
+# The legend sits in a row above the plot, left-aligned: below it, it covered the x axis's title
+# (and on a narrow chart the tick labels too). The top margin leaves it room.
+LEGEND = {"orientation": "h", "x": 0, "xanchor": "left", "y": 1.02, "yanchor": "bottom", "traceorder": "normal"}
+LEGEND_MARGIN_TOP = 36
 
 
 def _num(value: Decimal | int | float | None) -> float | None:
@@ -53,11 +55,12 @@ def _utc(dt: datetime) -> str:
 def _layout(*, x_title: str, y_title: str, **extra: Any) -> dict:
     layout = {
         "height": SMALL_HEIGHT,
-        "margin": {"t": 10, "r": 10, "b": 50, "l": 60},
+        "margin": {"t": LEGEND_MARGIN_TOP, "r": 10, "b": 50, "l": 60},
         "xaxis": {"title": {"text": x_title}, "automargin": True},
         "yaxis": {"title": {"text": y_title}, "automargin": True, "rangemode": "tozero"},
-        # Stacked traces list their legend in reverse by default; keep the palette's order.
-        "legend": {"orientation": "h", "y": -0.3, "traceorder": "normal"},
+        # Stacked traces list their legend in reverse by default (traceorder normal keeps the
+        # palette's order).
+        "legend": dict(LEGEND),
         "hovermode": "closest",
         "paper_bgcolor": "#ffffff",
         "plot_bgcolor": "#ffffff",
@@ -72,8 +75,27 @@ def _layout(*, x_title: str, y_title: str, **extra: Any) -> dict:
 
 def _count_axis(values: Iterable[float | int | None]) -> dict:
     """A y axis for counts: whole-number ticks (Plotly would label 0.5 customers on a small range)."""
-    top = max((v for v in values if v is not None), default=0)
-    return {"tickformat": ",d", **({"dtick": 1} if top <= 5 else {})}
+    top = max((abs(v) for v in values if v is not None), default=0)
+    return {"tickformat": ",d", "rangemode": "tozero", **({"dtick": 1} if top <= 5 else {})}
+
+
+def money_axis(values: Iterable[float | Decimal | None], *, symbol: str | None = None) -> dict:
+    """A y axis for money: whole currency units with comma thousands and the currency before them
+    (¥12,000), never ¥0.5 on a small range (a tick every 1 then)."""
+    return {**_count_axis(_num(v) for v in values), "tickprefix": currency_symbol() if symbol is None else symbol}
+
+
+def points_axis() -> dict:
+    """A score axis: whole points (a score has no decimals)."""
+    return {"tickformat": "d"}
+
+
+def level_annotation(y: float, text: str, colour: str) -> dict:
+    """The label of a horizontal reference line, at the plot's right edge just above the line."""
+    return {
+        "xref": "paper", "x": 1, "xanchor": "right", "y": y, "yanchor": "bottom", "text": text,
+        "showarrow": False, "font": {"color": colour, "size": 11},
+    }
 
 
 def _time_axis(moments: list[datetime]) -> dict:
@@ -87,6 +109,11 @@ def _time_axis(moments: list[datetime]) -> dict:
 
 
 def figure(data: list[dict], layout: dict) -> dict:
+    """A figure dict. A chart of one series shows no legend (its title says what it is): no row
+    of legend above a lone bar chart."""
+    named = [trace for trace in data if trace.get("showlegend", True)]
+    if len(named) <= 1 and "showlegend" not in layout:
+        layout = {**layout, "showlegend": False}
     return {"data": data, "layout": layout, "config": PLOTLY_CONFIG}
 
 
@@ -110,7 +137,9 @@ def score_distribution_figure(buckets: dict[str, dict[int, int]]) -> dict:
     for points in buckets.values():
         for start, n in points.items():
             per_bucket[start] = per_bucket.get(start, 0) + n
-    return figure(data, _layout(x_title=_("Score (points)"), y_title=_("Customers"), barmode="stack", yaxis=_count_axis(per_bucket.values())))
+    return figure(data, _layout(
+        x_title=_("Score (points)"), y_title=_("Customers"), barmode="stack", xaxis=points_axis(), yaxis=_count_axis(per_bucket.values()),
+    ))
 
 
 def access_mix_figure(days: list[date], counts: dict[str, list[int]]) -> dict:
@@ -172,7 +201,7 @@ def score_history_figure(points: Iterable[dict]) -> dict:
         "hovertemplate": _("Score %{y} · band %{customdata[0]}") + "<br>%{customdata[1]}<extra></extra>",
     }]
     return figure(data, _layout(
-        x_title=_("Computed at"), y_title=_("Score (points)"), yaxis={"rangemode": "normal"},
+        x_title=_("Computed at"), y_title=_("Score (points)"), yaxis={**points_axis(), "rangemode": "normal"},
         xaxis=_time_axis([p["computed_at"] for p in points]),
     ))
 
@@ -185,7 +214,10 @@ def cash_flow_figure(months: list[date], income: list[Decimal], spend: list[Deci
          "hovertemplate": "%{x}: " + currency + "%{y:,.2f}" + f"<extra>{name}</extra>"}
         for name, values, colour in series
     ]
-    return figure(data, _layout(x_title=_("Month (UTC)"), y_title=_("Amount (%(currency)s)") % {"currency": currency}, barmode="group"))
+    return figure(data, _layout(
+        x_title=_("Month (UTC)"), y_title=_("Amount (%(currency)s)") % {"currency": currency}, barmode="group",
+        yaxis=money_axis([*income, *spend, *repayments], symbol=currency),
+    ))
 
 
 def dpd_colour(days: int) -> str:
@@ -209,12 +241,20 @@ def dpd_timeline_figure(installments: Iterable[dict], currency: str) -> dict:
         "customdata": [[f"{currency}{r['amount_due']:,.2f}", _("paid") if r["paid"] else _("unpaid")] for r in rows],
         "hovertemplate": _("Due %{x}: %{y} days past due") + "<br>%{customdata[0]} · %{customdata[1]}<extra></extra>",
     }]
+    levels = [(days, SEVERITY_COLOURS[sev]) for days, sev in ((30, 4), (90, 5)) if any(r["dpd"] >= days * 0.5 for r in rows)]
     shapes = [
-        {"type": "line", "xref": "paper", "x0": 0, "x1": 1, "y0": days, "y1": days, "line": {"color": SEVERITY_COLOURS[sev], "dash": "dot", "width": 1}}
-        for days, sev in ((30, 4), (90, 5))
-        if any(r["dpd"] >= days * 0.5 for r in rows)
+        {"type": "line", "xref": "paper", "x0": 0, "x1": 1, "y0": days, "y1": days, "line": {"color": colour, "dash": "dot", "width": 1}}
+        for days, colour in levels
     ]
-    return figure(data, _layout(x_title=_("Due date"), y_title=_("Days past due"), shapes=shapes))
+    # Each line says what it is: the 30- and 90-day marks of the overdue rules.
+    annotations = [
+        level_annotation(days, ngettext("%(n)s day past due", "%(n)s days past due", days) % {"n": days}, colour)
+        for days, colour in levels
+    ]
+    return figure(data, _layout(
+        x_title=_("Due date"), y_title=_("Days past due"), shapes=shapes, annotations=annotations,
+        yaxis=_count_axis([r["dpd"] for r in rows] + [days for days, _c in levels]),
+    ))
 
 
 def limit_history_figure(decisions: Iterable[dict], currency: str, *, alerts: Iterable[dict] = ()) -> dict:
@@ -247,5 +287,5 @@ def limit_history_figure(decisions: Iterable[dict], currency: str, *, alerts: It
         })
     return figure(data, _layout(
         x_title=_("Decided at"), y_title=_("Limit (%(currency)s)") % {"currency": currency},
-        xaxis=_time_axis([r["decided_at"] for r in rows] + [e["raised_at"] for e in events]),
+        xaxis=_time_axis([r["decided_at"] for r in rows] + [e["raised_at"] for e in events]), yaxis=money_axis(y, symbol=currency),
     ))

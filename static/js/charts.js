@@ -11,7 +11,11 @@
     var source = document.getElementById(el.dataset.chart);
     if (!source || !window.Plotly) { return; }
     var fig = JSON.parse(source.textContent);
-    var layout = Object.assign({ margin: { t: 30, r: 10, b: 40, l: 50 }, font: { size: 12 } }, fig.layout || {});
+    // A figure that sets no legend still gets it in a row above the plot, where it covers no axis title.
+    var layout = Object.assign({
+      margin: { t: 36, r: 10, b: 40, l: 50 }, font: { size: 12 },
+      legend: { orientation: "h", x: 0, xanchor: "left", y: 1.02, yanchor: "bottom", traceorder: "normal" }
+    }, fig.layout || {});
     var config = Object.assign({ displaylogo: false, responsive: true }, pageLocale ? { locale: pageLocale } : {}, fig.config || {});
     window.Plotly.newPlot(el, fig.data || [], layout, config);
   }
