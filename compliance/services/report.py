@@ -20,14 +20,18 @@ from django.db import connection, transaction
 from django.db.models import CharField, Count, Max, Min, Prefetch, Q, QuerySet, Sum
 from django.db.models.functions import Cast
 from django.utils import timezone
-from django.utils.translation import gettext_lazy as _
+from django.utils.translation import gettext, gettext_lazy as _
 
 from accounts.models import Consent, ConsentEvent, Customer
 from decisions.models import CaseNote, CreditLine, Override, RiskAlert
 from decisions.presentation.formats import MONEY_FEATURES, money, when
+from decisions.presentation.sources import data_source_names
+from decisions.presentation.texts import reason_text
 from riskops.core.audit import audit_record
 from riskops.core.models import AuditAction, AuditEvent
 from riskops.core.roles import COMPLIANCE, has_role
+
+from ..report_words import document_name, key_label, transaction_kind_name
 
 PII_PERMISSION = "accounts.view_customer_pii"
 PAGE_ROWS = 100
@@ -195,15 +199,30 @@ def transaction_summary(customer: Customer) -> list[dict[str, Any]]:
 # The page
 
 
+class Cell(str):
+    """A cell's text, with how the page sets it: `recorded` values (stored JSON, codes from the
+    payments app) in the monospace of recorded data, `lang` for text in the customer's language."""
+
+    recorded: bool = False
+    lang: str = ""
+
+    @classmethod
+    def of(cls, text: str, *, recorded: bool = False, lang: str = "") -> "Cell":
+        out = cls(text)
+        out.recorded, out.lang = recorded, lang
+        return out
+
+
 def _words(value: Any) -> str:
-    """A nested value in words, "key: value; key: value", never raw JSON on the page."""
+    """A nested value in words, "key: value; key: value", never raw JSON on the page; keys named
+    in the viewer's language where the report knows them (compliance/report_words.py)."""
     if isinstance(value, dict):
-        return "; ".join(
-            f"{k.replace('_', ' ')}: {money(v) if k in MONEY_FEATURES and v is not None else _words(v)}"
+        return gettext("; ").join(
+            gettext("%(key)s: %(value)s") % {"key": key_label(str(k)), "value": _words(v)}
             for k, v in sorted(value.items(), key=lambda kv: str(kv[0]))
         ) or "—"
     if isinstance(value, list):
-        return ", ".join(_words(v) for v in value) or "—"
+        return gettext(", ").join(_words(v) for v in value) or "—"
     return cell(value)
 
 
@@ -225,12 +244,36 @@ def cell(value: Any) -> str:
     return str(value)
 
 
-def _field_cell(field: Any, value: Any) -> str:
-    """A model field's value with its meaning: a choice as its label, not its code."""
-    if field is not None and field.choices and value not in (None, ""):
+# Columns whose values are codes of the payments app or the bureau, shown as recorded.
+RECORDED_CODES = {"merchant_category", "bureau"}
+
+
+def _field_cell(field: Any, value: Any, key: str = "", row: dict[str, Any] | None = None) -> str:
+    """A value with its meaning: a choice as its label, reasons as sentences, sources and
+    actions in words, stored JSON labelled and set as recorded, not its code."""
+    if value in (None, "", [], {}):
+        return cell(value)
+    if key == "reasons" and row is not None and "review_text" in row and isinstance(value, list):
+        # A notice's reasons as the customer was sent them, in their language.
+        return Cell.of(" ".join(str(r.get("text", "")) for r in value if isinstance(r, dict)), lang=row.get("language") or "")
+    if key in ("reasons", "reason_codes") and isinstance(value, list):
+        return " ".join(reason_text(r) if isinstance(r, dict) else reason_text({"code": r, "text": r}) for r in value)
+    if key == "data_sources" and isinstance(value, list):
+        return data_source_names(value)
+    if key == "action" and field is None:
+        return str(dict(AuditAction.choices).get(value, value))
+    if key == "document":
+        return document_name(value)
+    if key == "actor" and value == "system":
+        return gettext("system")
+    if key == "review_text" and row is not None:
+        return Cell.of(cell(value), lang=row.get("language") or "")
+    if field is not None and field.choices:
         label = dict(field.flatchoices).get(value)
         if label is not None:
             return str(label)
+    if isinstance(value, (dict, list)) or key in RECORDED_CODES:
+        return Cell.of(cell(value), recorded=True)
     return cell(value)
 
 
@@ -262,14 +305,14 @@ class PageSection:
         out = []
         for key in self.keys:
             field = fields.get(key)
-            name = str(field.verbose_name) if field is not None else key.replace("_", " ")
+            name = str(field.verbose_name) if field is not None else key_label(key)
             out.append(name[:1].upper() + name[1:])
         return out
 
     @property
     def cells(self) -> list[list[str]]:
         fields = self._fields()
-        return [[_field_cell(fields.get(col), row.get(col)) for col in self.keys] for row in self.rows]
+        return [[_field_cell(fields.get(col), row.get(col), col, row) for col in self.keys] for row in self.rows]
 
 
 def subject_report_page(*, customer: Customer, viewer: Any, page_rows: int = PAGE_ROWS) -> dict[str, Any]:
@@ -287,7 +330,8 @@ def subject_report_page(*, customer: Customer, viewer: Any, page_rows: int = PAG
             "credit_line": credit_line(customer),
             "line_words": line_in_words(customer),
             "transaction_summary": [
-                {**row, "total_text": cell(row["total"])} for row in transaction_summary(customer)
+                {**row, "total_text": cell(row["total"]), "kind_text": transaction_kind_name(row["kind"])}
+                for row in transaction_summary(customer)
             ],
             "sections": sections,
             "generated_at": timezone.now(),
