@@ -37,12 +37,12 @@ def test_risk_admin_also_gets_the_admin_link_and_the_action_that_compliance_does
 ):
     login(page, live_server, risk_admin, next_url=reverse("decisions:runs"))
     assert "Admin" in _nav_labels(page)
-    assert page.get_by_role("button", name="Start a full recompute").count() == 1
+    assert page.get_by_role("link", name="Start a full recompute…").count() == 1
 
     other = browser.new_context().new_page()
     login(other, live_server, compliance_officer, next_url=reverse("decisions:runs"))
     assert _nav_labels(other) == ["Overview", "Queue", "Runs", "Compliance"]
-    assert other.get_by_role("button", name="Start a full recompute").count() == 0
+    assert other.get_by_role("link", name="Start a full recompute…").count() == 0
     other.context.close()
 
 

@@ -67,7 +67,7 @@ OTHER = {
     "compliance:disclosures": "published disclosure texts",
     "compliance:subject-report-lookup": "a redirect to the report",
     "decisions:runs": "run progress, counts",
-    "decisions:run-start": "POST, then a redirect",
+    "decisions:run-start": "a confirmation: the customer count; POST, then a redirect",
     "decisions:run-progress": "run progress, counts",
     "decisions:queue-next": "POST, then a redirect",
     "decisions:queue-assign": "POST, then a redirect",
