@@ -218,7 +218,7 @@ def _words(value: Any) -> str:
     in the viewer's language where the report knows them (compliance/report_words.py)."""
     if isinstance(value, dict):
         return gettext("; ").join(
-            gettext("%(key)s: %(value)s") % {"key": key_label(str(k)), "value": _words(v)}
+            gettext("%(key)s: %(value)s") % {"key": key_label(str(k)), "value": money(v) if str(k) in MONEY_FEATURES and v is not None else _words(v)}
             for k, v in sorted(value.items(), key=lambda kv: str(kv[0]))
         ) or "—"
     if isinstance(value, list):
