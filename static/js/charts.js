@@ -17,6 +17,9 @@
       legend: { orientation: "h", x: 0, xanchor: "left", y: 1.02, yanchor: "bottom", traceorder: "normal" }
     }, fig.layout || {});
     var config = Object.assign({ displaylogo: false, responsive: true }, pageLocale ? { locale: pageLocale } : {}, fig.config || {});
+    // Plotly 4's "Share chart..." button would send the figure to Plotly's cloud: never here (the
+    // CSP would refuse it anyway), and its title is missing from the zh-CN locale.
+    config.modeBarButtonsToRemove = (config.modeBarButtonsToRemove || []).concat(["sendChartToCloud"]);
     window.Plotly.newPlot(el, fig.data || [], layout, config);
   }
   function drawAll(root) { (root || document).querySelectorAll("[data-chart]").forEach(draw); }
