@@ -17,6 +17,8 @@ from celery.schedules import crontab
 from csp.constants import NONE, SELF, UNSAFE_INLINE
 from django.core.exceptions import ImproperlyConfigured
 
+from riskops.core.structured_logs import configure_structlog, logging_config
+
 BASE_DIR = Path(__file__).resolve().parent.parent
 
 
@@ -73,6 +75,8 @@ INSTALLED_APPS = [
     # django-axes, named in the viewer's language in the admin (riskops/core/axes_app.py).
     "riskops.core.axes_app.AxesConfig",
     "csp",
+    # Structured logs: request ids into the logs and the Celery tasks (riskops/core/structured_logs.py).
+    "django_structlog",
     "django_htmx",
     "rest_framework",
     "rest_framework.authtoken",
@@ -91,6 +95,8 @@ INSTALLED_APPS = [
 ]
 
 MIDDLEWARE = [
+    # First: every response, a redirect included, carries the request id (riskops/core/request_ids.py).
+    "riskops.core.request_ids.RequestIdMiddleware",
     "django.middleware.security.SecurityMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
     # Every response after this line (all but static files) says no-store (riskops/core/no_store.py).
@@ -101,6 +107,8 @@ MIDDLEWARE = [
     "django.middleware.common.CommonMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
     "django.contrib.auth.middleware.AuthenticationMiddleware",
+    # After authentication, so each request's log lines carry the user id (never a name).
+    "riskops.core.request_ids.RequestLogMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
     # Staff sessions: an idle timeout and an absolute lifetime (riskops/core/session_expiry.py).
     "riskops.core.session_expiry.SessionExpiryMiddleware",
@@ -437,12 +445,19 @@ RISKOPS_READYZ_BROKER_TIMEOUT = float(os.environ.get("RISKOPS_READYZ_BROKER_TIME
 RISKOPS_READYZ_WORKER_TIMEOUT = float(os.environ.get("RISKOPS_READYZ_WORKER_TIMEOUT", "1"))
 RISKOPS_READYZ_NIGHTLY_MAX_AGE_HOURS = float(os.environ.get("RISKOPS_READYZ_NIGHTLY_MAX_AGE_HOURS", "26"))
 
-LOGGING = {
-    "version": 1,
-    "disable_existing_loggers": False,
-    "handlers": {"console": {"class": "logging.StreamHandler"}},
-    "root": {"handlers": ["console"], "level": os.environ.get("LOG_LEVEL", "INFO")},
-}
+# Logs (riskops/core/structured_logs.py, docs/operations.md "Logs"): one JSON object a line on
+# stderr in production; readable coloured lines in development. RISKOPS_LOG_FORMAT picks either.
+RISKOPS_LOG_FORMAT = os.environ.get("RISKOPS_LOG_FORMAT", "console" if DEBUG else "json")
+if RISKOPS_LOG_FORMAT not in {"json", "console"}:
+    raise ImproperlyConfigured(f"RISKOPS_LOG_FORMAT must be json or console, not {RISKOPS_LOG_FORMAT!r}")
+LOGGING = logging_config(json_lines=RISKOPS_LOG_FORMAT == "json", level=os.environ.get("LOG_LEVEL", "INFO"))
+configure_structlog()
+# The request id (X-Request-ID, or one made up) travels in each task message's headers.
+DJANGO_STRUCTLOG_CELERY_ENABLED = True
+DJANGO_STRUCTLOG_TRUST_UPSTREAM_REQUEST_ID = True  # riskops/core/request_ids.py checks its form first
+DJANGO_STRUCTLOG_IP_LOGGING_ENABLED = False  # a client's address is personal data
+# The worker keeps the handler above instead of installing its own plain-text one.
+CELERY_WORKER_HIJACK_ROOT_LOGGER = False
 
 # Production hardening: on whenever DEBUG is off, so `check --deploy` passes with no warnings.
 if not DEBUG:

@@ -20,3 +20,8 @@ class CoreConfig(AppConfig):
 
         # A login starts the session's idle and absolute clocks (riskops/core/session_expiry.py).
         user_logged_in.connect(session_stamp_login, dispatch_uid="riskops.core.session_stamp_login")
+
+        from .request_ids import install_celery_worker_step
+
+        # A worker binds each task's request id from its message (riskops/core/structured_logs.py).
+        install_celery_worker_step()
