@@ -795,3 +795,67 @@ class ShadowScore(models.Model):
 
     def __str__(self) -> str:
         return f"run {self.run_id} customer {self.customer_id}: {self.champion_band}→{self.band}"
+
+
+# Each rule's bit in `AccountCase.rule_mask`. Fixed numbers, never reused: the stored masks keep
+# their meaning when rules are added or reordered in AlertRule.
+CASE_RULE_BITS = {
+    AlertRule.OVER_BORROWING.value: 1 << 0,
+    AlertRule.FREQUENT_APPLICATIONS.value: 1 << 1,
+    AlertRule.SPENDING_SPIKE.value: 1 << 2,
+    AlertRule.OVERDUE_30.value: 1 << 3,
+    AlertRule.OVERDUE_90.value: 1 << 4,
+    AlertRule.CONSENT_WITHDRAWN.value: 1 << 5,
+    AlertRule.DISCLOSURE_MISSING.value: 1 << 6,
+}
+
+
+class AccountCase(models.Model):
+    """A flagged account as the queue works it: one open case per customer with open alerts.
+
+    Derived from the customer's open alerts and kept in the same transaction as they change
+    (`decisions.engine.services.cases.cases_sync`, called by the engine when it raises, updates or
+    clears alerts and by triage when it claims, assigns, gives back, dismisses or confirms), so the
+    queue, "next case" and the queue's counts read one row per account instead of grouping alerts
+    on every request. Closed (`closed_at`) when its last open alert closes; a later alert opens a
+    new case, so closed rows are the account's case history.
+    """
+
+    customer = models.ForeignKey(Customer, on_delete=models.PROTECT, related_name="cases")
+    max_severity = models.PositiveSmallIntegerField(help_text="highest severity among the open alerts")
+    # The nearest SLA deadline among the open alerts: raised_at + the active policy's hours for
+    # its severity (kept again for every open case when a policy with other hours is activated).
+    due_at = models.DateTimeField()
+    oldest_raised_at = models.DateTimeField()
+    alert_count = models.PositiveSmallIntegerField(default=0)
+    rule_mask = models.PositiveIntegerField(default=0, help_text="the open alerts' rules, one bit each (CASE_RULE_BITS)")
+    # Who holds the account (one account, one analyst): the assignee of its open alerts.
+    assigned_to = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.PROTECT, related_name="cases"
+    )
+    opened_at = models.DateTimeField()
+    last_activity_at = models.DateTimeField()
+    closed_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        verbose_name = _("case")
+        verbose_name_plural = _("cases")
+        constraints = [
+            models.UniqueConstraint(fields=["customer"], condition=Q(closed_at__isnull=True), name="case_one_open_per_customer"),
+            models.CheckConstraint(condition=Q(max_severity__gte=1) & Q(max_severity__lte=5), name="case_severity_range"),
+            models.CheckConstraint(
+                condition=Q(closed_at__isnull=True, alert_count__gte=1) | Q(closed_at__isnull=False, alert_count=0),
+                name="case_open_iff_alerts",
+            ),
+        ]
+        indexes = [
+            # The queue's order of work (and "next case"): severity, nearest deadline, oldest.
+            models.Index(
+                fields=["-max_severity", "due_at", "oldest_raised_at", "customer"],
+                condition=Q(closed_at__isnull=True), name="case_queue_idx",
+            ),
+            models.Index(fields=["assigned_to"], condition=Q(closed_at__isnull=True), name="case_assignee_idx"),
+        ]
+
+    def __str__(self) -> str:
+        return f"case {self.pk} of {self.customer_id} ({'closed' if self.closed_at else 'open'})"

@@ -36,6 +36,7 @@ from accounts.models import (
     Transaction,
 )
 from decisions.engine.policy import default_policy_body
+from decisions.engine.services.cases import cases_sync
 from decisions.models import (
     Access,
     AlertAction,
@@ -430,6 +431,7 @@ class RiskAlertFactory(factory.django.DjangoModelFactory):
 
     class Meta:
         model = RiskAlert
+        skip_postgeneration_save = True
 
     customer = factory.SubFactory(CustomerFactory)
     rule = AlertRule.OVER_BORROWING
@@ -468,6 +470,13 @@ class RiskAlertFactory(factory.django.DjangoModelFactory):
         resolved = factory.Trait(status=AlertStatus.RESOLVED, resolved_by=factory.SubFactory(UserFactory))
         dismissed = factory.Trait(status=AlertStatus.DISMISSED, resolved_by=factory.SubFactory(UserFactory))
         confirmed = factory.Trait(status=AlertStatus.CONFIRMED, resolved_by=factory.SubFactory(UserFactory))
+
+    @factory.post_generation
+    def account_case(obj, create, extracted, **kwargs):
+        """The account's case follows its alerts, as the engine and triage keep it in the same
+        transaction (decisions/engine/services/cases.py). `account_case=False` leaves it stale."""
+        if create and extracted is not False:
+            cases_sync(customer_ids=[obj.customer_id], now=timezone.now())
 
 
 class CaseNoteFactory(factory.django.DjangoModelFactory):

@@ -17,30 +17,19 @@ from django.db.models import Count, Q, Subquery
 from django.utils import timezone
 from django.utils.translation import gettext as _, ngettext
 
-from riskops.core.exceptions import NotFound
-
 from decisions.presentation import charts
 from decisions.presentation.formats import currency_symbol, money  # noqa: F401  (the overview shows money)
 from decisions.models import Access, AlertRule, Band, BookDailyStat, BookMetric, RecomputeRun, RiskAlert
 from decisions.engine.selectors import recompute_runs, run_progress
 from .services.book_stats import UNSCORED, utc_today
-from decisions.engine.policy_reads import active_policy
+from decisions.engine.policy import DEFAULT_ALERT_SLA_HOURS
+from decisions.engine.policy_reads import alert_sla_hours  # noqa: F401  (read here and by the queue)
 from decisions.presentation.texts import access_name, rule_name
 
 HISTORY_DAYS = 90
 SEVERITIES = (5, 4, 3, 2, 1)
 # Until the policy carries its own SLA per severity (Policy.alert_sla_hours), these hours apply.
-DEFAULT_SLA_HOURS = {1: 72, 2: 48, 3: 24, 4: 8, 5: 4}
-
-
-def alert_sla_hours() -> dict[int, int]:
-    """SLA per severity from the active policy, or the defaults when the policy has none."""
-    try:
-        _version, policy = active_policy()
-    except NotFound:
-        return dict(DEFAULT_SLA_HOURS)
-    hours = getattr(policy, "alert_sla_hours", None) or {}
-    return {sev: int(hours.get(sev, hours.get(str(sev), DEFAULT_SLA_HOURS[sev]))) for sev in DEFAULT_SLA_HOURS}
+DEFAULT_SLA_HOURS = dict(DEFAULT_ALERT_SLA_HOURS)
 
 
 @dataclass

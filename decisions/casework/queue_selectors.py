@@ -1,15 +1,18 @@
-"""Reads for the flagged-account queue (`/queue/`): one row per customer with open or in-review
-alerts, its filters, their counts and its pages.
+"""Reads for the flagged-account queue (`/queue/`): one row per flagged account, its filters,
+their counts and its pages — read from the case table (`AccountCase`, one open case per account,
+kept in the same transaction as its alerts by `decisions.engine.services.cases`), never by grouping
+the open alerts per request.
 
 A page costs a fixed number of queries whatever the size of the book or of the page:
-  1. the active policy version (SLA hours per severity),
-  2. the counts per filter value (one aggregate over the whole open queue),
-  3. the number of matching accounts (counted once, never again by a paginator),
-  4. the page's rows, grouped per customer with the customer and its line joined,
-  5. the open alerts of the page's customers (rules firing, assignees).
-Every filter is served by an index: alert status/rule/severity/assignee (RiskAlert indexes),
-access and band (`line_access_band_idx`), external id (unique). The phone-suffix search runs
-only over flagged customers (driven by the open-alert status index), never over the book.
+  1. the active policy version (SLA hours per severity, shown with the page),
+  2. the counts per filter value (one aggregate over the open cases),
+  3. the counts per line facet (the open cases' credit lines, a semi-join),
+  4. the number of matching accounts (counted once, never again by a paginator),
+  5. the page's cases, with their customers and credit lines joined,
+  6. the open alerts of the page's customers (rules firing, assignees).
+The default order is the partial index `case_queue_idx` (open cases by severity, deadline, age);
+line filters are served by `line_access_band_idx`, the external id by its unique index. The
+phone-suffix search runs only over flagged customers (the open cases), never over the book.
 """
 
 from __future__ import annotations
@@ -18,14 +21,13 @@ from dataclasses import dataclass, field, replace
 from datetime import datetime, timedelta
 from typing import Any
 
-from django.db.models import Case, Count, DateTimeField, F, Max, Min, Q, QuerySet, Value, When
+from django.db.models import Count, F, Q, QuerySet
 from django.utils import timezone
 from django.utils.translation import gettext as _, ngettext
 
-from accounts.models import Customer
 from riskops.core.masking import mask_phone
 
-from decisions.models import ACCESS_VALUES, BAND_VALUES, AlertRule, CreditLine, RiskAlert
+from decisions.models import ACCESS_VALUES, BAND_VALUES, CASE_RULE_BITS, AccountCase, AlertRule, CreditLine, RiskAlert
 from decisions.presentation.formats import money
 from .overview_selectors import alert_sla_hours
 from decisions.presentation.texts import access_name, rule_name
@@ -40,14 +42,6 @@ def sla_hours() -> dict[int, int]:
     return alert_sla_hours()
 
 
-def _due_at(hours: dict[int, int]) -> Case:
-    """When an alert's SLA runs out: raised_at + the hours its severity allows."""
-    return Case(
-        *[When(severity=sev, then=F("raised_at") + Value(timedelta(hours=h))) for sev, h in hours.items()],
-        output_field=DateTimeField(),
-    )
-
-
 def _search(q: str) -> Q | None:
     if not q:
         return None
@@ -60,52 +54,39 @@ def _search(q: str) -> Q | None:
 
 # The queue's default order (`sort=-severity`) is the order of work: the highest severity, then
 # the nearest SLA deadline, then the oldest alert, then the customer id (stable). Other sorts break
-# their ties the same way; "next case" takes the first unassigned account in this order.
+# their ties the same way; "next case" takes the first unassigned account in this order. It is
+# the column order of the partial index `case_queue_idx`.
 PRIORITY_TIES = ("due_at", "oldest_raised_at", "customer_id")
 PRIORITY_ORDER = ("-max_severity", *PRIORITY_TIES)
 
 
-def held_accounts() -> QuerySet[RiskAlert]:
-    """The customer ids of accounts someone holds (an open alert with an assignee), as a subquery."""
-    return RiskAlert.objects.filter(status__in=OPEN_STATUSES, assigned_to__isnull=False).values("customer_id")
+def open_cases() -> QuerySet[AccountCase]:
+    return AccountCase.objects.filter(closed_at__isnull=True)
 
 
-def next_case_accounts(*, filters: QueueFilters, user: Any) -> QuerySet:
-    """Unassigned accounts matching `filters`, most urgent first (`PRIORITY_ORDER`): the accounts
-    "next case" tries in turn, as `customer_id` values. An account someone holds is never one of
-    them, even when an alert raised since their claim is still unassigned."""
-    return (
-        queue_alerts(filters=filters, user=user)
-        .filter(status=RiskAlert.Status.OPEN, assigned_to__isnull=True)
-        .exclude(customer_id__in=held_accounts())
-        .values("customer_id")
-        .annotate(max_severity=Max("severity"), due_at=Min(_due_at(sla_hours())), oldest_raised_at=Min("raised_at"))
-        .order_by(*PRIORITY_ORDER)
-        .values_list("customer_id", flat=True)
-    )
+def _with_rule(qs: QuerySet[AccountCase], rule: str) -> QuerySet[AccountCase]:
+    """Cases with an open alert of `rule` (its bit set in `rule_mask`)."""
+    return qs.annotate(rule_hit=F("rule_mask").bitand(CASE_RULE_BITS[rule])).filter(rule_hit__gt=0)
 
 
-def has_open_siblings(alert: RiskAlert) -> bool:
-    """Whether the alert's account has other open alerts (an action on the account changes them too)."""
-    return RiskAlert.objects.filter(customer_id=alert.customer_id, status__in=OPEN_STATUSES).exclude(pk=alert.pk).exists()
-
-
-def queue_alerts(*, filters: QueueFilters, user: Any) -> QuerySet[RiskAlert]:
-    """Open and in-review alerts matching the filters (without the SLA filter, which applies to a
-    whole account). Also what `case_next` picks from."""
-    qs = RiskAlert.objects.filter(status__in=OPEN_STATUSES)
+def queue_cases(*, filters: QueueFilters, user: Any) -> QuerySet[AccountCase]:
+    """The open cases matching the filters: an account with an open alert of the rule, of the
+    highest severity asked, held (in review) or not (open), by the user or nobody, of the line's
+    access or band, found by the search, past its SLA. Also what "next case" picks from."""
+    qs = open_cases()
     if filters.rule:
-        qs = qs.filter(rule=filters.rule)
+        qs = _with_rule(qs, filters.rule)
     if filters.severity:
-        qs = qs.filter(severity=filters.severity)
-    if filters.status:
-        qs = qs.filter(status=filters.status)
+        qs = qs.filter(max_severity=filters.severity)
+    if filters.status == RiskAlert.Status.OPEN:
+        qs = qs.filter(assigned_to__isnull=True)
+    elif filters.status == RiskAlert.Status.IN_REVIEW:
+        qs = qs.filter(assigned_to__isnull=False)
     if filters.assignee == "me":
         qs = qs.filter(assigned_to=user)
     elif filters.assignee == "unassigned":
         qs = qs.filter(assigned_to__isnull=True)
-    # Line filters as a semi-join on the credit lines' customer_id: the same alerts as
-    # customer__credit_line__…, without joining the customer table on the way.
+    # Line filters as a semi-join on the credit lines' customer_id: no join of the customer table.
     if filters.access or filters.band:
         lines = CreditLine.objects.all()
         if filters.access:
@@ -117,6 +98,21 @@ def queue_alerts(*, filters: QueueFilters, user: Any) -> QuerySet[RiskAlert]:
     if search is not None:
         qs = qs.filter(search)
     return qs
+
+
+def next_case_accounts(*, filters: QueueFilters, user: Any, now: datetime | None = None) -> QuerySet:
+    """Unassigned accounts matching `filters`, most urgent first (`PRIORITY_ORDER`): the accounts
+    "next case" tries in turn, as `customer_id` values. An account someone holds is never one of
+    them, even when an alert raised since their claim is still unassigned (its case is theirs)."""
+    qs = queue_cases(filters=filters, user=user).filter(assigned_to__isnull=True)
+    if filters.sla_breached:
+        qs = qs.filter(due_at__lt=now or timezone.now())
+    return qs.order_by(*PRIORITY_ORDER).values_list("customer_id", flat=True)
+
+
+def has_open_siblings(alert: RiskAlert) -> bool:
+    """Whether the alert's account has other open alerts (an action on the account changes them too)."""
+    return RiskAlert.objects.filter(customer_id=alert.customer_id, status__in=OPEN_STATUSES).exclude(pk=alert.pk).exists()
 
 
 @dataclass
@@ -219,21 +215,23 @@ class QueuePage:
 
 
 def queue_counts(*, user: Any) -> dict[str, dict[str, int]]:
-    """Flagged accounts per filter value, over the whole open queue, in one aggregate query."""
-    base = RiskAlert.objects.filter(status__in=OPEN_STATUSES)
-    account = "customer_id"
-    aggregates: dict[str, Any] = {"all": Count(account, distinct=True)}
+    """Flagged accounts per filter value, over the whole open queue: one aggregate over the open
+    cases, and one over their credit lines (the line's facets)."""
+    base = open_cases()
+    aggregates: dict[str, Any] = {"all": Count("pk")}
+    annotations = {}
     for rule in AlertRule.values:
-        aggregates[f"rule__{rule}"] = Count(account, distinct=True, filter=Q(rule=rule))
+        annotations[f"hit_{rule}"] = F("rule_mask").bitand(CASE_RULE_BITS[rule])
+        aggregates[f"rule__{rule}"] = Count("pk", filter=Q(**{f"hit_{rule}__gt": 0}))
     for sev in SEVERITIES:
-        aggregates[f"severity__{sev}"] = Count(account, distinct=True, filter=Q(severity=sev))
-    for status in OPEN_STATUSES:
-        aggregates[f"status__{status}"] = Count(account, distinct=True, filter=Q(status=status))
-    aggregates["assignee__me"] = Count(account, distinct=True, filter=Q(assigned_to=user))
-    aggregates["assignee__unassigned"] = Count(account, distinct=True, filter=Q(assigned_to__isnull=True))
-    result = base.aggregate(**aggregates)
+        aggregates[f"severity__{sev}"] = Count("pk", filter=Q(max_severity=sev))
+    aggregates[f"status__{RiskAlert.Status.OPEN}"] = Count("pk", filter=Q(assigned_to__isnull=True))
+    aggregates[f"status__{RiskAlert.Status.IN_REVIEW}"] = Count("pk", filter=Q(assigned_to__isnull=False))
+    aggregates["assignee__me"] = Count("pk", filter=Q(assigned_to=user))
+    aggregates["assignee__unassigned"] = Count("pk", filter=Q(assigned_to__isnull=True))
+    result = base.annotate(**annotations).aggregate(**aggregates)
     # The line's facets come from the credit lines of the flagged accounts (a semi-join), so the
-    # alert facets above never join the 100k-row customer and credit-line tables.
+    # case facets above never join the 100k-row customer and credit-line tables.
     line_aggregates: dict[str, Any] = {}
     for access in ACCESS_VALUES:
         line_aggregates[f"access__{access}"] = Count("pk", filter=Q(access=access))
@@ -247,75 +245,60 @@ def queue_counts(*, user: Any) -> dict[str, dict[str, int]]:
     return counts
 
 
+def _line(customer: Any) -> CreditLine | None:
+    try:
+        return customer.credit_line
+    except CreditLine.DoesNotExist:
+        return None
+
+
 def flagged_accounts(*, filters: QueueFilters, user: Any, now: datetime | None = None) -> QueuePage:
-    """One page of the queue: one row per flagged account, sorted and filtered as asked."""
+    """One page of the queue: one row per flagged account (its open case), sorted and filtered."""
     now = now or timezone.now()
     hours = sla_hours()
     counts = queue_counts(user=user)
-    # Grouped by the account alone: the customer and credit-line columns are joined for the page's
-    # rows only (below), or for the sort when it is on one of them (22k alerts joined to two
-    # 100k-row tables cost more than everything else on the page).
-    grouped = (
-        queue_alerts(filters=filters, user=user)
-        .values("customer_id")
-        .annotate(
-            max_severity=Max("severity"),
-            alert_count=Count("id"),
-            oldest_raised_at=Min("raised_at"),
-            due_at=Min(_due_at(hours)),
-        )
-    )
+    cases = queue_cases(filters=filters, user=user)
     if filters.sla_breached:
-        grouped = grouped.filter(due_at__lt=now)
+        cases = cases.filter(due_at__lt=now)
     # Counted once; the page below is a slice, so no paginator counts again.
-    total = grouped.count()
+    total = cases.count()
     num_pages = max((total + filters.page_size - 1) // filters.page_size, 1)
     number = min(filters.page, num_pages)
     direction = "-" if filters.sort.startswith("-") else ""
-    column = SORTS[filters.sort.lstrip("-")]
-    if column.startswith("customer__"):
-        grouped = grouped.annotate(sort_value=Max(column))  # one value per account
-        column = "sort_value"
-    order = [f"{direction}{column}", *PRIORITY_TIES]
+    order = [f"{direction}{SORTS[filters.sort.lstrip('-')]}", *PRIORITY_TIES]
     start = (number - 1) * filters.page_size
-    page = list(grouped.order_by(*order)[start : start + filters.page_size]) if total else []
-
-    accounts: dict[int, dict] = {}
-    if page:
-        accounts = {
-            a["pk"]: a
-            for a in Customer.objects.filter(pk__in=[r["customer_id"] for r in page]).values(
-                "pk", "external_id", "phone", "credit_line__access", "credit_line__band", "credit_line__limit_amount"
-            )
-        }
+    page: list[AccountCase] = []
+    if total:
+        page = list(
+            cases.select_related("customer", "customer__credit_line").order_by(*order)[start : start + filters.page_size]
+        )
     alerts_by_customer: dict[int, list[RiskAlert]] = {}
     if page:
         for alert in (
-            RiskAlert.objects.filter(customer_id__in=[r["customer_id"] for r in page], status__in=OPEN_STATUSES)
+            RiskAlert.objects.filter(customer_id__in=[c.customer_id for c in page], status__in=OPEN_STATUSES)
             .select_related("assigned_to")
             .order_by("-severity", "raised_at", "pk")
         ):
             alerts_by_customer.setdefault(alert.customer_id, []).append(alert)
     rows = []
-    for r in page:
-        due = r["due_at"]
-        account = accounts[r["customer_id"]]
+    for case in page:
+        due, line = case.due_at, _line(case.customer)
         rows.append(
             QueueRow(
-                customer_id=r["customer_id"],
-                external_id=account["external_id"],
-                phone_masked=mask_phone(account["phone"] or ""),
-                access=account["credit_line__access"],
-                band=account["credit_line__band"],
-                limit_amount=account["credit_line__limit_amount"],
-                max_severity=r["max_severity"],
-                alert_count=r["alert_count"],
-                oldest_raised_at=r["oldest_raised_at"],
+                customer_id=case.customer_id,
+                external_id=case.customer.external_id,
+                phone_masked=mask_phone(case.customer.phone or ""),
+                access=line.access if line else None,
+                band=line.band if line else None,
+                limit_amount=line.limit_amount if line else None,
+                max_severity=case.max_severity,
+                alert_count=case.alert_count,
+                oldest_raised_at=case.oldest_raised_at,
                 due_at=due,
                 overdue=now - due if due < now else None,
                 remaining=due - now if due >= now else None,
-                alerts=alerts_by_customer.get(r["customer_id"], []),
-                age=max(now - r["oldest_raised_at"], timedelta()),
+                alerts=alerts_by_customer.get(case.customer_id, []),
+                age=max(now - case.oldest_raised_at, timedelta()),
             )
         )
     return QueuePage(

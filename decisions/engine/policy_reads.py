@@ -7,7 +7,7 @@ from riskops.core.exceptions import NotFound
 
 from decisions.models import PolicyVersion
 
-from .policy import Policy, parse_policy
+from .policy import DEFAULT_ALERT_SLA_HOURS, Policy, parse_policy
 
 _parsed: dict[tuple, Policy] = {}
 
@@ -37,3 +37,15 @@ def active_policy() -> tuple[PolicyVersion, Policy]:
 def body_stamp(version: PolicyVersion):
     """When the draft's body last changed: what a simulation must have been made of."""
     return version.edited_at or version.created_at
+
+
+def alert_sla_hours() -> dict[int, int]:
+    """Hours to triage an alert, per severity, from the active policy (`alerts.sla_hours`), or the
+    defaults when there is no active policy: what the queue's SLA deadlines and the overview's
+    "past SLA" figures both count from."""
+    try:
+        _version, policy = active_policy()
+    except NotFound:
+        return dict(DEFAULT_ALERT_SLA_HOURS)
+    hours = getattr(policy, "alert_sla_hours", None) or {}
+    return {sev: int(hours.get(sev, hours.get(str(sev), DEFAULT_ALERT_SLA_HOURS[sev]))) for sev in DEFAULT_ALERT_SLA_HOURS}

@@ -6,7 +6,9 @@ by the policy (`alerts.max_suppression_days`): until then the recompute does not
 rule again unless its severity rises, and a confirmed alert's action stays in force.
 
 One account, one analyst: claiming, assigning, giving back and "next case" act on every open
-alert of the customer at once, under the customer row's lock (see `_lock_account`).
+alert of the customer at once, under the customer row's lock (see `_lock_account`). The account's
+case (`AccountCase`, what the queue lists) follows every change in the same transaction
+(`cases_sync`).
 
 Every service here: lock → re-check → change → audit → defer side effects, in one transaction.
 Permissions are checked here, not only hidden in the UI: analysts and risk admins act (model
@@ -30,11 +32,12 @@ from riskops.core.audit import audit_record
 from riskops.core.exceptions import AlertClaimedByOther, AlertClosed, NotFound, NotPermitted, ValidationFailed
 from riskops.core.roles import ANALYST, RISK_ADMIN, has_role
 
-from decisions.models import CaseNote, RiskAlert, Trigger
+from decisions.models import AccountCase, CaseNote, RiskAlert, Trigger
 
 from ..filters import QueueFilters
 from ..queue_selectors import next_case_accounts
 from decisions.engine.dispatch import task
+from decisions.engine.services.cases import cases_sync
 from decisions.engine.policy_reads import active_policy
 
 if TYPE_CHECKING:  # pragma: no cover
@@ -195,7 +198,9 @@ def alert_claim(*, alert: RiskAlert, actor: User) -> RiskAlert:
     holder = _holder(alerts, other_than=actor)
     if holder is not None:
         raise _account_held_by_other(holder, alert)
-    _take_account(alerts, assignee=actor, actor=actor, action="alert.claim", now=timezone.now())
+    now = timezone.now()
+    _take_account(alerts, assignee=actor, actor=actor, action="alert.claim", now=now)
+    cases_sync(customer_ids=[alert.customer_id], now=now)
     return alert
 
 
@@ -218,6 +223,7 @@ def alert_unassign(*, alert: RiskAlert, actor: User) -> RiskAlert:
         each.status, each.assigned_to, each.claimed_at = OPEN, None, None
         each.save(update_fields=["status", "assigned_to", "claimed_at"])
         audit_record(actor=actor, action="alert.unassign", target=each, before=before, after=_state(each))
+    cases_sync(customer_ids=[alert.customer_id], now=timezone.now())
     return alert
 
 
@@ -239,7 +245,9 @@ def alert_assign(*, alert: RiskAlert, assignee: User, actor: User) -> RiskAlert:
     _require(actor, ASSIGN_PERMISSION)
     _check_assignee(assignee)
     alert, alerts = _locked_alert(alert)
-    _take_account(alerts, assignee=assignee, actor=actor, action="alert.assign", now=timezone.now())
+    now = timezone.now()
+    _take_account(alerts, assignee=assignee, actor=actor, action="alert.assign", now=now)
+    cases_sync(customer_ids=[alert.customer_id], now=now)
     return alert
 
 
@@ -265,6 +273,8 @@ def alerts_bulk_assign(*, alert_ids: Iterable[int], assignee: User, actor: User)
     for customer_id in customer_ids:
         _lock_account(customer_id)
         changed += _take_account(_account_alerts(customer_id), assignee=assignee, actor=actor, action="alert.assign", now=now)
+    # The cases after every account's alerts (the lock order: alerts, then cases).
+    cases_sync(customer_ids=customer_ids, now=now)
     return changed
 
 
@@ -272,18 +282,32 @@ def alerts_bulk_assign(*, alert_ids: Iterable[int], assignee: User, actor: User)
 NEXT_CASE_BATCH = 20
 
 
+def _lock_free_case(customer_id: int) -> bool:
+    """Lock the account's open case while nobody holds it; False when it is closed, held, or being
+    changed by another transaction right now (SKIP LOCKED on PostgreSQL: skipped, not waited for).
+    Taken after the account's alerts, the lock order of `cases_sync`."""
+    return (
+        AccountCase.objects.select_for_update(skip_locked=True)
+        .filter(customer_id=customer_id, closed_at__isnull=True, assigned_to__isnull=True)
+        .values_list("pk", flat=True)
+        .first()
+        is not None
+    )
+
+
 @transaction.atomic
 def case_next(*, actor: User, filters: QueueFilters | None = None) -> RiskAlert | None:
     """Claim the next case for `actor`: the most urgent unassigned account within `filters` —
     highest severity, then nearest SLA deadline, then oldest (the queue's default order,
-    `queue_selectors.PRIORITY_ORDER`) — with every open alert of it. Returns the account's most
-    severe alert, or None when nothing is waiting.
+    `queue_selectors.PRIORITY_ORDER`, read from the case table) — with every open alert of it.
+    Returns the account's most severe alert, or None when nothing is waiting.
 
     Invariant: two analysts asking at the same moment never get the same account, and an account
-    someone holds is never handed out. Each candidate account is locked with
-    `SELECT … FOR NO KEY UPDATE SKIP LOCKED` on PostgreSQL (an account another transaction is
-    claiming is skipped, not waited for) and re-checked under the lock (taken meanwhile: next
-    one); SQLite serialises writers, so the second caller sees the first's claim.
+    someone holds is never handed out. Each candidate is locked with `SELECT … SKIP LOCKED` on
+    PostgreSQL — the account (customer row), then, after its alerts, its case row — so an account
+    another transaction is claiming is skipped, not waited for, and re-checked under the lock
+    (taken meanwhile: next one); SQLite serialises writers, so the second caller sees the first's
+    claim.
     """
     _require(actor, ACT_PERMISSION)
     candidates = next_case_accounts(filters=filters or QueueFilters(), user=actor)
@@ -297,9 +321,11 @@ def case_next(*, actor: User, filters: QueueFilters | None = None) -> RiskAlert 
             if not _lock_account(customer_id, skip_locked=True):
                 continue
             alerts = _account_alerts(customer_id)
-            if not alerts or _holder(alerts) is not None:
+            if not alerts or _holder(alerts) is not None or not _lock_free_case(customer_id):
                 continue  # closed or claimed since the candidates were read
-            _take_account(alerts, assignee=actor, actor=actor, action="alert.claim", now=timezone.now())
+            now = timezone.now()
+            _take_account(alerts, assignee=actor, actor=actor, action="alert.claim", now=now)
+            cases_sync(customer_ids=[customer_id], now=now)
             return max(alerts, key=lambda a: (a.severity, -a.raised_at.timestamp(), -a.pk))
 
 
@@ -367,6 +393,7 @@ def _close(
     alert.resolution, alert.suppressed_until = note, now + timedelta(days=days)
     alert.save(update_fields=["status", "resolved_by", "resolved_at", "resolution", "suppressed_until"])
     CaseNote.objects.create(customer=alert.customer, alert=alert, author=actor, body=note)
+    cases_sync(customer_ids=[alert.customer_id], now=now)
     audit_record(
         actor=actor,
         action=action,

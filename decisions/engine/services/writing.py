@@ -1,4 +1,5 @@
-"""Writing planned recomputes in bulk: snapshots and their consent links, alerts, decisions, lines.
+"""Writing planned recomputes in bulk: snapshots and their consent links, alerts and their
+accounts' cases, decisions, lines.
 
 Only what changed is written. A snapshot is the record of each computation (the run's evidence of
 what was read and scored), but alerts are written only when new or changed, a decision only when
@@ -17,6 +18,7 @@ from riskops.core.bulk import copy_rows, insert_objects, update_objects
 from decisions.engine.announcements import plans_written
 from decisions.models import CreditDecision, CreditLine, RiskAlert, ScoreSnapshot
 from decisions.engine.planning import CustomerPlan
+from .cases import cases_sync
 from .notices import alerts_clear, notices_for_plans
 
 LINE_FIELDS = (
@@ -58,6 +60,10 @@ def write_plans(plans: list[CustomerPlan]) -> list[CreditDecision]:
     # Before the lines below move: a first decision is known by its line having none yet.
     notices_for_plans(plans)
     alerts_clear(plans)
+    # The case of every account whose alerts were raised, updated or cleared: same transaction.
+    flagged = [p for p in plans if p.new_alerts or p.touched_alerts or p.cleared_alerts]
+    if flagged:
+        cases_sync(customer_ids=[p.context.customer_id for p in flagged], now=max(p.snapshot.computed_at for p in flagged))
 
     lines = []
     for p in plans:

@@ -36,6 +36,7 @@ from decisions.models import CreditDecision, PolicySimulation, PolicyVersion, Re
 from decisions.engine.planning import plan_customer
 from decisions.engine.policy import Policy, _path, parse_policy, validate_policy
 from decisions.engine.policy_reads import body_stamp
+from decisions.engine.services.cases import cases_rebuild
 from decisions.engine.services.inputs import load_chunk
 from decisions.engine.services.runs import recompute_run_start
 from ..activation_checks import activation_evidence
@@ -88,6 +89,9 @@ def policy_activate(*, version: PolicyVersion, actor, audit_extra: dict | None =
         previous.save(update_fields=["state", "retired_at"])
     version.state, version.activated_at, version.activated_by = PolicyVersion.State.ACTIVE, now, actor
     version.save(update_fields=["state", "activated_at", "activated_by"])
+    # The open cases' SLA deadlines follow the new hours, in this transaction (the queue reads them).
+    if previous is None or parse_policy(previous.body, version_id=previous.pk).alert_sla_hours != policy.alert_sla_hours:
+        cases_rebuild(now=now, sla_hours=policy.alert_sla_hours)
     audit_record(
         actor=actor,
         action="policy.activate",

@@ -2,8 +2,9 @@
 
 Each page is requested through Django's test client in this process (the full middleware stack,
 templates, sessions and the database, without a network hop), after a few warm-up requests, as
-an analyst. The queue is measured unfiltered and under each kind of filter; profiles over a sample
-of customers spread over the book (flagged ones first, they have the most to show).
+an analyst. The queue is measured unfiltered and under each kind of filter; the header's customer
+search by a part of an id and by phone digits; profiles over a sample of customers spread over the
+book (flagged ones first, they have the most to show).
 """
 
 import statistics
@@ -51,6 +52,8 @@ class Command(BaseCommand):
         flagged = list(RiskAlert.objects.filter(status__in=RiskAlert.OPEN_STATUSES).values_list("customer__external_id", flat=True).distinct()[:20])
         ids = list(Customer.objects.order_by("pk").values_list("external_id", flat=True)[:: max(Customer.objects.count() // 20, 1)][:20])
         queue = reverse("decisions:queue")
+        search = reverse("decisions:customer-search")
+        phones = [p for p in Customer.objects.filter(external_id__in=ids).values_list("phone", flat=True) if p] or ["0000"]
         pages = {
             "/ (overview)": [reverse("decisions:overview")],
             "/queue/": [queue],
@@ -58,6 +61,10 @@ class Command(BaseCommand):
             "/queue/?rule=OVER_BORROWING&access=limited": [queue + "?rule=OVER_BORROWING&access=limited"],
             "/queue/?assignee=unassigned&sla=breached&sort=-age": [queue + "?assignee=unassigned&sla=breached&sort=-age"],
             "/queue/?q=<external id>": [queue + f"?q={flagged[0] if flagged else ids[0]}"],
+            # The header's search: a part of an id (its last seven characters, any case) and the
+            # last four digits of a phone number, over the whole book (trigram indexes on PostgreSQL).
+            "/search/?q=<part of an id>": [search + f"?q={x[-7:].lower()}" for x in ids],
+            "/search/?q=<last phone digits>": [search + f"?q={p[-4:]}" for p in phones],
             "/customers/<id>/ (flagged)": [reverse("decisions:customer", args=[x]) for x in flagged or ids],
             "/customers/<id>/ (any)": [reverse("decisions:customer", args=[x]) for x in ids],
         }
