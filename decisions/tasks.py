@@ -5,10 +5,12 @@ timeout surface as OperationalError); anything else is a bug, recorded and not r
 """
 
 from celery import shared_task
+from django.conf import settings
 from django.db import OperationalError
 
 from accounts.events import consents_expire_lapsed
 from accounts.models import Customer
+from riskops.ticks import once_per_tick
 
 from .models import Trigger
 from .engine.services.batches import marked_customers_recompute
@@ -56,12 +58,14 @@ def recompute_all(*, trigger: str = Trigger.NIGHTLY) -> int:
 
 
 @shared_task(acks_late=True)
+@once_per_tick(lambda: settings.RISKOPS_SWEEP_SECONDS)
 def recovery_sweep() -> dict:
     result = lost_work_sweep()
     return {"customers": len(result.customers), "chunks": len(result.chunks), "skipped": result.skipped}
 
 
 @shared_task(acks_late=True)
+@once_per_tick(3600)  # hourly (beat "hourly-expiry"): two beats would recompute the same customers twice
 def expire_overrides_and_suspensions() -> int:
     # Lapsed consents first: their customers are marked and recomputed on commit (subscribers).
     consents_expire_lapsed()

@@ -3,6 +3,8 @@
 from celery import shared_task
 from django.db import OperationalError
 
+from riskops.ticks import once_per_tick
+
 from .services.delivery import deliveries_send, webhook_sweep as sweep
 
 RETRY = dict(acks_late=True, autoretry_for=(OperationalError,), retry_backoff=2, retry_backoff_max=120, retry_jitter=True, max_retries=5)
@@ -15,5 +17,6 @@ def webhook_deliver(self, *, delivery_ids: list[int]) -> dict:
 
 
 @shared_task(acks_late=True)
+@once_per_tick(60)  # beat "webhook-sweep": one sweep per minute however many beats
 def webhook_sweep() -> int:
     return sweep()

@@ -68,6 +68,7 @@ def test_the_benchmark_command_runs_end_to_end_on_a_small_book(capsys):
     assert "60 customers in" in out and "(run " in out and "succeeded" in out
     assert "Event to decision through the worker (5 transactions" in out
     assert "Target: full recompute of 100k" in out and "Target: event-to-decision" in out
+    assert "Events in batches through the worker (60 marked customers" in out and "Target: >= 1,000 customers/s" in out
 
 
 def test_the_simulation_benchmark_runs_end_to_end_on_a_small_book(capsys):

@@ -101,9 +101,15 @@ def _send(session: requests.Session, delivery: WebhookDelivery) -> Outcome:
     return Outcome(delivery, at, code, error[:ERROR_MAX], round((time.perf_counter() - started) * 1000, 3))
 
 
-def outcomes_record(outcomes: list[Outcome]) -> list[int]:
-    """Write the attempts' results and the log in one transaction; returns the ids to retry soon
-    (the first retry, 5 s: sooner than the sweep's minute)."""
+# Retries due within this long are scheduled to the second (a countdown message, the 5 s and 5 min
+# retries); later ones are sent by the minute's sweep (up to a minute late). The horizon stays
+# under the broker's visibility timeout (600 s): a message with a later ETA would be redelivered.
+SCHEDULE_HORIZON = timedelta(minutes=5)
+
+
+def outcomes_record(outcomes: list[Outcome]) -> list[tuple[int, datetime]]:
+    """Write the attempts' results and the log in one transaction; returns (id, when) of the
+    retries to schedule to the second (due within SCHEDULE_HORIZON)."""
     soon = []
     changed = []
     for o in outcomes:
@@ -114,8 +120,8 @@ def outcomes_record(outcomes: list[Outcome]) -> list[int]:
         else:
             d.next_attempt_at = next_attempt_after(d.attempts, o.at)
             d.status = DeliveryStatus.DEAD if d.next_attempt_at is None else DeliveryStatus.FAILED
-            if d.next_attempt_at is not None and d.next_attempt_at - o.at <= timedelta(minutes=1):
-                soon.append(d.pk)
+            if d.next_attempt_at is not None and d.next_attempt_at - o.at <= SCHEDULE_HORIZON:
+                soon.append((d.pk, d.next_attempt_at))
         changed.append(d)
     with transaction.atomic():
         update_objects(WebhookDelivery, changed, ["status", "next_attempt_at", "last_response_code", "last_error", "delivered_at"])
@@ -146,7 +152,11 @@ def deliveries_send(*, delivery_ids: list[int]) -> dict[str, int]:
     if soon:
         from ..tasks import webhook_deliver
 
-        webhook_deliver.apply_async(kwargs={"delivery_ids": soon}, countdown=RETRY_DELAYS[0].total_seconds())
+        by_time: dict[datetime, list[int]] = {}
+        for pk, at in soon:
+            by_time.setdefault(at.replace(microsecond=0) + timedelta(seconds=1), []).append(pk)
+        for at, ids in sorted(by_time.items()):  # at the second it is due (claimed only once due)
+            webhook_deliver.apply_async(kwargs={"delivery_ids": ids}, eta=at)
     ok = sum(1 for o in outcomes if not o.error)
     return {"sent": len(outcomes), "succeeded": ok, "failed": len(outcomes) - ok}
 

@@ -8,7 +8,8 @@ PostgreSQL that this sweep (beat, every RISKOPS_SWEEP_SECONDS) reads:
   message was lost (or is stuck): the customer's recompute is enqueued again, with the trigger of
   its oldest mark, and the mark's clock restarts so a slow queue is not flooded every minute.
 - a chunk of a running run: `pending` with no message sent for the grace period while the run
-  has stopped moving (no chunk claimed or finished for that long) lost its message; `running`
+  has stopped moving (no chunk claimed or finished for that long), or overtaken by a later chunk
+  claimed more than a lease ago (a dead worker had taken its message), lost its message; `running`
   under a lease that lapsed (`RISKOPS_CHUNK_LEASE_SECONDS`: its heartbeat stopped) lost its
   worker. Both are sent again. A duplicate is harmless: the chunk's lease and the check under its
   row lock let exactly one copy write.
@@ -24,7 +25,7 @@ from datetime import datetime, timedelta
 
 from django.conf import settings
 from django.db import connection, transaction
-from django.db.models import F, Q
+from django.db.models import Exists, F, OuterRef, Q
 from django.utils import timezone
 
 from accounts.changes import change_marks_touch, stale_change_marks
@@ -32,7 +33,7 @@ from riskops.core.audit import audit_record
 
 from decisions.models import RecomputeChunk, RecomputeRun
 from ..dispatch import task
-from .runs import chunks_dispatch, lease_lapsed
+from .runs import chunks_dispatch, lease_lapsed, lease_seconds
 
 logger = logging.getLogger(__name__)
 
@@ -114,9 +115,20 @@ def _lost_chunks_redispatch(*, now: datetime, grace_before: datetime) -> list[in
         moving = (run.started_at and run.started_at >= grace_before) or chunks.filter(
             Q(claimed_at__gte=grace_before) | Q(finished_at__gte=grace_before)
         ).exists()
-        lost = lost_worker if moving else lost_worker | Q(status=RecomputeChunk.Status.PENDING)
+        # A pending chunk overtaken by a later one (its queue is first in, first out) that was
+        # claimed more than a lease ago lost its message with a dead worker that had taken it.
+        overtaken = Q(status=RecomputeChunk.Status.PENDING) & Exists(
+            RecomputeChunk.objects.filter(
+                run_id=OuterRef("run_id"), index__gt=OuterRef("index"), dispatched_at__gte=OuterRef("dispatched_at"),
+                claimed_at__lt=now - timedelta(seconds=lease_seconds()),
+            )
+        )
+        # (Sent again, the chunk's dispatch is newer than its overtaker's: it is not sent twice.)
+        lost = lost_worker | overtaken
+        if not moving:
+            lost |= Q(status=RecomputeChunk.Status.PENDING) & not_recently_sent
         found = list(
-            chunks.filter(lost_worker | (lost & not_recently_sent)).order_by("index").values_list("pk", "index", "status")[: CHUNK_BATCH - len(picked)]
+            chunks.filter(lost).order_by("index").values_list("pk", "index", "status")[: CHUNK_BATCH - len(picked)]
         )
         if not found:
             continue

@@ -285,25 +285,32 @@ def chunk_recompute(*, chunk_id: int, token: str | None = None) -> RecomputeChun
             first_id=chunk.first_customer_id, last_id=chunk.last_customer_id, run=chunk.run, now=now, before_write=still_ours
         )
         if written is None:  # done or taken over by another holder while this one read
-            transaction.set_rollback(True)
-            return RecomputeChunk.objects.get(pk=chunk_id)
-        customers, decisions = written
-        chunk = held[0]
-        # Failed by a concurrent copy of this task since our claim: it is done now, not failed.
-        was_failed = chunk.status == RecomputeChunk.Status.FAILED
-        chunk.status, chunk.finished_at, chunk.error, chunk.lease_until = RecomputeChunk.Status.DONE, timezone.now(), "", None
-        chunk.save(update_fields=["status", "finished_at", "error", "lease_until"])
-        if was_failed:
-            RecomputeRun.objects.filter(pk=chunk.run_id).update(failed_customers=F("failed_customers") - chunk.size)
-        # One audit event per chunk, not per customer: the payload vouches for every decision row.
-        audit_record(
-            actor=None, action="recompute.chunk", target=chunk,
-            after={
-                "run": chunk.run_id, "index": chunk.index, "customers": customers,
-                "decision_ids": sorted(d.pk for d in decisions), "digest": decisions_digest(decisions),
-            },
-        )
-        _run_finish_if_complete(chunk.run_id)
+            transaction.set_rollback(True)  # the marks it took go back; the chunk is read below
+        else:
+            chunk = _chunk_done(held=held[0], written=written)
+    return chunk if written is not None else RecomputeChunk.objects.get(pk=chunk_id)
+
+
+def _chunk_done(*, held: RecomputeChunk, written: tuple[int, list]) -> RecomputeChunk:
+    """Inside the work transaction, the chunk row locked and still this holder's: mark it done,
+    audit what it wrote, and finish the run if it was the last."""
+    customers, decisions = written
+    chunk = held
+    # Failed by a concurrent copy of this task since our claim: it is done now, not failed.
+    was_failed = chunk.status == RecomputeChunk.Status.FAILED
+    chunk.status, chunk.finished_at, chunk.error, chunk.lease_until = RecomputeChunk.Status.DONE, timezone.now(), "", None
+    chunk.save(update_fields=["status", "finished_at", "error", "lease_until"])
+    if was_failed:
+        RecomputeRun.objects.filter(pk=chunk.run_id).update(failed_customers=F("failed_customers") - chunk.size)
+    # One audit event per chunk, not per customer: the payload vouches for every decision row.
+    audit_record(
+        actor=None, action="recompute.chunk", target=chunk,
+        after={
+            "run": chunk.run_id, "index": chunk.index, "customers": customers,
+            "decision_ids": sorted(d.pk for d in decisions), "digest": decisions_digest(decisions),
+        },
+    )
+    _run_finish_if_complete(chunk.run_id)
     return chunk
 
 
