@@ -7,9 +7,9 @@ delete anywhere can cascade them away.
 from django.conf import settings
 from django.db import models
 from django.db.models import F, Q
-from django.utils.translation import gettext_lazy as _, pgettext_lazy
+from django.utils.translation import gettext, gettext_lazy as _, pgettext_lazy
 
-from accounts.models import Consent, Customer
+from accounts.models import Consent, Customer, CustomerLanguage
 from riskops.core.formats import money
 
 
@@ -61,32 +61,34 @@ class PolicyVersion(models.Model):
 
     State = PolicyState
 
-    version = models.PositiveIntegerField(unique=True)
-    name = models.CharField(max_length=120)
-    body = models.JSONField(default=dict, blank=True)
-    state = models.CharField(max_length=8, choices=State.choices, default=State.DRAFT)
-    notes = models.TextField(blank=True)
+    version = models.PositiveIntegerField(unique=True, verbose_name=_("version"))
+    name = models.CharField(max_length=120, verbose_name=_("name"))
+    body = models.JSONField(default=dict, blank=True, verbose_name=_("body"))
+    state = models.CharField(max_length=8, choices=State.choices, default=State.DRAFT, verbose_name=_("state"))
+    notes = models.TextField(blank=True, verbose_name=_("notes"))
     created_by = models.ForeignKey(
-        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.PROTECT, related_name="+"
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.PROTECT, related_name="+", verbose_name=_("created by")
     )
-    created_at = models.DateTimeField(auto_now_add=True)
-    activated_at = models.DateTimeField(null=True, blank=True)
+    created_at = models.DateTimeField(auto_now_add=True, verbose_name=_("created at"))
+    activated_at = models.DateTimeField(null=True, blank=True, verbose_name=_("activated at"))
     activated_by = models.ForeignKey(
-        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.PROTECT, related_name="+"
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.PROTECT, related_name="+", verbose_name=_("activated by")
     )
     # Governance (maker-checker): a draft is copied from a version, edited, simulated, then one
     # risk admin asks for activation and a second one approves it.
-    copied_from = models.ForeignKey("self", null=True, blank=True, on_delete=models.PROTECT, related_name="+")
-    edited_at = models.DateTimeField(null=True, blank=True, help_text="last change of the body; a simulation must be newer")
+    copied_from = models.ForeignKey("self", null=True, blank=True, on_delete=models.PROTECT, related_name="+", verbose_name=_("copied from"))
+    edited_at = models.DateTimeField(null=True, blank=True, help_text=_("last change of the body; a simulation must be newer"), verbose_name=_("edited at"))
     activation_requested_by = models.ForeignKey(
-        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.PROTECT, related_name="+"
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.PROTECT, related_name="+", verbose_name=_("activation requested by")
     )
-    activation_requested_at = models.DateTimeField(null=True, blank=True)
+    activation_requested_at = models.DateTimeField(null=True, blank=True, verbose_name=_("activation requested at"))
     # Why the maker asks: the approver reads it, policy.activation_request keeps it.
-    activation_justification = models.TextField(blank=True, default="")
-    retired_at = models.DateTimeField(null=True, blank=True)
+    activation_justification = models.TextField(blank=True, default="", verbose_name=_("activation justification"))
+    retired_at = models.DateTimeField(null=True, blank=True, verbose_name=_("retired at"))
 
     class Meta:
+        verbose_name = _("policy version")
+        verbose_name_plural = _("policy versions")
         ordering = ["-version"]
         constraints = [
             models.UniqueConstraint(fields=["state"], condition=Q(state=PolicyState.ACTIVE.value), name="policy_one_active"),
@@ -103,7 +105,7 @@ class PolicyVersion(models.Model):
         permissions = [("activate_policyversion", "Can activate a policy version")]
 
     def __str__(self) -> str:
-        return f"v{self.version} {self.name} ({self.state})"
+        return gettext("v%(version)s %(name)s (%(state)s)") % {"version": self.version, "name": self.name, "state": self.get_state_display()}
 
 
 class RunStatus(models.TextChoices):
@@ -124,10 +126,10 @@ class RunOrigin(models.TextChoices):
 
 
 class ChunkStatus(models.TextChoices):
-    PENDING = "pending", "Pending"
-    RUNNING = "running", "Running"
-    DONE = "done", "Done"
-    FAILED = "failed", "Failed"
+    PENDING = "pending", _("Pending")
+    RUNNING = "running", _("Running")
+    DONE = "done", _("Done")
+    FAILED = "failed", _("Failed")
 
 
 class RecomputeRun(models.Model):
@@ -135,31 +137,33 @@ class RecomputeRun(models.Model):
 
     Status = RunStatus
 
-    status = models.CharField(max_length=12, choices=Status.choices, default=Status.PENDING)
-    trigger = models.CharField(max_length=16, choices=Trigger.choices, default=Trigger.MANUAL)
+    status = models.CharField(max_length=12, choices=Status.choices, default=Status.PENDING, verbose_name=_("status"))
+    trigger = models.CharField(max_length=16, choices=Trigger.choices, default=Trigger.MANUAL, verbose_name=_("trigger"))
     # Said on the runs page next to the trigger: "started by a policy activation", "replay".
-    origin = models.CharField(max_length=16, choices=RunOrigin.choices, default=RunOrigin.PERSON, blank=True)
-    policy_version = models.ForeignKey(PolicyVersion, null=True, on_delete=models.PROTECT, related_name="runs")
+    origin = models.CharField(max_length=16, choices=RunOrigin.choices, default=RunOrigin.PERSON, blank=True, verbose_name=_("origin"))
+    policy_version = models.ForeignKey(PolicyVersion, null=True, on_delete=models.PROTECT, related_name="runs", verbose_name=_("policy version"))
     requested_by = models.ForeignKey(
-        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.PROTECT, related_name="+"
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.PROTECT, related_name="+", verbose_name=_("requested by")
     )
-    chunk_size = models.PositiveIntegerField(default=2000)
-    total_customers = models.PositiveIntegerField(default=0)
-    done_customers = models.PositiveIntegerField(default=0)
-    failed_customers = models.PositiveIntegerField(default=0)
-    total_chunks = models.PositiveIntegerField(default=0)
+    chunk_size = models.PositiveIntegerField(default=2000, verbose_name=_("chunk size"))
+    total_customers = models.PositiveIntegerField(default=0, verbose_name=_("total customers"))
+    done_customers = models.PositiveIntegerField(default=0, verbose_name=_("done customers"))
+    failed_customers = models.PositiveIntegerField(default=0, verbose_name=_("failed customers"))
+    total_chunks = models.PositiveIntegerField(default=0, verbose_name=_("total chunks"))
     # The UTC date a nightly run is for, unique: beat's message is acks_late, so a worker lost
     # mid-task gets it redelivered, and the redelivery must find tonight's run, not start another.
-    night = models.DateField(null=True, blank=True)
+    night = models.DateField(null=True, blank=True, verbose_name=_("night"))
     # The clock the run computes at. Empty for a live run: each chunk reads the time when it runs.
     # Set by a replay (`seed_demo --history-days`), whose nightly run for a past day must see the
     # book as it stood at that day's end, whenever its chunks happen to run.
-    as_of = models.DateTimeField(null=True, blank=True)
-    created_at = models.DateTimeField(auto_now_add=True)
-    started_at = models.DateTimeField(null=True, blank=True)
-    finished_at = models.DateTimeField(null=True, blank=True)
+    as_of = models.DateTimeField(null=True, blank=True, verbose_name=_("as of"))
+    created_at = models.DateTimeField(auto_now_add=True, verbose_name=_("created at"))
+    started_at = models.DateTimeField(null=True, blank=True, verbose_name=_("started at"))
+    finished_at = models.DateTimeField(null=True, blank=True, verbose_name=_("finished at"))
 
     class Meta:
+        verbose_name = _("recompute run")
+        verbose_name_plural = _("recompute runs")
         ordering = ["-created_at", "-id"]
         constraints = [
             models.UniqueConstraint(fields=["night"], name="run_one_per_night"),
@@ -177,7 +181,7 @@ class RecomputeRun(models.Model):
         permissions = [("start_recomputerun", "Can start a full recompute")]
 
     def __str__(self) -> str:
-        return f"run {self.pk} ({self.status})"
+        return gettext("run %(id)s (%(status)s)") % {"id": self.pk, "status": self.get_status_display()}
 
 
 class RecomputeChunk(models.Model):
@@ -185,28 +189,30 @@ class RecomputeChunk(models.Model):
 
     Status = ChunkStatus
 
-    run = models.ForeignKey(RecomputeRun, on_delete=models.PROTECT, related_name="chunks")
-    index = models.PositiveIntegerField()
-    first_customer_id = models.BigIntegerField()
-    last_customer_id = models.BigIntegerField()
-    size = models.PositiveIntegerField()
-    status = models.CharField(max_length=8, choices=Status.choices, default=Status.PENDING)
+    run = models.ForeignKey(RecomputeRun, on_delete=models.PROTECT, related_name="chunks", verbose_name=_("run"))
+    index = models.PositiveIntegerField(verbose_name=_("index"))
+    first_customer_id = models.BigIntegerField(verbose_name=_("first customer id"))
+    last_customer_id = models.BigIntegerField(verbose_name=_("last customer id"))
+    size = models.PositiveIntegerField(verbose_name=_("size"))
+    status = models.CharField(max_length=8, choices=Status.choices, default=Status.PENDING, verbose_name=_("status"))
     # attempts counts claims; claimed_at is when the latest one began. A claim is a lease: the
     # worker renews `lease_until` while it works (a heartbeat), and a chunk `running` whose lease
     # lapsed lost its worker (the recovery sweep re-dispatches it, a copy may take it over).
     # `claim_token` names the holder (the Celery task id, the same across its retries), so a retry
     # takes back its own claim at once instead of waiting for the lease to lapse.
-    attempts = models.PositiveSmallIntegerField(default=0)
-    claimed_at = models.DateTimeField(null=True, blank=True)
-    lease_until = models.DateTimeField(null=True, blank=True)
-    claim_token = models.CharField(max_length=64, blank=True)
+    attempts = models.PositiveSmallIntegerField(default=0, verbose_name=_("attempts"))
+    claimed_at = models.DateTimeField(null=True, blank=True, verbose_name=_("claimed at"))
+    lease_until = models.DateTimeField(null=True, blank=True, verbose_name=_("lease until"))
+    claim_token = models.CharField(max_length=64, blank=True, verbose_name=_("claim token"))
     # When a task for the chunk was last sent to the broker: the sweep sends a pending chunk
     # again only once per grace period, not every minute while the first message is queued.
-    dispatched_at = models.DateTimeField(null=True, blank=True)
-    finished_at = models.DateTimeField(null=True, blank=True)
-    error = models.TextField(blank=True)
+    dispatched_at = models.DateTimeField(null=True, blank=True, verbose_name=_("dispatched at"))
+    finished_at = models.DateTimeField(null=True, blank=True, verbose_name=_("finished at"))
+    error = models.TextField(blank=True, verbose_name=_("error"))
 
     class Meta:
+        verbose_name = _("recompute chunk")
+        verbose_name_plural = _("recompute chunks")
         ordering = ["run", "index"]
         constraints = [
             models.UniqueConstraint(fields=["run", "index"], name="chunk_unique_per_run"),
@@ -216,28 +222,30 @@ class RecomputeChunk(models.Model):
         ]
 
     def __str__(self) -> str:
-        return f"run {self.run_id} chunk {self.index} ({self.status})"
+        return gettext("run %(run)s chunk %(index)s (%(status)s)") % {"run": self.run_id, "index": self.index, "status": self.get_status_display()}
 
 
 class ScoreSnapshot(models.Model):
     """The score as computed at one moment, with everything needed to explain and reproduce it."""
 
-    customer = models.ForeignKey(Customer, on_delete=models.PROTECT, related_name="score_snapshots")
-    policy_version = models.ForeignKey(PolicyVersion, on_delete=models.PROTECT, related_name="snapshots")
-    run = models.ForeignKey(RecomputeRun, null=True, blank=True, on_delete=models.PROTECT, related_name="snapshots")
-    computed_at = models.DateTimeField()
-    trigger = models.CharField(max_length=16, choices=Trigger.choices)
+    customer = models.ForeignKey(Customer, on_delete=models.PROTECT, related_name="score_snapshots", verbose_name=_("customer"))
+    policy_version = models.ForeignKey(PolicyVersion, on_delete=models.PROTECT, related_name="snapshots", verbose_name=_("policy version"))
+    run = models.ForeignKey(RecomputeRun, null=True, blank=True, on_delete=models.PROTECT, related_name="snapshots", verbose_name=_("run"))
+    computed_at = models.DateTimeField(verbose_name=_("computed at"))
+    trigger = models.CharField(max_length=16, choices=Trigger.choices, verbose_name=_("trigger"))
     # Null when there is no credit_scoring consent: nothing was read, nothing was scored.
-    score = models.PositiveSmallIntegerField(null=True, blank=True)
-    probability_of_default = models.DecimalField(max_digits=6, decimal_places=5, null=True, blank=True)
-    band = models.CharField(max_length=1, choices=Band.choices, blank=True)
-    features = models.JSONField(default=dict, blank=True)
-    points = models.JSONField(default=dict, blank=True, help_text="points per feature")
-    reason_codes = models.JSONField(default=list, blank=True)
-    data_sources = models.JSONField(default=list, blank=True, help_text="which tables were read")
-    consents_used = models.ManyToManyField(Consent, blank=True, related_name="score_snapshots")
+    score = models.PositiveSmallIntegerField(null=True, blank=True, verbose_name=_("score"))
+    probability_of_default = models.DecimalField(max_digits=6, decimal_places=5, null=True, blank=True, verbose_name=_("probability of default"))
+    band = models.CharField(max_length=1, choices=Band.choices, blank=True, verbose_name=_("band"))
+    features = models.JSONField(default=dict, blank=True, verbose_name=_("features"))
+    points = models.JSONField(default=dict, blank=True, help_text=_("points per feature"), verbose_name=_("points"))
+    reason_codes = models.JSONField(default=list, blank=True, verbose_name=_("reason codes"))
+    data_sources = models.JSONField(default=list, blank=True, help_text=_("which tables were read"), verbose_name=_("data sources"))
+    consents_used = models.ManyToManyField(Consent, blank=True, related_name="score_snapshots", verbose_name=_("consents used"))
 
     class Meta:
+        verbose_name = _("score snapshot")
+        verbose_name_plural = _("score snapshots")
         ordering = ["-computed_at", "-id"]
         get_latest_by = "computed_at"
         constraints = [
@@ -254,29 +262,31 @@ class ScoreSnapshot(models.Model):
         indexes = [models.Index(fields=["customer", "-computed_at"], name="snapshot_customer_time_idx")]
 
     def __str__(self) -> str:
-        return f"{self.customer_id} score {self.score} band {self.band or '-'}"
+        return gettext("%(customer)s score %(score)s band %(band)s") % {"customer": self.customer_id, "score": self.score, "band": self.band or "-"}
 
 
 class CreditDecision(models.Model):
     """A change of access or limit. Written only when one of them changes."""
 
-    customer = models.ForeignKey(Customer, on_delete=models.PROTECT, related_name="decisions")
-    snapshot = models.ForeignKey(ScoreSnapshot, null=True, blank=True, on_delete=models.PROTECT, related_name="decisions")
-    policy_version = models.ForeignKey(PolicyVersion, on_delete=models.PROTECT, related_name="decisions")
-    override = models.ForeignKey("Override", null=True, blank=True, on_delete=models.PROTECT, related_name="decisions")
-    run = models.ForeignKey(RecomputeRun, null=True, blank=True, on_delete=models.PROTECT, related_name="decisions")
-    decided_at = models.DateTimeField()
-    trigger = models.CharField(max_length=16, choices=Trigger.choices)
-    access = models.CharField(max_length=12, choices=Access.choices)
-    limit_amount = models.DecimalField(max_digits=14, decimal_places=2)
-    previous_access = models.CharField(max_length=12, choices=Access.choices, blank=True)
-    previous_limit = models.DecimalField(max_digits=14, decimal_places=2, null=True, blank=True)
-    model_access = models.CharField(max_length=12, choices=Access.choices, help_text="before any override")
-    model_limit = models.DecimalField(max_digits=14, decimal_places=2)
-    reasons = models.JSONField(default=list, blank=True)
-    suspended_until = models.DateTimeField(null=True, blank=True)
+    customer = models.ForeignKey(Customer, on_delete=models.PROTECT, related_name="decisions", verbose_name=_("customer"))
+    snapshot = models.ForeignKey(ScoreSnapshot, null=True, blank=True, on_delete=models.PROTECT, related_name="decisions", verbose_name=_("snapshot"))
+    policy_version = models.ForeignKey(PolicyVersion, on_delete=models.PROTECT, related_name="decisions", verbose_name=_("policy version"))
+    override = models.ForeignKey("Override", null=True, blank=True, on_delete=models.PROTECT, related_name="decisions", verbose_name=_("override"))
+    run = models.ForeignKey(RecomputeRun, null=True, blank=True, on_delete=models.PROTECT, related_name="decisions", verbose_name=_("run"))
+    decided_at = models.DateTimeField(verbose_name=_("decided at"))
+    trigger = models.CharField(max_length=16, choices=Trigger.choices, verbose_name=_("trigger"))
+    access = models.CharField(max_length=12, choices=Access.choices, verbose_name=_("access"))
+    limit_amount = models.DecimalField(max_digits=14, decimal_places=2, verbose_name=_("limit amount"))
+    previous_access = models.CharField(max_length=12, choices=Access.choices, blank=True, verbose_name=_("previous access"))
+    previous_limit = models.DecimalField(max_digits=14, decimal_places=2, null=True, blank=True, verbose_name=_("previous limit"))
+    model_access = models.CharField(max_length=12, choices=Access.choices, help_text=_("before any override"), verbose_name=_("model access"))
+    model_limit = models.DecimalField(max_digits=14, decimal_places=2, verbose_name=_("model limit"))
+    reasons = models.JSONField(default=list, blank=True, verbose_name=_("reasons"))
+    suspended_until = models.DateTimeField(null=True, blank=True, verbose_name=_("suspended until"))
 
     class Meta:
+        verbose_name = _("credit decision")
+        verbose_name_plural = _("credit decisions")
         ordering = ["-decided_at", "-id"]
         get_latest_by = "decided_at"
         constraints = [
@@ -298,33 +308,35 @@ class CreditDecision(models.Model):
         indexes = [models.Index(fields=["customer", "-decided_at"], name="decision_customer_time_idx")]
 
     def __str__(self) -> str:
-        return f"{self.customer_id} {self.access} {money(self.limit_amount)}"
+        return f"{self.customer_id} {self.get_access_display()} {money(self.limit_amount)}"
 
 
 class CreditLine(models.Model):
     """The customer's current effective state: one row per customer, the head of the decision ledger."""
 
-    customer = models.OneToOneField(Customer, on_delete=models.PROTECT, related_name="credit_line")
-    access = models.CharField(max_length=12, choices=Access.choices, default=Access.NOT_OFFERED)
-    limit_amount = models.DecimalField(max_digits=14, decimal_places=2, default=0)
-    score = models.PositiveSmallIntegerField(null=True, blank=True)
-    band = models.CharField(max_length=1, choices=Band.choices, blank=True)
-    suspended_until = models.DateTimeField(null=True, blank=True)
+    customer = models.OneToOneField(Customer, on_delete=models.PROTECT, related_name="credit_line", verbose_name=_("customer"))
+    access = models.CharField(max_length=12, choices=Access.choices, default=Access.NOT_OFFERED, verbose_name=_("access"))
+    limit_amount = models.DecimalField(max_digits=14, decimal_places=2, default=0, verbose_name=_("limit amount"))
+    score = models.PositiveSmallIntegerField(null=True, blank=True, verbose_name=_("score"))
+    band = models.CharField(max_length=1, choices=Band.choices, blank=True, verbose_name=_("band"))
+    suspended_until = models.DateTimeField(null=True, blank=True, verbose_name=_("suspended until"))
     # The model's own view, before any override: closed here is permanent (sticky).
-    model_access = models.CharField(max_length=12, choices=Access.choices, default=Access.NOT_OFFERED)
-    model_limit = models.DecimalField(max_digits=14, decimal_places=2, default=0)
-    last_decision = models.ForeignKey(CreditDecision, null=True, blank=True, on_delete=models.PROTECT, related_name="+")
-    last_snapshot = models.ForeignKey(ScoreSnapshot, null=True, blank=True, on_delete=models.PROTECT, related_name="+")
+    model_access = models.CharField(max_length=12, choices=Access.choices, default=Access.NOT_OFFERED, verbose_name=_("model access"))
+    model_limit = models.DecimalField(max_digits=14, decimal_places=2, default=0, verbose_name=_("model limit"))
+    last_decision = models.ForeignKey(CreditDecision, null=True, blank=True, on_delete=models.PROTECT, related_name="+", verbose_name=_("last decision"))
+    last_snapshot = models.ForeignKey(ScoreSnapshot, null=True, blank=True, on_delete=models.PROTECT, related_name="+", verbose_name=_("last snapshot"))
     # Limit increases are capped per cycle: the cycle's start and the limit it started from.
-    cycle_started_at = models.DateTimeField(null=True, blank=True)
-    cycle_base_limit = models.DecimalField(max_digits=14, decimal_places=2, default=0)
+    cycle_started_at = models.DateTimeField(null=True, blank=True, verbose_name=_("cycle started at"))
+    cycle_base_limit = models.DecimalField(max_digits=14, decimal_places=2, default=0, verbose_name=_("cycle base limit"))
     # What utilisation is measured against: the limit in force when the statement period began
     # (see decisions/engine/exposure.py: a denominator the recompute itself cannot move).
-    exposure_period_start = models.DateTimeField(null=True, blank=True)
-    exposure_limit = models.DecimalField(max_digits=14, decimal_places=2, default=0)
-    updated_at = models.DateTimeField(auto_now=True)
+    exposure_period_start = models.DateTimeField(null=True, blank=True, verbose_name=_("exposure period start"))
+    exposure_limit = models.DecimalField(max_digits=14, decimal_places=2, default=0, verbose_name=_("exposure limit"))
+    updated_at = models.DateTimeField(auto_now=True, verbose_name=_("updated at"))
 
     class Meta:
+        verbose_name = _("credit line")
+        verbose_name_plural = _("credit lines")
         ordering = ["customer_id"]
         constraints = [
             models.CheckConstraint(condition=Q(access__in=ACCESS_VALUES), name="line_access_valid"),
@@ -341,23 +353,23 @@ class CreditLine(models.Model):
         indexes = [models.Index(fields=["access", "band"], name="line_access_band_idx")]
 
     def __str__(self) -> str:
-        return f"{self.customer_id} {self.access} {money(self.limit_amount)}"
+        return f"{self.customer_id} {self.get_access_display()} {money(self.limit_amount)}"
 
 
 class AlertRule(models.TextChoices):
-    OVER_BORROWING = "OVER_BORROWING", "Over-borrowing"
-    FREQUENT_APPLICATIONS = "FREQUENT_APPLICATIONS", "Frequent applications"
-    SPENDING_SPIKE = "SPENDING_SPIKE", "Spending spike"
-    OVERDUE_30 = "OVERDUE_30", "Overdue 30+ days"
-    OVERDUE_90 = "OVERDUE_90", "Overdue 90+ days"
-    CONSENT_WITHDRAWN = "CONSENT_WITHDRAWN", "Consent withdrawn"
-    DISCLOSURE_MISSING = "DISCLOSURE_MISSING", "Risk disclosure not acknowledged"
+    OVER_BORROWING = "OVER_BORROWING", _("Over-borrowing")
+    FREQUENT_APPLICATIONS = "FREQUENT_APPLICATIONS", _("Frequent applications")
+    SPENDING_SPIKE = "SPENDING_SPIKE", _("Spending spike")
+    OVERDUE_30 = "OVERDUE_30", _("Overdue 30+ days")
+    OVERDUE_90 = "OVERDUE_90", _("Overdue 90+ days")
+    CONSENT_WITHDRAWN = "CONSENT_WITHDRAWN", _("Consent withdrawn")
+    DISCLOSURE_MISSING = "DISCLOSURE_MISSING", _("Risk disclosure not acknowledged")
 
 
 class AlertAction(models.TextChoices):
-    REVIEW = "review", "Review (queue only)"
-    SUSPEND = "suspend", "Suspend temporarily"
-    CLOSE = "close", "Close permanently"
+    REVIEW = "review", _("Review (queue only)")
+    SUSPEND = "suspend", _("Suspend temporarily")
+    CLOSE = "close", _("Close permanently")
 
 
 class AlertStatus(models.TextChoices):
@@ -389,30 +401,32 @@ class RiskAlert(models.Model):
     OPEN_STATUSES = ALERT_OPEN_STATUSES
     CLOSED_STATUSES = ALERT_CLOSED_STATUSES
 
-    customer = models.ForeignKey(Customer, on_delete=models.PROTECT, related_name="alerts")
-    rule = models.CharField(max_length=24, choices=Rule.choices)
-    action = models.CharField(max_length=8, choices=Action.choices)
-    status = models.CharField(max_length=10, choices=Status.choices, default=Status.OPEN)
-    severity = models.PositiveSmallIntegerField(default=1, help_text="1 low … 5 critical")
-    evidence = models.JSONField(default=dict, blank=True)
-    snapshot = models.ForeignKey(ScoreSnapshot, null=True, blank=True, on_delete=models.PROTECT, related_name="alerts")
-    raised_at = models.DateTimeField()
-    last_seen_at = models.DateTimeField()
-    effective_until = models.DateTimeField(null=True, blank=True, help_text="end of a temporary suspension")
+    customer = models.ForeignKey(Customer, on_delete=models.PROTECT, related_name="alerts", verbose_name=_("customer"))
+    rule = models.CharField(max_length=24, choices=Rule.choices, verbose_name=_("rule"))
+    action = models.CharField(max_length=8, choices=Action.choices, verbose_name=_("action"))
+    status = models.CharField(max_length=10, choices=Status.choices, default=Status.OPEN, verbose_name=_("status"))
+    severity = models.PositiveSmallIntegerField(default=1, help_text=_("1 low … 5 critical"), verbose_name=_("severity"))
+    evidence = models.JSONField(default=dict, blank=True, verbose_name=_("evidence"))
+    snapshot = models.ForeignKey(ScoreSnapshot, null=True, blank=True, on_delete=models.PROTECT, related_name="alerts", verbose_name=_("snapshot"))
+    raised_at = models.DateTimeField(verbose_name=_("raised at"))
+    last_seen_at = models.DateTimeField(verbose_name=_("last seen at"))
+    effective_until = models.DateTimeField(null=True, blank=True, help_text=_("end of a temporary suspension"), verbose_name=_("effective until"))
     assigned_to = models.ForeignKey(
-        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.PROTECT, related_name="assigned_alerts"
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.PROTECT, related_name="assigned_alerts", verbose_name=_("assigned to")
     )
     resolved_by = models.ForeignKey(
-        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.PROTECT, related_name="+"
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.PROTECT, related_name="+", verbose_name=_("resolved by")
     )
-    resolved_at = models.DateTimeField(null=True, blank=True)
-    resolution = models.TextField(blank=True)
+    resolved_at = models.DateTimeField(null=True, blank=True, verbose_name=_("resolved at"))
+    resolution = models.TextField(blank=True, verbose_name=_("resolution"))
     # When the current assignee claimed it (the SLA clock itself runs from raised_at).
-    claimed_at = models.DateTimeField(null=True, blank=True)
+    claimed_at = models.DateTimeField(null=True, blank=True, verbose_name=_("claimed at"))
     # Set by dismiss/confirm: until then the same rule's hit is not raised again (unless more severe).
-    suppressed_until = models.DateTimeField(null=True, blank=True)
+    suppressed_until = models.DateTimeField(null=True, blank=True, verbose_name=_("suppressed until"))
 
     class Meta:
+        verbose_name = _("risk alert")
+        verbose_name_plural = _("risk alerts")
         ordering = ["-severity", "raised_at", "id"]
         permissions = [("assign_riskalert", "Can assign alerts to any analyst")]
         constraints = [
@@ -452,22 +466,24 @@ class RiskAlert(models.Model):
         ]
 
     def __str__(self) -> str:
-        return f"{self.rule} on {self.customer_id} ({self.status})"
+        return gettext("%(rule)s on %(customer)s (%(status)s)") % {"rule": self.get_rule_display(), "customer": self.customer_id, "status": self.get_status_display()}
 
 
 class CaseNote(models.Model):
-    customer = models.ForeignKey(Customer, on_delete=models.PROTECT, related_name="case_notes")
-    alert = models.ForeignKey(RiskAlert, null=True, blank=True, on_delete=models.PROTECT, related_name="notes")
-    author = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+")
-    body = models.TextField()
-    created_at = models.DateTimeField(auto_now_add=True)
+    customer = models.ForeignKey(Customer, on_delete=models.PROTECT, related_name="case_notes", verbose_name=_("customer"))
+    alert = models.ForeignKey(RiskAlert, null=True, blank=True, on_delete=models.PROTECT, related_name="notes", verbose_name=_("alert"))
+    author = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+", verbose_name=_("author"))
+    body = models.TextField(verbose_name=_("body"))
+    created_at = models.DateTimeField(auto_now_add=True, verbose_name=_("created at"))
 
     class Meta:
+        verbose_name = _("case note")
+        verbose_name_plural = _("case notes")
         ordering = ["-created_at", "-id"]
         constraints = [models.CheckConstraint(condition=~Q(body=""), name="note_body_not_blank")]
 
     def __str__(self) -> str:
-        return f"note {self.pk} on {self.customer_id}"
+        return gettext("note %(id)s on %(customer)s") % {"id": self.pk, "customer": self.customer_id}
 
 
 class OverrideState(models.TextChoices):
@@ -483,30 +499,32 @@ class Override(models.Model):
 
     State = OverrideState
 
-    customer = models.ForeignKey(Customer, on_delete=models.PROTECT, related_name="overrides")
+    customer = models.ForeignKey(Customer, on_delete=models.PROTECT, related_name="overrides", verbose_name=_("customer"))
     # Either may be left to the model: blank access keeps the model's access, a null limit keeps
     # the model's limit. At least one of them is set.
-    access = models.CharField(max_length=12, choices=Access.choices, blank=True)
-    limit_amount = models.DecimalField(max_digits=14, decimal_places=2, null=True, blank=True)
-    reason_category = models.CharField(max_length=32, default="other", help_text="from the policy's overrides.reason_categories")
-    reason = models.TextField()
-    expires_at = models.DateTimeField()
-    state = models.CharField(max_length=10, choices=State.choices, default=State.PENDING)
-    requested_by = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+")
+    access = models.CharField(max_length=12, choices=Access.choices, blank=True, verbose_name=_("access"))
+    limit_amount = models.DecimalField(max_digits=14, decimal_places=2, null=True, blank=True, verbose_name=_("limit amount"))
+    reason_category = models.CharField(max_length=32, default="other", help_text=_("from the policy's overrides.reason_categories"), verbose_name=_("reason category"))
+    reason = models.TextField(verbose_name=_("reason"))
+    expires_at = models.DateTimeField(verbose_name=_("expires at"))
+    state = models.CharField(max_length=10, choices=State.choices, default=State.PENDING, verbose_name=_("state"))
+    requested_by = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+", verbose_name=_("requested by"))
     decided_by = models.ForeignKey(
-        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.PROTECT, related_name="+"
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.PROTECT, related_name="+", verbose_name=_("decided by")
     )
-    decided_at = models.DateTimeField(null=True, blank=True)
-    decision_note = models.TextField(blank=True)
+    decided_at = models.DateTimeField(null=True, blank=True, verbose_name=_("decided at"))
+    decision_note = models.TextField(blank=True, verbose_name=_("decision note"))
     revoked_by = models.ForeignKey(
-        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.PROTECT, related_name="+"
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.PROTECT, related_name="+", verbose_name=_("revoked by")
     )
-    revoked_at = models.DateTimeField(null=True, blank=True)
-    revoke_note = models.TextField(blank=True)
-    created_at = models.DateTimeField()
-    updated_at = models.DateTimeField(auto_now=True)
+    revoked_at = models.DateTimeField(null=True, blank=True, verbose_name=_("revoked at"))
+    revoke_note = models.TextField(blank=True, verbose_name=_("revoke note"))
+    created_at = models.DateTimeField(verbose_name=_("created at"))
+    updated_at = models.DateTimeField(auto_now=True, verbose_name=_("updated at"))
 
     class Meta:
+        verbose_name = _("override")
+        verbose_name_plural = _("overrides")
         ordering = ["-created_at", "-id"]
         constraints = [
             models.CheckConstraint(condition=Q(access__in=ACCESS_VALUES + [""]), name="override_access_valid"),
@@ -550,7 +568,7 @@ class Override(models.Model):
         permissions = [("approve_override", "Can approve or reject an override requested by someone else")]
 
     def __str__(self) -> str:
-        return f"override {self.pk} {self.access} for {self.customer_id} ({self.state})"
+        return gettext("override %(id)s %(access)s for %(customer)s (%(state)s)") % {"id": self.pk, "access": self.get_access_display(), "customer": self.customer_id, "state": self.get_state_display()}
 
 
 class BookMetric(models.TextChoices):
@@ -558,14 +576,14 @@ class BookMetric(models.TextChoices):
     day's last refresh; flow metrics count what happened during the day (UTC)."""
 
     # snapshot metrics (key → value)
-    CUSTOMERS_BY_ACCESS = "customers_by_access", "Customers by access state"  # access state → customers
-    CUSTOMERS_BY_BAND = "customers_by_band", "Customers by band"  # band, "" = unscored → customers
-    SCORE_BUCKET = "score_bucket", "Customers by score bucket"  # "<band>:<10-point bucket>" → customers
-    LIMIT_EXPOSURE = "limit_exposure", "Total limit exposure"  # "" → sum of limits in force
-    DRAWN_BALANCE = "drawn_balance", "Total drawn balance"  # "" → outstanding installment amounts
+    CUSTOMERS_BY_ACCESS = "customers_by_access", _("Customers by access state")  # access state → customers
+    CUSTOMERS_BY_BAND = "customers_by_band", _("Customers by band")  # band, "" = unscored → customers
+    SCORE_BUCKET = "score_bucket", _("Customers by score bucket")  # "<band>:<10-point bucket>" → customers
+    LIMIT_EXPOSURE = "limit_exposure", _("Total limit exposure")  # "" → sum of limits in force
+    DRAWN_BALANCE = "drawn_balance", _("Total drawn balance")  # "" → outstanding installment amounts
     # flow metrics
-    ALERTS_RAISED = "alerts_raised", "Alerts raised"  # rule → alerts raised that day
-    LIMIT_CHANGES = "limit_changes", "Limit changes"  # "increase" / "cut" → decisions that day
+    ALERTS_RAISED = "alerts_raised", _("Alerts raised")  # rule → alerts raised that day
+    LIMIT_CHANGES = "limit_changes", _("Limit changes")  # "increase" / "cut" → decisions that day
 
 
 class BookDailyStat(models.Model):
@@ -577,14 +595,16 @@ class BookDailyStat(models.Model):
 
     Metric = BookMetric
 
-    day = models.DateField(help_text="UTC day")
-    metric = models.CharField(max_length=24, choices=BookMetric.choices)
-    key = models.CharField(max_length=32, blank=True)
+    day = models.DateField(help_text=_("UTC day"), verbose_name=_("day"))
+    metric = models.CharField(max_length=24, choices=BookMetric.choices, verbose_name=_("metric"))
+    key = models.CharField(max_length=32, blank=True, verbose_name=_("key"))
     # Counts and money in one column; counts are whole numbers.
-    value = models.DecimalField(max_digits=18, decimal_places=2)
-    computed_at = models.DateTimeField()
+    value = models.DecimalField(max_digits=18, decimal_places=2, verbose_name=_("value"))
+    computed_at = models.DateTimeField(verbose_name=_("computed at"))
 
     class Meta:
+        verbose_name = _("book daily stat")
+        verbose_name_plural = _("book daily stats")
         ordering = ["day", "metric", "key"]
         constraints = [
             # The upsert key; its index (day first) also serves the overview's "last 90 days" read.
@@ -612,28 +632,30 @@ class PolicySimulation(models.Model):
 
     Status = SimulationStatus
 
-    policy_version = models.ForeignKey(PolicyVersion, on_delete=models.PROTECT, related_name="simulations")
+    policy_version = models.ForeignKey(PolicyVersion, on_delete=models.PROTECT, related_name="simulations", verbose_name=_("policy version"))
     # What the draft is compared with: the version active when the simulation started.
-    baseline_version = models.ForeignKey(PolicyVersion, null=True, blank=True, on_delete=models.PROTECT, related_name="+")
+    baseline_version = models.ForeignKey(PolicyVersion, null=True, blank=True, on_delete=models.PROTECT, related_name="+", verbose_name=_("baseline version"))
     # The draft's `edited_at` (or `created_at`) when the simulation started: activation needs a
     # simulation of the body as it is now.
-    body_edited_at = models.DateTimeField()
-    as_of = models.DateTimeField(help_text="the clock the book was scored at")
-    status = models.CharField(max_length=10, choices=SimulationStatus.choices, default=SimulationStatus.PENDING)
+    body_edited_at = models.DateTimeField(verbose_name=_("body edited at"))
+    as_of = models.DateTimeField(help_text=_("the clock the book was scored at"), verbose_name=_("as of"))
+    status = models.CharField(max_length=10, choices=SimulationStatus.choices, default=SimulationStatus.PENDING, verbose_name=_("status"))
     requested_by = models.ForeignKey(
-        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.PROTECT, related_name="+"
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.PROTECT, related_name="+", verbose_name=_("requested by")
     )
-    chunk_size = models.PositiveIntegerField(default=2000)
-    total_customers = models.PositiveIntegerField(default=0)
-    done_customers = models.PositiveIntegerField(default=0)
-    total_chunks = models.PositiveIntegerField(default=0)
-    result = models.JSONField(default=dict, blank=True)
-    error = models.TextField(blank=True)
-    created_at = models.DateTimeField(auto_now_add=True)
-    started_at = models.DateTimeField(null=True, blank=True)
-    finished_at = models.DateTimeField(null=True, blank=True)
+    chunk_size = models.PositiveIntegerField(default=2000, verbose_name=_("chunk size"))
+    total_customers = models.PositiveIntegerField(default=0, verbose_name=_("total customers"))
+    done_customers = models.PositiveIntegerField(default=0, verbose_name=_("done customers"))
+    total_chunks = models.PositiveIntegerField(default=0, verbose_name=_("total chunks"))
+    result = models.JSONField(default=dict, blank=True, verbose_name=_("result"))
+    error = models.TextField(blank=True, verbose_name=_("error"))
+    created_at = models.DateTimeField(auto_now_add=True, verbose_name=_("created at"))
+    started_at = models.DateTimeField(null=True, blank=True, verbose_name=_("started at"))
+    finished_at = models.DateTimeField(null=True, blank=True, verbose_name=_("finished at"))
 
     class Meta:
+        verbose_name = _("policy simulation")
+        verbose_name_plural = _("policy simulations")
         ordering = ["-created_at", "-id"]
         constraints = [
             models.CheckConstraint(condition=Q(status__in=SimulationStatus.values), name="simulation_status_valid"),
@@ -642,23 +664,25 @@ class PolicySimulation(models.Model):
         ]
 
     def __str__(self) -> str:
-        return f"simulation {self.pk} of policy {self.policy_version_id} ({self.status})"
+        return gettext("simulation %(id)s of policy %(policy)s (%(status)s)") % {"id": self.pk, "policy": self.policy_version_id, "status": self.get_status_display()}
 
 
 class SimulationChunk(models.Model):
-    simulation = models.ForeignKey(PolicySimulation, on_delete=models.CASCADE, related_name="chunks")
-    index = models.PositiveIntegerField()
-    first_customer_id = models.BigIntegerField()
-    last_customer_id = models.BigIntegerField()
-    size = models.PositiveIntegerField()
-    status = models.CharField(max_length=8, choices=ChunkStatus.choices, default=ChunkStatus.PENDING)
-    attempts = models.PositiveSmallIntegerField(default=0)
-    claimed_at = models.DateTimeField(null=True, blank=True)
-    finished_at = models.DateTimeField(null=True, blank=True)
-    partial = models.JSONField(default=dict, blank=True, help_text="this chunk's counts and sums")
-    error = models.TextField(blank=True)
+    simulation = models.ForeignKey(PolicySimulation, on_delete=models.CASCADE, related_name="chunks", verbose_name=_("simulation"))
+    index = models.PositiveIntegerField(verbose_name=_("index"))
+    first_customer_id = models.BigIntegerField(verbose_name=_("first customer id"))
+    last_customer_id = models.BigIntegerField(verbose_name=_("last customer id"))
+    size = models.PositiveIntegerField(verbose_name=_("size"))
+    status = models.CharField(max_length=8, choices=ChunkStatus.choices, default=ChunkStatus.PENDING, verbose_name=_("status"))
+    attempts = models.PositiveSmallIntegerField(default=0, verbose_name=_("attempts"))
+    claimed_at = models.DateTimeField(null=True, blank=True, verbose_name=_("claimed at"))
+    finished_at = models.DateTimeField(null=True, blank=True, verbose_name=_("finished at"))
+    partial = models.JSONField(default=dict, blank=True, help_text=_("this chunk's counts and sums"), verbose_name=_("partial"))
+    error = models.TextField(blank=True, verbose_name=_("error"))
 
     class Meta:
+        verbose_name = _("simulation chunk")
+        verbose_name_plural = _("simulation chunks")
         ordering = ["simulation", "index"]
         constraints = [
             models.UniqueConstraint(fields=["simulation", "index"], name="simulation_chunk_unique"),
@@ -666,7 +690,7 @@ class SimulationChunk(models.Model):
         ]
 
     def __str__(self) -> str:
-        return f"simulation {self.simulation_id} chunk {self.index} ({self.status})"
+        return gettext("simulation %(id)s chunk %(index)s (%(status)s)") % {"id": self.simulation_id, "index": self.index, "status": self.get_status_display()}
 
 
 class NoticeKind(models.TextChoices):
@@ -683,26 +707,28 @@ class CustomerNotice(models.Model):
 
     Kind = NoticeKind
 
-    customer = models.ForeignKey(Customer, on_delete=models.PROTECT, related_name="notices")
-    decision = models.OneToOneField(CreditDecision, on_delete=models.PROTECT, related_name="notice")
-    kind = models.CharField(max_length=12, choices=NoticeKind.choices)
-    language = models.CharField(max_length=10, help_text="the customer's language: en or zh-hans")
+    customer = models.ForeignKey(Customer, on_delete=models.PROTECT, related_name="notices", verbose_name=_("customer"))
+    decision = models.OneToOneField(CreditDecision, on_delete=models.PROTECT, related_name="notice", verbose_name=_("decision"))
+    kind = models.CharField(max_length=12, choices=NoticeKind.choices, verbose_name=_("kind"))
+    language = models.CharField(max_length=10, choices=CustomerLanguage.choices, help_text=_("the customer's language: en or zh-hans"), verbose_name=_("language"))
     # Plain-language reasons, already in the customer's language: [{"code", "text"}].
-    reasons = models.JSONField(default=list, blank=True)
+    reasons = models.JSONField(default=list, blank=True, verbose_name=_("reasons"))
     # The risk disclosure in force when the notice was written (None when none is published).
     disclosure = models.ForeignKey(
-        "accounts.Disclosure", null=True, blank=True, on_delete=models.PROTECT, related_name="notices"
+        "accounts.Disclosure", null=True, blank=True, on_delete=models.PROTECT, related_name="notices", verbose_name=_("disclosure")
     )
-    review_text = models.TextField(help_text="how to ask for a review, in the customer's language")
-    created_at = models.DateTimeField()
+    review_text = models.TextField(help_text=_("how to ask for a review, in the customer's language"), verbose_name=_("review text"))
+    created_at = models.DateTimeField(verbose_name=_("created at"))
 
     class Meta:
+        verbose_name = _("customer notice")
+        verbose_name_plural = _("customer notices")
         ordering = ["-created_at", "-id"]
         constraints = [models.CheckConstraint(condition=Q(kind__in=NoticeKind.values), name="notice_kind_valid")]
         indexes = [models.Index(fields=["customer", "-created_at"], name="notice_customer_time_idx")]
 
     def __str__(self) -> str:
-        return f"notice {self.pk} {self.kind} for {self.customer_id}"
+        return gettext("notice %(id)s %(kind)s for %(customer)s") % {"id": self.pk, "kind": self.get_kind_display(), "customer": self.customer_id}
 
 
 class ChallengerState(models.TextChoices):
@@ -720,17 +746,19 @@ class ChallengerAttachment(models.Model):
 
     State = ChallengerState
 
-    version = models.ForeignKey(PolicyVersion, on_delete=models.PROTECT, related_name="challenger_attachments")
-    state = models.CharField(max_length=8, choices=ChallengerState.choices, default=ChallengerState.ATTACHED)
+    version = models.ForeignKey(PolicyVersion, on_delete=models.PROTECT, related_name="challenger_attachments", verbose_name=_("version"))
+    state = models.CharField(max_length=8, choices=ChallengerState.choices, default=ChallengerState.ATTACHED, verbose_name=_("state"))
     # The draft's body as attached (its `edited_at` or `created_at`): a draft edited afterwards is
     # no longer what was attached, and the engine stops shadowing it until it is attached again.
-    body_edited_at = models.DateTimeField()
-    attached_by = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+")
-    attached_at = models.DateTimeField()
-    detached_by = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.PROTECT, related_name="+")
-    detached_at = models.DateTimeField(null=True, blank=True)
+    body_edited_at = models.DateTimeField(verbose_name=_("body edited at"))
+    attached_by = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+", verbose_name=_("attached by"))
+    attached_at = models.DateTimeField(verbose_name=_("attached at"))
+    detached_by = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.PROTECT, related_name="+", verbose_name=_("detached by"))
+    detached_at = models.DateTimeField(null=True, blank=True, verbose_name=_("detached at"))
 
     class Meta:
+        verbose_name = _("challenger attachment")
+        verbose_name_plural = _("challenger attachments")
         ordering = ["-attached_at", "-id"]
         constraints = [
             # At most one challenger at a time, in the database too.
@@ -746,7 +774,7 @@ class ChallengerAttachment(models.Model):
         ]
 
     def __str__(self) -> str:
-        return f"challenger v{self.version_id} ({self.state})"
+        return gettext("challenger v%(version)s (%(state)s)") % {"version": self.version_id, "state": self.get_state_display()}
 
 
 class ShadowScore(models.Model):
@@ -763,19 +791,21 @@ class ShadowScore(models.Model):
 
     pk = models.CompositePrimaryKey("run_id", "customer_id")
     # No index of their own: the key's index leads with the run (every read is "a run's rows").
-    run = models.ForeignKey(RecomputeRun, on_delete=models.PROTECT, related_name="shadow_scores", db_index=False)
-    customer = models.ForeignKey(Customer, on_delete=models.PROTECT, related_name="+", db_index=False)
-    challenger = models.ForeignKey(PolicyVersion, on_delete=models.PROTECT, related_name="+", db_index=False)
-    score = models.PositiveSmallIntegerField()
-    champion_score = models.PositiveSmallIntegerField()
-    band = models.CharField(max_length=1, choices=Band.choices)
-    champion_band = models.CharField(max_length=1, choices=Band.choices)
-    access = models.CharField(max_length=12, choices=Access.choices)
-    champion_access = models.CharField(max_length=12, choices=Access.choices)
-    limit_amount = models.DecimalField(max_digits=14, decimal_places=2)
-    champion_limit = models.DecimalField(max_digits=14, decimal_places=2)
+    run = models.ForeignKey(RecomputeRun, on_delete=models.PROTECT, related_name="shadow_scores", db_index=False, verbose_name=_("run"))
+    customer = models.ForeignKey(Customer, on_delete=models.PROTECT, related_name="+", db_index=False, verbose_name=_("customer"))
+    challenger = models.ForeignKey(PolicyVersion, on_delete=models.PROTECT, related_name="+", db_index=False, verbose_name=_("challenger"))
+    score = models.PositiveSmallIntegerField(verbose_name=_("score"))
+    champion_score = models.PositiveSmallIntegerField(verbose_name=_("champion score"))
+    band = models.CharField(max_length=1, choices=Band.choices, verbose_name=_("band"))
+    champion_band = models.CharField(max_length=1, choices=Band.choices, verbose_name=_("champion band"))
+    access = models.CharField(max_length=12, choices=Access.choices, verbose_name=_("access"))
+    champion_access = models.CharField(max_length=12, choices=Access.choices, verbose_name=_("champion access"))
+    limit_amount = models.DecimalField(max_digits=14, decimal_places=2, verbose_name=_("limit amount"))
+    champion_limit = models.DecimalField(max_digits=14, decimal_places=2, verbose_name=_("champion limit"))
 
     class Meta:
+        verbose_name = _("shadow score")
+        verbose_name_plural = _("shadow scores")
         constraints = [
             models.CheckConstraint(
                 condition=Q(band__in=BAND_VALUES) & Q(champion_band__in=BAND_VALUES), name="shadow_band_valid"
@@ -821,21 +851,25 @@ class AccountCase(models.Model):
     new case, so closed rows are the account's case history.
     """
 
-    customer = models.ForeignKey(Customer, on_delete=models.PROTECT, related_name="cases")
-    max_severity = models.PositiveSmallIntegerField(help_text="highest severity among the open alerts")
+    customer = models.ForeignKey(Customer, on_delete=models.PROTECT, related_name="cases", verbose_name=_("customer"))
+    max_severity = models.PositiveSmallIntegerField(help_text=_("highest severity among the open alerts"), verbose_name=_("max severity"))
     # The nearest SLA deadline among the open alerts: raised_at + the active policy's hours for
     # its severity (kept again for every open case when a policy with other hours is activated).
-    due_at = models.DateTimeField()
-    oldest_raised_at = models.DateTimeField()
-    alert_count = models.PositiveSmallIntegerField(default=0)
-    rule_mask = models.PositiveIntegerField(default=0, help_text="the open alerts' rules, one bit each (CASE_RULE_BITS)")
+    due_at = models.DateTimeField(verbose_name=_("due at"))
+    oldest_raised_at = models.DateTimeField(verbose_name=_("oldest raised at"))
+    alert_count = models.PositiveSmallIntegerField(default=0, verbose_name=_("alert count"))
+    rule_mask = models.PositiveIntegerField(default=0, help_text=_("the open alerts' rules, one bit each (CASE_RULE_BITS)"), verbose_name=_("rule mask"))
     # Who holds the account (one account, one analyst): the assignee of its open alerts.
     assigned_to = models.ForeignKey(
-        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.PROTECT, related_name="cases"
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.PROTECT, related_name="cases", verbose_name=_("assigned to")
     )
-    opened_at = models.DateTimeField()
-    last_activity_at = models.DateTimeField()
-    closed_at = models.DateTimeField(null=True, blank=True)
+    # The credit line's access and band, copied when the engine writes the line or the alerts:
+    # the queue filters and counts by them without reading the book's credit lines.
+    access = models.CharField(max_length=12, blank=True, default="", verbose_name=_("access"))
+    band = models.CharField(max_length=1, blank=True, default="", verbose_name=_("band"))
+    opened_at = models.DateTimeField(verbose_name=_("opened at"))
+    last_activity_at = models.DateTimeField(verbose_name=_("last activity at"))
+    closed_at = models.DateTimeField(null=True, blank=True, verbose_name=_("closed at"))
 
     class Meta:
         verbose_name = _("case")
