@@ -60,6 +60,8 @@ PERSONAL = {
     "api:draw-check": ("post", "token"),  # the customer's available credit
 }
 OTHER = {
+    "healthz": "a probe: {\"status\": \"ok\"}",
+    "readyz": "a probe: the status, checks only for a monitoring token or network",
     "login": "a form",
     "logout": "POST, then a redirect",
     "set_language": "POST, then a redirect",
