@@ -276,4 +276,5 @@ def test_the_change_page_links_to_the_form_and_an_analyst_cannot_open_it(client,
 def test_the_page_reads_in_chinese(client, risk_admin, draft):
     client.force_login(risk_admin)
     response = client.get(_url("sections", draft.pk), HTTP_ACCEPT_LANGUAGE="zh-hans")
-    assert response.status_code == 200
+    assert response.status_code == 200 and 'lang="zh-hans"' in response.content.decode()
+    assert 'id="id_bands__1__min_score"' in response.content.decode()
