@@ -118,7 +118,7 @@ class CreditLineAdmin(ReadOnlyAdminMixin, LargeTableAdminMixin, admin.ModelAdmin
 class SeverityFilter(admin.SimpleListFilter):
     # A fixed list: the stock filter for a field without choices lists its values with a
     # SELECT DISTINCT over the whole table on every view.
-    title = "severity"
+    title = gettext_lazy("severity")
     parameter_name = "severity"
 
     def lookups(self, request, model_admin):
