@@ -16,14 +16,14 @@ PAGE_SIZES = (25, 50, 100)
 DEFAULT_PAGE_SIZE = 50
 ASSIGNEE_CHOICES = ("anyone", "me", "unassigned")
 
-# Sort key (GET ?sort=) → the grouped row's column; "-" for descending. Ties break on customer id.
+# Sort key (GET ?sort=) → the case's column (AccountCase); "-" for descending. Ties break on customer id.
 SORTS = {
     "severity": "max_severity",
     "due": "due_at",
     "age": "oldest_raised_at",
     "customer": "customer__external_id",
-    "access": "customer__credit_line__access",
-    "band": "customer__credit_line__band",
+    "access": "access",  # the case's copy of its line's access and band
+    "band": "band",
     "limit": "customer__credit_line__limit_amount",
     "alerts": "alert_count",
 }

@@ -5,14 +5,15 @@ the open alerts per request.
 
 A page costs a fixed number of queries whatever the size of the book or of the page:
   1. the active policy version (SLA hours per severity, shown with the page),
-  2. the counts per filter value (one aggregate over the open cases),
-  3. the counts per line facet (the open cases' credit lines, a semi-join),
-  4. the number of matching accounts (counted once, never again by a paginator),
-  5. the page's cases, with their customers and credit lines joined,
-  6. the open alerts of the page's customers (rules firing, assignees).
-The default order is the partial index `case_queue_idx` (open cases by severity, deadline, age);
-line filters are served by `line_access_band_idx`, the external id by its unique index. The
-phone-suffix search runs only over flagged customers (the open cases), never over the book.
+  2. the counts per filter value (one aggregate over the open cases, line facets included: the
+     case carries its line's access and band),
+  3. the number of matching accounts (counted once, never again by a paginator),
+  4. the page's cases, with their customers and credit lines joined,
+  5. the open alerts of the page's customers (rules firing, assignees).
+Nothing reads the book's customers or credit lines beyond the page's rows: the cost follows the
+number of flagged accounts, not the size of the book. The default order is the partial index
+`case_queue_idx` (open cases by severity, deadline, age); the external id is found by its unique
+index, the phone-suffix search only among the open cases' customers.
 """
 
 from __future__ import annotations
@@ -86,14 +87,10 @@ def queue_cases(*, filters: QueueFilters, user: Any) -> QuerySet[AccountCase]:
         qs = qs.filter(assigned_to=user)
     elif filters.assignee == "unassigned":
         qs = qs.filter(assigned_to__isnull=True)
-    # Line filters as a semi-join on the credit lines' customer_id: no join of the customer table.
-    if filters.access or filters.band:
-        lines = CreditLine.objects.all()
-        if filters.access:
-            lines = lines.filter(access=filters.access)
-        if filters.band:
-            lines = lines.filter(band=filters.band)
-        qs = qs.filter(customer_id__in=lines.values("customer_id"))
+    if filters.access:
+        qs = qs.filter(access=filters.access)
+    if filters.band:
+        qs = qs.filter(band=filters.band)
     search = _search(filters.q)
     if search is not None:
         qs = qs.filter(search)
@@ -216,7 +213,7 @@ class QueuePage:
 
 def queue_counts(*, user: Any) -> dict[str, dict[str, int]]:
     """Flagged accounts per filter value, over the whole open queue: one aggregate over the open
-    cases, and one over their credit lines (the line's facets)."""
+    cases (the line's facets from the case's copy of its access and band)."""
     base = open_cases()
     aggregates: dict[str, Any] = {"all": Count("pk")}
     annotations = {}
@@ -229,15 +226,11 @@ def queue_counts(*, user: Any) -> dict[str, dict[str, int]]:
     aggregates[f"status__{RiskAlert.Status.IN_REVIEW}"] = Count("pk", filter=Q(assigned_to__isnull=False))
     aggregates["assignee__me"] = Count("pk", filter=Q(assigned_to=user))
     aggregates["assignee__unassigned"] = Count("pk", filter=Q(assigned_to__isnull=True))
-    result = base.annotate(**annotations).aggregate(**aggregates)
-    # The line's facets come from the credit lines of the flagged accounts (a semi-join), so the
-    # case facets above never join the 100k-row customer and credit-line tables.
-    line_aggregates: dict[str, Any] = {}
     for access in ACCESS_VALUES:
-        line_aggregates[f"access__{access}"] = Count("pk", filter=Q(access=access))
+        aggregates[f"access__{access}"] = Count("pk", filter=Q(access=access))
     for band in BAND_VALUES:
-        line_aggregates[f"band__{band}"] = Count("pk", filter=Q(band=band))
-    result.update(CreditLine.objects.filter(customer_id__in=base.values("customer_id")).aggregate(**line_aggregates))
+        aggregates[f"band__{band}"] = Count("pk", filter=Q(band=band))
+    result = base.annotate(**annotations).aggregate(**aggregates)
     counts: dict[str, dict[str, int]] = {"all": {"": result.pop("all")}}
     for key, value in result.items():
         group, _sep, name = key.partition("__")
@@ -282,7 +275,7 @@ def flagged_accounts(*, filters: QueueFilters, user: Any, now: datetime | None =
             alerts_by_customer.setdefault(alert.customer_id, []).append(alert)
     rows = []
     for case in page:
-        due, line = case.due_at, _line(case.customer)
+        due, line = case.due_at, _line(case.customer)  # the limit, and access/band as the line has them
         rows.append(
             QueueRow(
                 customer_id=case.customer_id,

@@ -18,7 +18,7 @@ from decisions.engine.services.cases import cases_rebuild, cases_sync
 from decisions.engine.services.recompute import decision_recompute
 from decisions.engine.services.runs import recompute_run_process_inline, recompute_run_start
 from decisions.governance.services.policy import policy_activate
-from decisions.models import CASE_RULE_BITS, AccountCase, AlertRule, RiskAlert
+from decisions.models import CASE_RULE_BITS, AccountCase, AlertRule, CreditLine, RiskAlert
 from riskops.core.exceptions import DomainError
 from tests.decisions.scenarios import make_customer
 from tests.factories import CustomerFactory, PolicyVersionFactory, RiskAlertFactory, UserFactory
@@ -41,11 +41,15 @@ def grouped_open_alerts() -> dict[int, tuple]:
         g["raised"].append(raised_at)
         g["rules"].add(rule)
         g["assignees"].add(assignee)
+    lines = dict(((cid, (a, b)) for cid, a, b in CreditLine.objects.values_list("customer_id", "access", "band")))
     out = {}
     for cid, g in groups.items():
         held = g["assignees"] - {None}
         assert len(held) <= 1, f"account {cid} has two analysts: {held}"  # one account, one analyst
-        out[cid] = (g["sev"], min(g["due"]), min(g["raised"]), len(g["raised"]), frozenset(g["rules"]), next(iter(held), None))
+        out[cid] = (
+            g["sev"], min(g["due"]), min(g["raised"]), len(g["raised"]), frozenset(g["rules"]), next(iter(held), None),
+            lines.get(cid, ("", "")),
+        )
     return out
 
 
@@ -56,6 +60,7 @@ def stored_cases() -> dict[int, tuple]:
         assert case.customer_id not in out
         out[case.customer_id] = (
             case.max_severity, case.due_at, case.oldest_raised_at, case.alert_count, rules, case.assigned_to_id,
+            (case.access, case.band),
         )
     return out
 
@@ -185,6 +190,8 @@ def test_the_engine_opens_updates_and_closes_cases_with_its_alerts(analyst):
     assert RiskAlert.objects.filter(customer=customer, status__in=OPEN).exists()
     case = AccountCase.objects.get(customer=customer, closed_at__isnull=True)
     assert (case.opened_at, case.last_activity_at) == (now, now)
+    line = CreditLine.objects.get(customer=customer)
+    assert (case.access, case.band) == (line.access, line.band) and line.band
     assert_cases_match_alerts()
 
     # dismissed and confirmed: the case closes; when the suppression runs out the engine raises

@@ -1,9 +1,10 @@
 """Keeping the case per flagged account (`AccountCase`) equal to its open alerts.
 
 A case is derived data: its severity, SLA deadline, alert count, rules and assignee are what
-grouping the customer's open alerts gives (`case_fields`). Whoever changes alerts calls
+grouping the customer's open alerts gives (`case_fields`), its access and band its credit line's. Whoever changes alerts calls
 `cases_sync` for the customers it touched, in the same transaction, after its alert writes:
-the engine (`writing.write_plans`: new, updated and cleared alerts, single customer or chunk)
+the engine (`writing.write_plans`: new, updated and cleared alerts, changed lines; single
+customer or chunk)
 and triage (claim, assign, bulk assign, next case, give back, dismiss, confirm, bulk dismiss).
 So a reader of the case table sees exactly what a GROUP BY over the open alerts would, without
 paying for it on every request.
@@ -25,11 +26,13 @@ from django.db import IntegrityError, transaction
 from riskops.core.bulk import ids_param, update_objects
 
 from decisions.engine.policy_reads import alert_sla_hours
-from decisions.models import CASE_RULE_BITS, AccountCase, RiskAlert
+from decisions.models import CASE_RULE_BITS, AccountCase, CreditLine, RiskAlert
 
 # The case's fields that come from its alerts (the invariant's columns).
-DERIVED_FIELDS = ("max_severity", "due_at", "oldest_raised_at", "alert_count", "rule_mask", "assigned_to_id")
-WRITTEN_FIELDS = ("max_severity", "due_at", "oldest_raised_at", "alert_count", "rule_mask", "assigned_to", "last_activity_at")
+DERIVED_FIELDS = ("max_severity", "due_at", "oldest_raised_at", "alert_count", "rule_mask", "assigned_to_id", "access", "band")
+WRITTEN_FIELDS = (
+    "max_severity", "due_at", "oldest_raised_at", "alert_count", "rule_mask", "assigned_to", "access", "band", "last_activity_at",
+)
 
 
 @dataclass(frozen=True)
@@ -41,10 +44,12 @@ class OpenAlert:
     assigned_to_id: int | None
 
 
-def case_fields(alerts: list[OpenAlert], *, sla_hours: dict[int, int]) -> dict:
-    """What a customer's case holds, from its open alerts (at least one): the definition of the
-    invariant `cases_sync` keeps and the tests check."""
+def case_fields(alerts: list[OpenAlert], *, sla_hours: dict[int, int], line: tuple[str, str] = ("", "")) -> dict:
+    """What a customer's case holds, from its open alerts (at least one) and its line's (access,
+    band): the definition of the invariant `cases_sync` keeps and the tests check."""
     return {
+        "access": line[0],
+        "band": line[1],
         "max_severity": max(a.severity for a in alerts),
         "due_at": min(a.raised_at + timedelta(hours=sla_hours[a.severity]) for a in alerts),
         "oldest_raised_at": min(a.raised_at for a in alerts),
@@ -80,7 +85,7 @@ def cases_sync(*, customer_ids: Iterable[int], now: datetime, sla_hours: dict[in
     `now`), close one (`closed_at = now`) whose last open alert closed. Returns how many cases it
     wrote. Must run inside the caller's transaction, after its alert writes.
 
-    Queries: the open cases locked (1), the open alerts (1), then one write per changed case when
+    Queries: the open cases locked (1), the open alerts (1), their lines (1), then one write per changed case when
     a few changed (triage), a batch otherwise (the engine's chunks), one UPDATE for the closed."""
     ids = sorted(set(customer_ids))
     if not ids:
@@ -103,13 +108,14 @@ def _sync(ids: list[int] | None, *, now: datetime, hours: dict[int, int]) -> int
         cases = cases.filter(customer_id__in=ids_param(ids))
     open_cases = {c.customer_id: c for c in cases.order_by("customer_id")}
     alerts = open_alerts_by_customer(ids)
+    lines = _lines(sorted(alerts))
     created, changed, closed = [], [], []
     for customer_id in sorted(set(alerts) | set(open_cases)):
         case = open_cases.get(customer_id)
         if customer_id not in alerts:
             closed.append(case.pk)
             continue
-        fields = case_fields(alerts[customer_id], sla_hours=hours)
+        fields = case_fields(alerts[customer_id], sla_hours=hours, line=lines.get(customer_id, ("", "")))
         if case is None:
             created.append(AccountCase(customer_id=customer_id, opened_at=now, last_activity_at=now, **fields))
         elif any(getattr(case, name) != value for name, value in fields.items()):
@@ -124,6 +130,13 @@ def _sync(ids: list[int] | None, *, now: datetime, hours: dict[int, int]) -> int
     if closed:
         AccountCase.objects.filter(pk__in=closed).update(closed_at=now, alert_count=0, last_activity_at=now)
     return len(created) + len(changed) + len(closed)
+
+
+def _lines(customer_ids: list[int]) -> dict[int, tuple[str, str]]:
+    if not customer_ids:
+        return {}
+    rows = CreditLine.objects.filter(customer_id__in=ids_param(customer_ids)).values_list("customer_id", "access", "band")
+    return {cid: (access, band) for cid, access, band in rows}
 
 
 def cases_rebuild(*, now: datetime, sla_hours: dict[int, int] | None = None) -> int:

@@ -60,10 +60,6 @@ def write_plans(plans: list[CustomerPlan]) -> list[CreditDecision]:
     # Before the lines below move: a first decision is known by its line having none yet.
     notices_for_plans(plans)
     alerts_clear(plans)
-    # The case of every account whose alerts were raised, updated or cleared: same transaction.
-    flagged = [p for p in plans if p.new_alerts or p.touched_alerts or p.cleared_alerts]
-    if flagged:
-        cases_sync(customer_ids=[p.context.customer_id for p in flagged], now=max(p.snapshot.computed_at for p in flagged))
 
     lines = []
     for p in plans:
@@ -80,6 +76,12 @@ def write_plans(plans: list[CustomerPlan]) -> list[CreditDecision]:
         line.updated_at = p.snapshot.computed_at
         lines.append(line)
     update_objects(CreditLine, lines, LINE_FIELDS)
+
+    # The case of every account whose alerts were raised, updated or cleared, or whose line
+    # changed (the case shows its access and band): same transaction.
+    changed = [p for p in plans if p.new_alerts or p.touched_alerts or p.cleared_alerts or p.line_changed]
+    if changed:
+        cases_sync(customer_ids=[p.context.customer_id for p in changed], now=max(p.snapshot.computed_at for p in changed))
 
     # Whoever listens (webhooks: its outbox events) writes in this same transaction.
     plans_written(plans, decisions)
