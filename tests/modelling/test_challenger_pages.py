@@ -168,7 +168,7 @@ def test_the_swap_matrix_access_swaps_and_limit_differences_of_the_latest_night(
     assert buckets == {**{label: 0 for label in buckets}, "0": 2, "-2,000 … -1,000": 3, "-1,000 … -500": 1, "+500 … +1,000": 1, "0 … +100": 0, "+100 … +500": 1}
     assert (s.champion_exposure, s.challenger_exposure) == (Decimal("16500.00"), Decimal("11700.50"))
     html = response.content.decode()
-    assert "-4,799.50" in html and "+1,200.50" in html  # money with two decimals
+    assert "-¥4,799.50" in html and "+¥1,200.50" in html  # money with the currency and two decimals
     assert html.count('data-chart="challenger-') == 3 and '"type": "heatmap"' in html
     assert "plotly.min.js" in html
 
