@@ -215,3 +215,13 @@ def test_every_main_page_in_chinese_has_no_english_word(client, book):
             if words:
                 found[f"{role} {url}"] = sorted(set(words))
     assert not found, "\n".join(f"{page}: {' '.join(words)}" for page, words in found.items())
+
+
+def test_the_language_switch_names_each_language_in_itself_and_in_the_page_language(client, make_user):
+    client.force_login(make_user("u", "analyst"))
+    english = client.get(reverse("decisions:overview")).content.decode()
+    assert '<button type="submit" name="language" value="zh-hans" lang="zh-hans" class="linklike" title="Simplified Chinese">简体中文</button>' in english
+    client.cookies["django_language"] = "zh-hans"
+    chinese = client.get(reverse("decisions:overview")).content.decode()
+    assert 'value="en" lang="en" class="linklike" title="英语">English</button>' in chinese
+    assert 'lang="zh-hans" class="linklike" aria-current="true">简体中文</button>' in chinese
