@@ -151,10 +151,15 @@ bench-model: install
 
 # Full-page PNGs of staff pages from the demo book, as the demo analyst, into docs/screenshots/.
 # Needs Chromium (/usr/bin/chromium). A page that is not built yet is skipped with a message.
-SCREENSHOT_PAGES ?= overview=/ queue=/queue/ customer=customer
+# Each set in English and in Chinese (NAME-zh.png); the compliance pages as the demo compliance officer.
+SCREENSHOT_PAGES ?= overview=/ queue=/queue/ customer=customer runs=/runs/
+SCREENSHOT_COMPLIANCE_PAGES ?= compliance=/compliance/ audit=/compliance/audit/ consents=/compliance/consents/ disclosures=/compliance/disclosures/ subject-report=subject-report
 SCREENSHOT_DIR ?= docs/screenshots
 screenshots: recompute bootstrap
 	$(PY) scripts/screenshots.py --out $(SCREENSHOT_DIR) $(SCREENSHOT_PAGES)
+	$(PY) scripts/screenshots.py --out $(SCREENSHOT_DIR) --lang zh-hans --suffix -zh $(SCREENSHOT_PAGES)
+	$(PY) scripts/screenshots.py --out $(SCREENSHOT_DIR) --username compliance --password compliance-demo $(SCREENSHOT_COMPLIANCE_PAGES)
+	$(PY) scripts/screenshots.py --out $(SCREENSHOT_DIR) --username compliance --password compliance-demo --lang zh-hans --suffix -zh $(SCREENSHOT_COMPLIANCE_PAGES)
 
 clean:
 	rm -rf $(VENV) db.sqlite3 db.sqlite3-wal db.sqlite3-shm models-demo.sqlite3 models-demo.sqlite3-wal models-demo.sqlite3-shm staticfiles .pytest_cache

@@ -6,7 +6,8 @@ default), logs in as the demo analyst made by `manage.py bootstrap`, and saves o
     python scripts/screenshots.py --out docs/screenshots overview=/ queue=/queue/ customer=customer
 
 A page is NAME=PATH; the path `customer` means "the profile of a customer with an open alert in
-this book" (any customer if none). A page that is not built yet (404, or a URL that cannot be
+this book" (any customer if none), `subject-report` that customer's data-subject report. With
+`--lang zh-hans --suffix -zh` the same pages are taken in Chinese, into NAME-zh.png. A page that is not built yet (404, or a URL that cannot be
 resolved) is skipped with a message; the others are still taken.
 """
 
@@ -24,14 +25,18 @@ CHROMIUM = os.environ.get("RISKOPS_CHROMIUM", "/usr/bin/chromium")
 CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking", "--disable-component-update", "--disable-sync", "--no-first-run"]
 
 
+# Paths that stand for a page of the customer `customer_path` picks.
+CUSTOMER_PAGES = {"customer": "decisions:customer", "subject-report": "compliance:subject-report"}
+
+
 def free_port() -> int:
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))
         return s.getsockname()[1]
 
 
-def customer_path() -> str | None:
-    """A customer worth showing: one with an open alert, else the first one. Read through the ORM."""
+def customer_path(url_name: str = "decisions:customer") -> str | None:
+    """A page of a customer worth showing: one with an open alert, else the first one. Read through the ORM."""
     sys.path.insert(0, str(ROOT))
     os.environ.setdefault("DJANGO_SETTINGS_MODULE", "riskops.settings")
     import django
@@ -48,7 +53,7 @@ def customer_path() -> str | None:
     if customer is None:
         return None
     try:
-        return reverse("decisions:customer", kwargs={"external_id": customer.external_id})
+        return reverse(url_name, kwargs={"external_id": customer.external_id})
     except NoReverseMatch:
         return None
 
@@ -76,6 +81,7 @@ def main() -> int:
     parser.add_argument("--password", default="analyst-demo")
     parser.add_argument("--lang", default="en", help="Accept-Language for the pages (en or zh-hans)")
     parser.add_argument("--width", type=int, default=1440)
+    parser.add_argument("--suffix", default="", help="added to each file name (e.g. -zh for the Chinese set)")
     args = parser.parse_args()
 
     if not os.path.exists(CHROMIUM):
@@ -88,8 +94,8 @@ def main() -> int:
         name, sep, path = spec.partition("=")
         if not sep or not name:
             raise SystemExit(f"page {spec!r}: expected NAME=PATH")
-        if path == "customer":
-            path = customer_path()
+        if path in CUSTOMER_PAGES:
+            path = customer_path(CUSTOMER_PAGES[path])
             if path is None:
                 print(f"skip {name}: no customer profile page yet (no customer, or no URL decisions:customer)")
                 continue
@@ -133,7 +139,7 @@ def main() -> int:
                         page.wait_for_selector("[data-chart] .main-svg", timeout=10_000)
                     except Exception:  # noqa: BLE001 (a chart that does not draw is still worth a picture)
                         print(f"note {name}: charts did not draw within 10 s")
-                target = args.out / f"{name}.png"
+                target = args.out / f"{name}{args.suffix}.png"
                 page.screenshot(path=str(target), full_page=True)
                 taken += 1
                 print(f"wrote {target} ({path})")
