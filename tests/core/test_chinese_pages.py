@@ -51,13 +51,16 @@ ALLOWED_WORDS = {
 }
 ATTRIBUTES = ("title", "aria-label", "placeholder", "alt")
 # Key caps (<kbd>Enter</kbd>) are printed in Latin letters on a Chinese keyboard too, and code
-# (<code>manage.py outcomes</code>) is typed as written.
-SKIPPED = {"script", "style", "template", "kbd", "code", "samp"}
+# (<code>manage.py outcomes</code>) is typed as written; a text area holds what is being edited
+# (the policy document in the JSON editor).
+SKIPPED = {"script", "style", "template", "kbd", "code", "samp", "textarea"}
 # The house style sets recorded values in monospace (class "mono"): ids, hashes, evidence as the
 # client sent it (device=android), fields of an audited payload. They are shown as stored.
 SKIPPED_CLASSES = {"mono"}
 # A management command in a sentence ("…generated monthly (manage.py outcomes)…") is typed as written.
 COMMAND = re.compile(r"manage\.py(\s+[a-z_]+)?(\s+--?[a-z][a-z\-]*)*")
+# An action's prefix as typed in a search ("（decision.）"): a word and a dot right before a bracket or comma.
+CODE_PREFIX = re.compile(r"\b[a-z_]+\.(?=[）),，])")
 VOID = {"area", "base", "br", "col", "embed", "hr", "img", "input", "link", "meta", "source", "track", "wbr"}
 WORD = re.compile(r"[A-Za-z]{3,}")
 # A run of ASCII letters, digits and the joiners of ids and codes; anything else (spaces, CJK,
@@ -116,7 +119,7 @@ def english_words(html: str) -> list[str]:
     parser = _Text()
     parser.feed(html)
     found = []
-    for token in TOKEN.findall(COMMAND.sub(" ", " ".join(parser.parts))):
+    for token in TOKEN.findall(CODE_PREFIX.sub(" ", COMMAND.sub(" ", " ".join(parser.parts)))):
         if _is_id_or_code(token):
             continue
         found.extend(word for word in WORD.findall(token) if word not in ALLOWED_WORDS)
@@ -128,7 +131,7 @@ def test_the_parser_finds_english_and_skips_what_it_should():
         '<html lang="zh-hans"><head><title>总览 | RiskOps</title><style>.a{color:red}</style></head>'
         '<body><script>var notAWord = 1;</script><p title="Open case">客户 cust-000012 的 OVER_BORROWING 警报</p>'
         '<button lang="en">English</button><p>policy.activate，Pending</p><td class="small mono">device=web</td>'
-        "<p>结果按月生成（manage.py outcomes），见 seed:5 和 <kbd>Enter</kbd>。</p></body></html>"
+        "<p>结果按月生成（manage.py outcomes），见 seed:5 和 <kbd>Enter</kbd>。操作前缀（decision.）</p></body></html>"
     )
     assert english_words(html) == ["Open", "case", "Pending"]
 
@@ -199,6 +202,10 @@ def _pages(book) -> dict[str, list[str]]:
             reverse("admin:decisions_riskalert_changelist"),
             reverse("admin:accounts_customer_changelist"),
             reverse("admin:accounts_customer_change", args=[book["customer"].pk]),
+            reverse("admin:decisions_policyversion_change", args=[book["draft"].pk]),
+            reverse("admin:decisions_override_changelist"),
+            reverse("admin:core_auditevent_changelist"),
+            reverse("decisions:run-start"),
         ],
     }
 
