@@ -266,3 +266,21 @@ def test_bulk_assign_of_accounts_updates_their_cases_once(risk_admin, analyst):
     triage.alerts_bulk_assign(alert_ids=[a.pk for a in alerts], assignee=analyst, actor=risk_admin)
     assert set(AccountCase.objects.filter(closed_at__isnull=True).values_list("assigned_to", flat=True)) == {analyst.pk}
     assert_cases_match_alerts()
+
+
+# --- the synthetic book: seeded and replayed in bulk -----------------------------------------------
+
+
+def test_a_replayed_book_keeps_its_cases_through_nightly_chunks_and_the_simulated_analyst():
+    from accounts.seeding.generator import as_of_default
+    from synthetic.replay import demo_book_seed_with_history
+
+    # given a book replayed day by day: nightly chunk runs raise alerts on the day's clock, the
+    # simulated analyst dismisses and confirms a share of them, suppressions run out
+    _, report = demo_book_seed_with_history(customers=40, seed=5, history_days=12, today=as_of_default().date(), triage_share=0.5)
+
+    # then every open case is its account's open alerts grouped, and the triaged ones closed theirs
+    assert report.triaged > 0
+    assert AccountCase.objects.filter(closed_at__isnull=True).exists()
+    assert_cases_match_alerts()
+    assert AccountCase.objects.filter(closed_at__isnull=False).exists()
