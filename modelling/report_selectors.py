@@ -14,9 +14,11 @@ from django.db.models.fields.json import KT
 from django.db.models.functions import Cast
 from django.shortcuts import get_object_or_404
 from django.urls import NoReverseMatch, reverse
+from django.utils.html import format_html_join
 from django.utils.translation import gettext as _, ngettext
 
 from decisions.governance.evidence_panels import Evidence
+from decisions.governance.policy_sections import FEATURE_LABELS
 from decisions.governance.services.policy import DiffLine, policy_diff
 from decisions.models import PolicyVersion
 
@@ -213,6 +215,11 @@ class FeatureTable:
     monotonic: bool | None
     bins: list[dict]
 
+    @property
+    def label(self) -> str:
+        """The feature in words, in the viewer's language (the policy form's names)."""
+        return str(FEATURE_LABELS.get(self.name, self.name))
+
 
 @dataclass(frozen=True)
 class StabilityRow:
@@ -299,7 +306,8 @@ def _card(report: dict, development: ScorecardDevelopment) -> list[tuple[str, st
     facts.append((_("Source"), development.get_source_display()))
     facts.append((_("How the report was made"), _("fitted and validated") if development.fitted else _("validated without fitting (the policy's bins)")))
     libraries = card.get("libraries", {})
-    facts.append((_("Libraries"), ", ".join(f"{name} {v}" for name, v in sorted(libraries.items())) or DASH))
+    # Package names and versions are typed as written: set as code.
+    facts.append((_("Libraries"), format_html_join(", ", "<code>{} {}</code>", sorted(libraries.items())) or DASH))
     return facts
 
 
@@ -410,7 +418,8 @@ def report_page(version_number: int) -> ReportPage:
         return page
     report = development.report
     page.card = _card(report, development)
-    page.limitations = report.get("model_card", {}).get("limitations", [])
+    # Stored in English (modelling/services/development.py: LIMITATIONS), read in the viewer's language.
+    page.limitations = [_(text) for text in report.get("model_card", {}).get("limitations", [])]
     page.parts = _parts(report)
     page.charts = _charts(report)
     page.calibration = _calibration(report)

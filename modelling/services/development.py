@@ -21,7 +21,7 @@ from datetime import date
 import numpy as np
 from django.db import transaction
 from django.utils import timezone
-from django.utils.translation import gettext as _
+from django.utils.translation import gettext as _, gettext_noop
 
 from decisions.engine.policy import parse_policy
 from decisions.engine.policy_reads import active_policy
@@ -41,12 +41,18 @@ from .sample import DevelopmentSample, development_sample
 # Fewer than this many bads or goods and bins, IV and AUC are noise.
 MIN_CLASS_ROWS = 50
 
+# Stored in English in the report (its digest covers them); gettext_noop marks them so the report
+# page shows them in the viewer's language (modelling/report_selectors.py).
 LIMITATIONS = (
-    "Fitted on the customers the policy of the time scored: applicants it never let in have no "
-    "outcome (no reject inference).",
-    "Outcomes mature only after the horizon: the latest months of the book are not in the sample.",
-    "Features are the engine's as recorded at each observation date; a feature the engine did not "
-    "compute for want of consent is missing, and scores as the fitted missing bin.",
+    gettext_noop(
+        "Fitted on the customers the policy of the time scored: applicants it never let in have no "
+        "outcome (no reject inference)."
+    ),
+    gettext_noop("Outcomes mature only after the horizon: the latest months of the book are not in the sample."),
+    gettext_noop(
+        "Features are the engine's as recorded at each observation date; a feature the engine did not "
+        "compute for want of consent is missing, and scores as the fitted missing bin."
+    ),
 )
 
 

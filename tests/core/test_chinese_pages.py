@@ -35,16 +35,19 @@ from decisions.engine.services.runs import recompute_run_process_inline, recompu
 from decisions.governance.services.policy import policy_simulate
 from decisions.governance.services.simulation import simulation_process_inline
 from decisions.models import PolicyVersion, RiskAlert
+from modelling.services.development import scorecard_develop
 from modelling.services.monitoring import model_monitor
+from modelling.validation import SplitSettings
 from riskops.core.models import AuditEvent
 from tests.decisions.policy_factories import edited_draft
 from tests.factories import CaseNoteFactory
+from tests.modelling.book_factories import modelling_book
 
 # Proper names and abbreviations a Chinese finance professional reads in Latin letters.
 ALLOWED_WORDS = {
     "RiskOps",  # the product's name
     "API", "CSV", "JSON", "PDF", "URL",  # formats and protocols
-    "PSI", "CSI", "AUC", "WoE", "Gini",  # model statistics, named so in the literature
+    "PSI", "CSI", "AUC", "WoE", "Gini", "ROC", "OOT",  # model validation's terms, named so in the literature
     "UTC",  # the time zone every time is written in
     "Webhook", "Webhooks",  # the mechanism's name (Standard Webhooks), used as is in Chinese
     "Ctrl",  # a key cap
@@ -232,3 +235,16 @@ def test_the_language_switch_names_each_language_in_itself_and_in_the_page_langu
     chinese = client.get(reverse("decisions:overview")).content.decode()
     assert 'value="en" lang="en" class="linklike" title="英语">English</button>' in chinese
     assert 'lang="zh-hans" class="linklike" aria-current="true">简体中文</button>' in chinese
+
+
+def test_a_scorecard_validation_report_in_chinese_has_no_english_word(client, make_user):
+    """The model page with the most words: a scorecard fitted from a model-ready book, its report."""
+    admin = make_user("风控管理员", "risk_admin", is_staff=True)
+    modelling_book(customers=400, dates=4)
+    fitted = scorecard_develop(actor=admin, split=SplitSettings(oot_months=1))
+    PolicyVersion.objects.filter(pk=fitted.version.pk).update(name="拟合的评分卡")
+    client.force_login(admin)
+    client.cookies["django_language"] = "zh-hans"
+    response = client.get(reverse("modelling:report", args=[fitted.version.version]))
+    assert response.status_code == 200
+    assert english_words(response.content.decode()) == []
