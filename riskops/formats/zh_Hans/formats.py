@@ -1,14 +1,4 @@
-"""Dates and times as every page writes them (riskops/formats/__init__.py)."""
+"""Chinese pages write dates, times and numbers exactly as English ones (riskops/formats/__init__.py):
+Django looks for a module per language, so this one takes the English one's values."""
 
-DATE_FORMAT = "Y-m-d"
-DATETIME_FORMAT = "Y-m-d H:i"
-SHORT_DATE_FORMAT = "Y-m-d"
-SHORT_DATETIME_FORMAT = "Y-m-d H:i"
-TIME_FORMAT = "H:i"
-YEAR_MONTH_FORMAT = "Y-m"
-MONTH_DAY_FORMAT = "m-d"
-DECIMAL_SEPARATOR = "."
-# Comma thousands in both languages (Django's zh-hans has none, grouped by four), applied where
-# a template asks for grouping (`floatformat:"0g"`) or USE_THOUSAND_SEPARATOR would.
-THOUSAND_SEPARATOR = ","
-NUMBER_GROUPING = 3
+from riskops.formats.en.formats import *  # noqa: F401,F403
