@@ -85,8 +85,9 @@ def cases_sync(*, customer_ids: Iterable[int], now: datetime, sla_hours: dict[in
     `now`), close one (`closed_at = now`) whose last open alert closed. Returns how many cases it
     wrote. Must run inside the caller's transaction, after its alert writes.
 
-    Queries: the open cases locked (1), the open alerts (1), their lines (1), then one write per changed case when
-    a few changed (triage), a batch otherwise (the engine's chunks), one UPDATE for the closed."""
+    Queries: the open cases locked (1), the open alerts (1), their lines (1), then one write per
+    changed case when a few changed (triage), a batch otherwise (the engine's chunks), one UPDATE
+    for the closed."""
     ids = sorted(set(customer_ids))
     if not ids:
         return 0
@@ -128,7 +129,7 @@ def _sync(ids: list[int] | None, *, now: datetime, hours: dict[int, int]) -> int
     if changed:
         update_objects(AccountCase, changed, WRITTEN_FIELDS)
     if closed:
-        AccountCase.objects.filter(pk__in=closed).update(closed_at=now, alert_count=0, last_activity_at=now)
+        AccountCase.objects.filter(pk__in=ids_param(closed)).update(closed_at=now, alert_count=0, last_activity_at=now)
     return len(created) + len(changed) + len(closed)
 
 
