@@ -115,7 +115,7 @@ class _Text(HTMLParser):
 def _is_id_or_code(token: str) -> bool:
     """cust-000012, OVER_BORROWING, ana@example.test, policy.activate, seed:5, /api/v1/: not words."""
     token = token.strip(".-/:")
-    return bool(re.search(r"[0-9_@/]", token)) or re.fullmatch(r"[a-z]+(\.[a-z]+)+", token) is not None
+    return bool(re.search(r"[0-9_@/:]", token)) or re.fullmatch(r"[a-z]+(\.[a-z]+)+", token) is not None
 
 
 def english_words(html: str) -> list[str]:
