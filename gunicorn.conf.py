@@ -10,9 +10,34 @@ what survived (`gc.freeze()`): later collections skip those objects, and a full 
 only what requests left behind. Memory is unchanged (frozen objects are kept, not copied).
 
 Workers and bind address come from the usual gunicorn flags or `GUNICORN_CMD_ARGS`.
+
+Prometheus (`/metrics`, docs/operations.md "Metrics"): each worker is a process with its own
+counters, and a scrape reaches one of them. So the master gives the workers one
+`PROMETHEUS_MULTIPROC_DIR` (the one set in the environment, else a fresh temporary directory) in
+which prometheus_client keeps every worker's values, and `/metrics` sums them. The directory is
+emptied when gunicorn starts (old files would be counted as live workers) and a dead worker's
+files are marked as such (`child_exit`). Not with `--preload`: the app would import
+prometheus_client in the master before `on_starting` names the directory.
 """
 
 import gc
+import os
+import tempfile
+from pathlib import Path
+
+
+def on_starting(server) -> None:
+    directory = os.environ.get("PROMETHEUS_MULTIPROC_DIR") or tempfile.mkdtemp(prefix="riskops-prometheus-")
+    Path(directory).mkdir(parents=True, exist_ok=True)
+    for stale in Path(directory).glob("*.db"):
+        stale.unlink(missing_ok=True)
+    os.environ["PROMETHEUS_MULTIPROC_DIR"] = directory  # the workers, forked later, inherit it
+
+
+def child_exit(server, worker) -> None:
+    from prometheus_client import multiprocess
+
+    multiprocess.mark_process_dead(worker.pid)
 
 
 def post_worker_init(worker) -> None:

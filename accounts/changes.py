@@ -25,10 +25,12 @@ from contextvars import ContextVar
 from datetime import datetime
 from typing import Callable, Iterator, Protocol
 
+from django.db import transaction
 from django.db.models import Min
 from django.utils import timezone
 
 from riskops.core.bulk import ids_param
+from riskops.core.metrics import event_to_decision_observe
 
 from .models import CustomerChangeMark
 
@@ -97,7 +99,9 @@ def change_marks_clear(*, customer_ids: list[int]) -> int:
     """Delete the marks of these customers (their recompute is under way in this transaction)."""
     if not customer_ids:
         return 0
-    deleted, _ = CustomerChangeMark.objects.filter(customer_id__in=customer_ids).delete()
+    marks = CustomerChangeMark.objects.filter(customer_id__in=customer_ids)
+    _observe_on_commit(list(marks.values_list("marked_at", flat=True)), path="single")
+    deleted, _ = marks.delete()
     return deleted
 
 
@@ -114,13 +118,16 @@ def change_marks_take_range(*, first_id: int, last_id: int) -> dict[int, list[st
     committed in between survives for the next recompute, as with `change_marks_clear_range`.
     A run's chunk uses it to tell "new data arrived" from "time passed" in its reasons."""
     marks = list(
-        CustomerChangeMark.objects.filter(customer_id__gte=first_id, customer_id__lte=last_id).values_list("pk", "customer_id", "trigger")
+        CustomerChangeMark.objects.filter(customer_id__gte=first_id, customer_id__lte=last_id).values_list(
+            "pk", "customer_id", "trigger", "marked_at"
+        )
     )
     if not marks:
         return {}
-    CustomerChangeMark.objects.filter(pk__in=ids_param([pk for pk, _, _ in marks])).delete()
+    CustomerChangeMark.objects.filter(pk__in=ids_param([pk for pk, _, _, _ in marks])).delete()
+    _observe_on_commit([at for _, _, _, at in marks], path="chunk")
     triggers: dict[int, set[str]] = {}
-    for _, customer_id, trigger in marks:
+    for _, customer_id, trigger, _ in marks:
         triggers.setdefault(customer_id, set()).add(trigger)
     return {customer_id: sorted(found) for customer_id, found in triggers.items()}
 
@@ -131,14 +138,25 @@ def change_marks_take(*, customer_ids: list[int]) -> dict[int, list[str]]:
     missing from the answer had no mark left: someone recomputed it since its event."""
     if not customer_ids:
         return {}
-    marks = list(CustomerChangeMark.objects.filter(customer_id__in=ids_param(customer_ids)).values_list("pk", "customer_id", "trigger"))
+    marks = list(
+        CustomerChangeMark.objects.filter(customer_id__in=ids_param(customer_ids)).values_list("pk", "customer_id", "trigger", "marked_at")
+    )
     if not marks:
         return {}
-    CustomerChangeMark.objects.filter(pk__in=ids_param([pk for pk, _, _ in marks])).delete()
+    CustomerChangeMark.objects.filter(pk__in=ids_param([pk for pk, _, _, _ in marks])).delete()
+    _observe_on_commit([at for _, _, _, at in marks], path="batch")
     triggers: dict[int, set[str]] = {}
-    for _, customer_id, trigger in marks:
+    for _, customer_id, trigger, _ in marks:
         triggers.setdefault(customer_id, set()).add(trigger)
     return {customer_id: sorted(found) for customer_id, found in triggers.items()}
+
+
+def _observe_on_commit(marked_at: list[datetime], *, path: str) -> None:
+    """The event-to-decision latency (riskops/core/metrics.py) of the marks a recompute took,
+    recorded when its transaction commits: a recompute that rolls back decided nothing, and its
+    marks come back for the next one."""
+    if marked_at:
+        transaction.on_commit(lambda: event_to_decision_observe(marked_at=marked_at, committed_at=timezone.now(), path=path))
 
 
 def marked_customers(*, customer_ids: list[int]) -> list[int]:

@@ -78,6 +78,8 @@ INSTALLED_APPS = [
     # Structured logs: request ids into the logs and the Celery tasks (riskops/core/structured_logs.py).
     "django_structlog",
     "django_htmx",
+    # Prometheus: request, latency and database metrics (riskops/monitoring serves /metrics).
+    "django_prometheus",
     "rest_framework",
     "rest_framework.authtoken",
     "drf_spectacular",
@@ -95,6 +97,9 @@ INSTALLED_APPS = [
 ]
 
 MIDDLEWARE = [
+    # Outermost: django-prometheus times the whole request, every other middleware included; it
+    # writes no response of its own, so the request id below still marks every one.
+    "django_prometheus.middleware.PrometheusBeforeMiddleware",
     # First: every response, a redirect included, carries the request id (riskops/core/request_ids.py).
     "riskops.core.request_ids.RequestIdMiddleware",
     "django.middleware.security.SecurityMiddleware",
@@ -115,6 +120,8 @@ MIDDLEWARE = [
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     "csp.middleware.CSPMiddleware",
     "django_htmx.middleware.HtmxMiddleware",
+    # Counts responses by view, method and status: outside axes, so a lockout page counts as sent.
+    "django_prometheus.middleware.PrometheusAfterMiddleware",
     # Last, as django-axes asks: it turns a refused login into the lockout page.
     "axes.middleware.AxesMiddleware",
 ]
@@ -165,6 +172,18 @@ elif DATABASES["default"]["ENGINE"].endswith("postgresql"):
     # An unreachable server (a dropped route, a firewall) would otherwise hold a connect, and so a
     # request, a worker or a /readyz probe, for as long as TCP keeps trying.
     DATABASES["default"].setdefault("OPTIONS", {}).setdefault("connect_timeout", int(os.environ.get("RISKOPS_DB_CONNECT_TIMEOUT", "5")))
+
+# django-prometheus's wrappers of the same backends count queries, errors and their time per
+# connection (`django_db_*` on /metrics). `endswith("postgresql")` / `"sqlite3"` still hold.
+# Hot reads through riskops/core/prepared.py use their own cursor and are not counted.
+# RISKOPS_DB_METRICS=false keeps Django's own backends.
+RISKOPS_DB_METRICS = env_bool("RISKOPS_DB_METRICS", True)
+_PROMETHEUS_BACKENDS = {
+    "django.db.backends.postgresql": "django_prometheus.db.backends.postgresql",
+    "django.db.backends.sqlite3": "django_prometheus.db.backends.sqlite3",
+}
+if RISKOPS_DB_METRICS and DATABASES["default"]["ENGINE"] in _PROMETHEUS_BACKENDS:
+    DATABASES["default"]["ENGINE"] = _PROMETHEUS_BACKENDS[DATABASES["default"]["ENGINE"]]
 
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
@@ -444,6 +463,10 @@ for _cidr in RISKOPS_MONITORING_NETWORKS:
 RISKOPS_READYZ_BROKER_TIMEOUT = float(os.environ.get("RISKOPS_READYZ_BROKER_TIMEOUT", "2"))
 RISKOPS_READYZ_WORKER_TIMEOUT = float(os.environ.get("RISKOPS_READYZ_WORKER_TIMEOUT", "1"))
 RISKOPS_READYZ_NIGHTLY_MAX_AGE_HOURS = float(os.environ.get("RISKOPS_READYZ_NIGHTLY_MAX_AGE_HOURS", "26"))
+# /metrics (riskops/monitoring, docs/operations.md "Metrics") answers the same token and networks.
+# A Celery worker serves its task metrics on this port (unset or 0: none; riskops/core/task_metrics.py).
+RISKOPS_WORKER_METRICS_PORT = int(os.environ.get("RISKOPS_WORKER_METRICS_PORT", "0") or 0)
+RISKOPS_WORKER_METRICS_ADDR = os.environ.get("RISKOPS_WORKER_METRICS_ADDR", "127.0.0.1")
 
 # Logs (riskops/core/structured_logs.py, docs/operations.md "Logs"): one JSON object a line on
 # stderr in production; readable coloured lines in development. RISKOPS_LOG_FORMAT picks either.
@@ -463,7 +486,7 @@ CELERY_WORKER_HIJACK_ROOT_LOGGER = False
 if not DEBUG:
     SECURE_SSL_REDIRECT = env_bool("SECURE_SSL_REDIRECT", True)
     # Probes speak plain HTTP to the app's own port: a 301 to https would fail them.
-    SECURE_REDIRECT_EXEMPT = [r"^healthz$", r"^readyz$"]
+    SECURE_REDIRECT_EXEMPT = [r"^healthz$", r"^readyz$", r"^metrics$"]
     SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https")
     SESSION_COOKIE_SECURE = True
     CSRF_COOKIE_SECURE = True

@@ -8,6 +8,7 @@ from api.urls import urlpatterns as api_urlpatterns
 from draws.api_views import DrawCheckView
 from riskops.core import health_views
 from riskops.core.login import RoleLoginView
+from riskops.monitoring.views import metrics
 
 # A refused page says which role it needs (riskops/core/forbidden.py), in the viewer's language.
 handler403 = "riskops.core.forbidden.permission_denied"
@@ -19,6 +20,8 @@ urlpatterns = [
     # Probes (riskops/core/health_views.py): no login, no HTTPS redirect, JSON with 200/503.
     path("healthz", health_views.healthz, name="healthz"),
     path("readyz", health_views.readyz, name="readyz"),
+    # Prometheus (riskops/monitoring/views.py): a monitoring token or network only, else a 404.
+    path("metrics", metrics, name="metrics"),
     path("admin/", admin.site.urls),
     path("login/", RoleLoginView.as_view(), name="login"),  # lands each role on its home
     path("logout/", auth_views.LogoutView.as_view(), name="logout"),

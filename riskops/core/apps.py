@@ -25,3 +25,8 @@ class CoreConfig(AppConfig):
 
         # A worker binds each task's request id from its message (riskops/core/structured_logs.py).
         install_celery_worker_step()
+
+        from .task_metrics import connect_task_metrics
+
+        # Celery task durations and failures for Prometheus, served by the worker (docs/operations.md, "Metrics").
+        connect_task_metrics()

@@ -80,7 +80,7 @@ def test_the_production_profile_exempts_the_probes_from_the_https_redirect():
         [sys.executable, "-c", "from django.conf import settings as s; print(s.SECURE_SSL_REDIRECT, s.SECURE_REDIRECT_EXEMPT)"],
         env=env, cwd=Path(__file__).resolve().parents[2], capture_output=True, text=True, check=True,
     ).stdout
-    assert out.strip() == "True ['^healthz$', '^readyz$']"
+    assert out.strip() == "True ['^healthz$', '^readyz$', '^metrics$']"
 
 
 def test_only_get_and_head(client):

@@ -62,6 +62,7 @@ PERSONAL = {
 OTHER = {
     "healthz": "a probe: {\"status\": \"ok\"}",
     "readyz": "a probe: the status, checks only for a monitoring token or network",
+    "metrics": "Prometheus figures, for a monitoring token or network only (else a 404)",
     "login": "a form",
     "logout": "POST, then a redirect",
     "set_language": "POST, then a redirect",

@@ -21,7 +21,8 @@ def test_defaults_are_sqlite_and_eager_celery():
         "print(s.DATABASES['default']['ENGINE'], s.CELERY_TASK_ALWAYS_EAGER)",
         DEBUG="true",
     )
-    assert result.stdout.split() == ["django.db.backends.sqlite3", "True"], result.stderr
+    # django-prometheus's wrapper of Django's SQLite backend (query metrics on /metrics).
+    assert result.stdout.split() == ["django_prometheus.db.backends.sqlite3", "True"], result.stderr
 
 
 def test_urls_switch_to_postgres_and_a_real_broker():
@@ -32,7 +33,15 @@ def test_urls_switch_to_postgres_and_a_real_broker():
         CELERY_BROKER_URL="redis://127.0.0.1:6379/3",
         DEBUG="true",
     )
-    assert result.stdout.split() == ["django.db.backends.postgresql", "anydb", "False", "redis://127.0.0.1:6379/3"], result.stderr
+    assert result.stdout.split() == ["django_prometheus.db.backends.postgresql", "anydb", "False", "redis://127.0.0.1:6379/3"], result.stderr
+
+
+def test_database_metrics_can_be_turned_off():
+    result = _run(
+        "import django; django.setup(); from django.conf import settings as s; print(s.DATABASES['default']['ENGINE'])",
+        DATABASE_URL="postgres://postgres@127.0.0.1:5432/anydb", RISKOPS_DB_METRICS="false", DEBUG="true",
+    )
+    assert result.stdout.split() == ["django.db.backends.postgresql"], result.stderr
 
 
 def test_production_profile_refuses_to_start_without_a_secret_key():
