@@ -15,3 +15,10 @@ class ComplianceConfig(AppConfig):
 
         # /readyz fails while the last verification of the audit chain found it broken.
         register_database_check("audit_chain", audit_verification_check)
+
+        from riskops.core.oncall import register_condition
+
+        from .oncall import audit_chain_broken
+
+        # On-call notices (riskops/core/oncall.py): the last verification found the chain broken.
+        register_condition("audit_chain_broken", audit_chain_broken)

@@ -20,6 +20,14 @@ class DecisionsConfig(AppConfig):
         from .engine.readiness import last_nightly_run_check
 
         register_database_check("nightly_run", last_nightly_run_check)
+        # On-call notices (riskops/core/oncall.py): a nightly run failed or stalled, alerts past SLA.
+        from riskops.core.oncall import register_condition
+
+        from . import oncall
+
+        register_condition("nightly_run_failed", oncall.nightly_run_failed)
+        register_condition("nightly_run_stalled", oncall.nightly_run_stalled)
+        register_condition("alerts_past_sla", oncall.alerts_past_sla)
         # accounts announces changed customer data; decisions answers with a recompute on commit.
         subscribe(recompute_when_data_changes)
 

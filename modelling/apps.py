@@ -32,6 +32,13 @@ class ModellingConfig(AppConfig):
             OverviewPanel("model_alerts", "modelling/_overview_model_alerts.html", _open_model_alerts_for_overview, (RISK_ADMIN,))
         )
 
+        # On-call notices (riskops/core/oncall.py): an open model alert is an incident until acknowledged.
+        from riskops.core.oncall import register_condition
+
+        from .oncall import model_drift
+
+        register_condition("model_drift", model_drift)
+
 
 # Registered by name, imported when called: the report's code loads numpy and pandas, which no
 # process should pay for at start-up (a web or Celery worker that never shows a model page).

@@ -42,6 +42,7 @@ TASK_LANES: dict[str, str] = {
     "decisions.tasks.expire_overrides_and_suspensions": SWEEPS,
     "webhooks.tasks.webhook_sweep": SWEEPS,
     "api.tasks.idempotency_purge": SWEEPS,
+    "riskops.core.tasks.oncall_check": SWEEPS,
 }
 
 

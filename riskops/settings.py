@@ -446,6 +446,8 @@ CELERY_BEAT_SCHEDULE = {
         "task": "modelling.tasks.monitor_model",
         "schedule": crontab(hour=4, minute=30),
     },
+    # On-call notices (riskops/core/oncall.py): open, resolve and notify incidents.
+    "oncall-check": {"task": "riskops.core.tasks.oncall_check", "schedule": float(os.environ.get("RISKOPS_ONCALL_CHECK_SECONDS", "300"))},
 }
 
 # /healthz and /readyz (riskops/core/health.py, docs/operations.md "Health and readiness"): their
@@ -467,6 +469,40 @@ RISKOPS_READYZ_NIGHTLY_MAX_AGE_HOURS = float(os.environ.get("RISKOPS_READYZ_NIGH
 # A Celery worker serves its task metrics on this port (unset or 0: none; riskops/core/task_metrics.py).
 RISKOPS_WORKER_METRICS_PORT = int(os.environ.get("RISKOPS_WORKER_METRICS_PORT", "0") or 0)
 RISKOPS_WORKER_METRICS_ADDR = os.environ.get("RISKOPS_WORKER_METRICS_ADDR", "127.0.0.1")
+
+# Email (Django's mail): the console in development and the demo (notices print on the worker's
+# stderr); SMTP in production, configured by Django's own EMAIL_* variables.
+EMAIL_BACKEND = os.environ.get(
+    "EMAIL_BACKEND", "django.core.mail.backends.console.EmailBackend" if DEBUG else "django.core.mail.backends.smtp.EmailBackend"
+)
+EMAIL_HOST = os.environ.get("EMAIL_HOST", "localhost")
+EMAIL_PORT = int(os.environ.get("EMAIL_PORT", "25"))
+EMAIL_HOST_USER = os.environ.get("EMAIL_HOST_USER", "")
+EMAIL_HOST_PASSWORD = os.environ.get("EMAIL_HOST_PASSWORD", "")
+EMAIL_USE_TLS = env_bool("EMAIL_USE_TLS", False)
+EMAIL_TIMEOUT = 10  # a mail server that does not answer must not hold the check
+DEFAULT_FROM_EMAIL = os.environ.get("DEFAULT_FROM_EMAIL", "riskops@localhost")
+SERVER_EMAIL = DEFAULT_FROM_EMAIL
+
+# On-call notices (riskops/core/oncall.py, docs/operations.md "On-call notices"): one notice per
+# incident (a nightly run failed or stalled, the audit chain broken, too many alerts past SLA, a
+# webhook endpoint disabled, model drift at the alert level) by email and, optionally, a chat webhook.
+RISKOPS_ONCALL_EMAILS = env_list("RISKOPS_ONCALL_EMAILS", "")
+for _address in RISKOPS_ONCALL_EMAILS:
+    if "@" not in _address:
+        raise ImproperlyConfigured(f"RISKOPS_ONCALL_EMAILS: {_address!r} is not an email address")
+# A Slack/Mattermost-style incoming webhook: a JSON POST {"text": ...}; empty: no chat notice.
+RISKOPS_ONCALL_WEBHOOK_URL = os.environ.get("RISKOPS_ONCALL_WEBHOOK_URL", "")
+if RISKOPS_ONCALL_WEBHOOK_URL and not RISKOPS_ONCALL_WEBHOOK_URL.startswith(("https://", "http://")):
+    raise ImproperlyConfigured("RISKOPS_ONCALL_WEBHOOK_URL must be an http:// or https:// URL")
+RISKOPS_ONCALL_WEBHOOK_TIMEOUT = float(os.environ.get("RISKOPS_ONCALL_WEBHOOK_TIMEOUT", "5"))
+# A nightly run with no chunk claimed or finished for this long has stalled.
+RISKOPS_ONCALL_RUN_STALL_MINUTES = int(os.environ.get("RISKOPS_ONCALL_RUN_STALL_MINUTES", "30"))
+# More open alerts past their SLA than this is an incident (0: any alert past its SLA).
+RISKOPS_ONCALL_SLA_BREACH_THRESHOLD = int(os.environ.get("RISKOPS_ONCALL_SLA_BREACH_THRESHOLD", "50"))
+RISKOPS_ONCALL_NOTIFY_RESOLVED = env_bool("RISKOPS_ONCALL_NOTIFY_RESOLVED", True)
+# The address of this installation, for a link to the incidents in the notice (optional).
+RISKOPS_ONCALL_SITE_URL = os.environ.get("RISKOPS_ONCALL_SITE_URL", "")
 
 # Logs (riskops/core/structured_logs.py, docs/operations.md "Logs"): one JSON object a line on
 # stderr in production; readable coloured lines in development. RISKOPS_LOG_FORMAT picks either.

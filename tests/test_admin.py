@@ -33,7 +33,7 @@ from decisions.models import (
     ScoreSnapshot,
 )
 from riskops.core.admin import ReadOnlyAdminMixin
-from riskops.core.models import AuditEvent
+from riskops.core.models import AuditEvent, Incident
 
 pytestmark = pytest.mark.django_db
 
@@ -72,6 +72,7 @@ READ_ONLY_MODELS = [
     # services; its own tests are tests/decisions/test_overrides_admin.py.
     RecomputeRun,
     RecomputeChunk,
+    Incident,  # written by the on-call check only (riskops/core/oncall.py)
 ]
 # Admins with workflows that go through services (their own tests cover them).
 WORKFLOW_MODELS = [Override]
@@ -158,9 +159,10 @@ def rows(make_user) -> dict[type[Model], Model]:
         raised_at=now, last_seen_at=now, assigned_to=author,
     )
     note = CaseNote.objects.create(customer=customer, alert=alert, author=author, body="Called the customer.")
+    incident = Incident.objects.create(kind="nightly_run_failed", key=str(run.pk), summary="The nightly run failed.", opened_at=now)
     found = [
         customer, draw, installment, application, bureau, disclosure, acknowledgement, consent, consent_event, audit,
-        policy, run, chunk, snapshot, override, decision, line, alert, note,
+        policy, run, chunk, snapshot, override, decision, line, alert, note, incident,
     ]
     return {type(obj): obj for obj in found}
 

@@ -26,6 +26,11 @@ class CoreConfig(AppConfig):
         # A worker binds each task's request id from its message (riskops/core/structured_logs.py).
         install_celery_worker_step()
 
+        from .oncall_admin import register as register_incident_admin
+
+        # On-call incidents (riskops/core/oncall.py): a read-only list in the admin for risk admins.
+        register_incident_admin()
+
         from .task_metrics import connect_task_metrics
 
         # Celery task durations and failures for Prometheus, served by the worker (docs/operations.md, "Metrics").

@@ -76,6 +76,10 @@ class AuditAction(models.TextChoices):
     WEBHOOK_ENDPOINT_UPDATE = "webhook_endpoint.update", _("Webhook endpoint changed")
     WEBHOOK_ENDPOINT_DISABLE = "webhook_endpoint.disable", _("Webhook endpoint disabled")
     WEBHOOK_REPLAY = "webhook.replay", _("Webhook delivery replayed")
+    # on-call notices (riskops/core/oncall.py)
+    ONCALL_OPEN = "oncall.open", _("On-call incident opened")
+    ONCALL_NOTIFY = "oncall.notify", _("On-call notice sent")
+    ONCALL_RESOLVE = "oncall.resolve", _("On-call incident resolved")
 
 
 class AuditEvent(models.Model):
@@ -113,3 +117,50 @@ class AuditEvent(models.Model):
 
     def __str__(self) -> str:
         return f"#{self.pk} {self.action} {self.target_type}:{self.target_id}"
+
+
+class IncidentKind(models.TextChoices):
+    """What an on-call incident is about; each kind's condition is registered by the app that owns
+    the data (riskops/core/oncall.py)."""
+
+    NIGHTLY_RUN_FAILED = "nightly_run_failed", _("Nightly run failed")
+    NIGHTLY_RUN_STALLED = "nightly_run_stalled", _("Nightly run stalled")
+    AUDIT_CHAIN_BROKEN = "audit_chain_broken", _("Audit verification failed")
+    ALERTS_PAST_SLA = "alerts_past_sla", _("Alerts past their SLA")
+    WEBHOOK_ENDPOINT_DISABLED = "webhook_endpoint_disabled", _("Webhook endpoint disabled")
+    MODEL_DRIFT = "model_drift", _("Model drift at the alert level")
+
+
+class Incident(models.Model):
+    """One occurrence of a condition the people on call are told about, from the check that found
+    it to the check that found it gone. Written by riskops/core/oncall.py only.
+
+    At most one open incident per (kind, key): the notice goes out once per incident, and two
+    beats that find the same condition at the same moment cannot both open one (the constraint
+    refuses the second)."""
+
+    Kind = IncidentKind
+
+    kind = models.CharField(max_length=32, choices=IncidentKind.choices, verbose_name=_("kind"))
+    # What the incident is about within its kind: a run's id, an endpoint's id, "book" for a
+    # book-wide figure.
+    key = models.CharField(max_length=64, verbose_name=_("key"))
+    summary = models.CharField(max_length=300, verbose_name=_("summary"))
+    opened_at = models.DateTimeField(db_index=True, verbose_name=_("opened at"))
+    notified_at = models.DateTimeField(null=True, blank=True, verbose_name=_("notified at"))
+    resolved_at = models.DateTimeField(null=True, blank=True, verbose_name=_("resolved at"))
+
+    class Meta:
+        verbose_name = _("incident")
+        verbose_name_plural = _("incidents")
+        ordering = ["-opened_at", "-id"]
+        constraints = [
+            models.UniqueConstraint(fields=["kind", "key"], condition=models.Q(resolved_at__isnull=True), name="incident_one_open_per_key"),
+            models.CheckConstraint(
+                condition=models.Q(resolved_at__isnull=True) | models.Q(resolved_at__gte=models.F("opened_at")),
+                name="incident_resolved_after_opened",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.get_kind_display()} {self.key}"

@@ -58,6 +58,7 @@ ROLE_PERMISSIONS: dict[str, list[str]] = {
         "accounts.view_customer_pii",
         "core.view_auditevent",
         "core.export_auditevent",  # risk admins see everything compliance sees, exports included
+        "core.view_incident",  # on-call incidents, read-only in the admin (riskops/core/oncall_admin.py)
         # webhook endpoints, deliveries (replay) and events, in the admin (webhooks/admin.py)
         "webhooks.view_webhookendpoint",
         "webhooks.add_webhookendpoint",
