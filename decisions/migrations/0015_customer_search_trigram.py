@@ -8,7 +8,6 @@ search scans and nothing is created. The indexes are not in the models' state: t
 query shape of one page and no model field declares them.
 """
 
-from django.contrib.postgres.operations import TrigramExtension
 from django.db import migrations
 
 INDEXES = {
@@ -20,6 +19,9 @@ INDEXES = {
 def create_indexes(apps, schema_editor):
     if schema_editor.connection.vendor != "postgresql":
         return
+    # Not django.contrib.postgres's TrigramExtension: its reverse reads pg_extension on any
+    # backend, so unapplying this migration on SQLite failed. The extension stays when reversed.
+    schema_editor.execute("CREATE EXTENSION IF NOT EXISTS pg_trgm")
     for sql in INDEXES.values():
         schema_editor.execute(sql)
 
@@ -37,7 +39,4 @@ class Migration(migrations.Migration):
         ("decisions", "0014_account_case"),
     ]
 
-    operations = [
-        TrigramExtension(),
-        migrations.RunPython(create_indexes, drop_indexes),
-    ]
+    operations = [migrations.RunPython(create_indexes, drop_indexes)]

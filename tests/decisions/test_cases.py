@@ -284,3 +284,37 @@ def test_a_replayed_book_keeps_its_cases_through_nightly_chunks_and_the_simulate
     assert AccountCase.objects.filter(closed_at__isnull=True).exists()
     assert_cases_match_alerts()
     assert AccountCase.objects.filter(closed_at__isnull=False).exists()
+
+
+# --- the data migration --------------------------------------------------------------------------
+
+
+@pytest.mark.slow
+@pytest.mark.django_db(transaction=True)
+def test_the_migration_builds_a_case_for_every_account_with_open_alerts():
+    from django.db import connection
+    from django.db.migrations.executor import MigrationExecutor
+
+    before, after = [("decisions", "0013_chunk_lease")], [("decisions", "0014_account_case")]
+    executor = MigrationExecutor(connection)
+    executor.migrate(before)
+    apps = executor.loader.project_state(before).apps
+    Customer, RiskAlert_ = apps.get_model("accounts", "Customer"), apps.get_model("decisions", "RiskAlert")
+    now = timezone.now()
+    flagged = Customer.objects.create(external_id="M-1", full_name="M", national_id="M1", phone="1", onboarded_at=now, created_at=now)
+    quiet = Customer.objects.create(external_id="M-2", full_name="Q", national_id="M2", phone="2", onboarded_at=now, created_at=now)
+    common = {"action": "review", "evidence": {}, "last_seen_at": now}
+    RiskAlert_.objects.create(customer=flagged, rule="OVER_BORROWING", severity=2, raised_at=now - timedelta(hours=3), **common)
+    RiskAlert_.objects.create(customer=flagged, rule="OVERDUE_30", severity=4, raised_at=now - timedelta(hours=1), **common)
+    RiskAlert_.objects.create(customer=quiet, rule="SPENDING_SPIKE", severity=5, raised_at=now, status="dismissed", resolved_at=now, **common)
+
+    executor = MigrationExecutor(connection)
+    executor.migrate(after)
+    Case_ = executor.loader.project_state(after).apps.get_model("decisions", "AccountCase")
+    (case,) = Case_.objects.all()
+    bits = CASE_RULE_BITS["OVER_BORROWING"] | CASE_RULE_BITS["OVERDUE_30"]
+    assert (case.customer_id, case.max_severity, case.alert_count, case.rule_mask) == (flagged.pk, 4, 2, bits)
+    # the nearest deadline: severity 4 raised 1 h ago (8 h) before severity 2 raised 3 h ago (48 h)
+    assert case.due_at == now - timedelta(hours=1) + timedelta(hours=8)
+    assert case.closed_at is None and case.assigned_to_id is None
+    MigrationExecutor(connection).migrate(MigrationExecutor(connection).loader.graph.leaf_nodes())
