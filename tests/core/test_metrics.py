@@ -378,3 +378,26 @@ def test_gunicorn_empties_the_metrics_directory_at_start_and_names_one_when_none
     made = Path(os.environ["PROMETHEUS_MULTIPROC_DIR"])
     assert made.is_dir() and made != tmp_path
     made.rmdir()
+
+
+def test_metrics_sum_the_values_of_every_process_sharing_the_directory(monkeypatch, tmp_path):
+    """What gunicorn's workers (or a prefork worker's children) do: each process writes its values
+    to the directory, and /metrics adds them up."""
+    import os
+    import sys
+
+    from prometheus_client.parser import text_string_to_metric_families
+
+    from riskops.monitoring.views import _process_registry
+
+    env = {**os.environ, "PROMETHEUS_MULTIPROC_DIR": str(tmp_path)}
+    code = "from riskops.core.metrics import draw_check_observe as o; o(decision='allow', seconds=0.003)"
+    for _ in range(2):
+        subprocess.run([sys.executable, "-c", code], env=env, cwd=ROOT, check=True, timeout=60)
+    monkeypatch.setenv("PROMETHEUS_MULTIPROC_DIR", str(tmp_path))
+    text = generate_latest(_process_registry()).decode()
+    values = {
+        (s.name, tuple(sorted(s.labels.items()))): s.value for family in text_string_to_metric_families(text) for s in family.samples
+    }
+    assert values[("riskops_draw_checks_total", (("decision", "allow"),))] == 2
+    assert values[("riskops_draw_check_duration_seconds_count", ())] == 2
