@@ -157,9 +157,9 @@ SCREENSHOT_COMPLIANCE_PAGES ?= compliance=/compliance/ audit=/compliance/audit/ 
 SCREENSHOT_DIR ?= docs/screenshots
 screenshots: recompute bootstrap
 	$(PY) scripts/screenshots.py --out $(SCREENSHOT_DIR) $(SCREENSHOT_PAGES)
-	$(PY) scripts/screenshots.py --out $(SCREENSHOT_DIR) --lang zh-hans --suffix -zh $(SCREENSHOT_PAGES)
+	$(PY) scripts/screenshots.py --out $(SCREENSHOT_DIR) --lang zh-hans --suffix=-zh $(SCREENSHOT_PAGES)
 	$(PY) scripts/screenshots.py --out $(SCREENSHOT_DIR) --username compliance --password compliance-demo $(SCREENSHOT_COMPLIANCE_PAGES)
-	$(PY) scripts/screenshots.py --out $(SCREENSHOT_DIR) --username compliance --password compliance-demo --lang zh-hans --suffix -zh $(SCREENSHOT_COMPLIANCE_PAGES)
+	$(PY) scripts/screenshots.py --out $(SCREENSHOT_DIR) --username compliance --password compliance-demo --lang zh-hans --suffix=-zh $(SCREENSHOT_COMPLIANCE_PAGES)
 
 clean:
 	rm -rf $(VENV) db.sqlite3 db.sqlite3-wal db.sqlite3-shm models-demo.sqlite3 models-demo.sqlite3-wal models-demo.sqlite3-shm staticfiles .pytest_cache

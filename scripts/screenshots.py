@@ -7,7 +7,7 @@ default), logs in as the demo analyst made by `manage.py bootstrap`, and saves o
 
 A page is NAME=PATH; the path `customer` means "the profile of a customer with an open alert in
 this book" (any customer if none), `subject-report` that customer's data-subject report. With
-`--lang zh-hans --suffix -zh` the same pages are taken in Chinese, into NAME-zh.png. A page that is not built yet (404, or a URL that cannot be
+`--lang zh-hans --suffix=-zh` the same pages are taken in Chinese, into NAME-zh.png. A page that is not built yet (404, or a URL that cannot be
 resolved) is skipped with a message; the others are still taken.
 """
 
