@@ -487,7 +487,8 @@ SERVER_EMAIL = DEFAULT_FROM_EMAIL
 # On-call notices (riskops/core/oncall.py, docs/operations.md "On-call notices"): one notice per
 # incident (a nightly run failed or stalled, the audit chain broken, too many alerts past SLA, a
 # webhook endpoint disabled, model drift at the alert level) by email and, optionally, a chat webhook.
-RISKOPS_ONCALL_EMAILS = env_list("RISKOPS_ONCALL_EMAILS", "")
+# In development and the demo a made-up address, so the console backend shows each notice.
+RISKOPS_ONCALL_EMAILS = env_list("RISKOPS_ONCALL_EMAILS", "oncall@localhost" if DEBUG else "")
 for _address in RISKOPS_ONCALL_EMAILS:
     if "@" not in _address:
         raise ImproperlyConfigured(f"RISKOPS_ONCALL_EMAILS: {_address!r} is not an email address")

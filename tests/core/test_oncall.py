@@ -5,6 +5,9 @@ breaks nothing; two checks at once open one incident; every step is audited."""
 
 from __future__ import annotations
 
+import os
+import subprocess
+import sys
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Callable
@@ -385,3 +388,18 @@ def test_two_beats_checking_at_the_same_moment_send_one_notice(chat):
     assert sorted(len(o.opened) for o in outcomes) == [0, 1] and sorted(len(o.notified) for o in outcomes) == [0, 1]
     assert len(mail.outbox) == 1 and len(chat.posts) == 1
     assert _actions() == ["oncall.open", "oncall.notify"]
+
+
+
+def _settings_in_a_fresh_process(env: dict[str, str]) -> list[str]:
+    code = "from django.conf import settings as s; print(s.EMAIL_BACKEND, ','.join(s.RISKOPS_ONCALL_EMAILS) or '-')"
+    result = subprocess.run([sys.executable, "-c", f"import django; django.setup(); {code}"], env=env, capture_output=True, text=True, timeout=120)
+    return result.stdout.split()
+
+
+def test_the_demo_prints_notices_on_the_console_and_production_sends_by_smtp():
+    base = {k: v for k, v in os.environ.items() if not k.startswith(("RISKOPS_ONCALL", "EMAIL_", "DEBUG"))}
+    base["DJANGO_SETTINGS_MODULE"] = "riskops.settings"
+    assert _settings_in_a_fresh_process({**base, "DEBUG": "true"}) == ["django.core.mail.backends.console.EmailBackend", "oncall@localhost"]
+    production = {**base, "SECRET_KEY": "x" * 50, "RISKOPS_ONCALL_EMAILS": "a@example.com,b@example.com"}
+    assert _settings_in_a_fresh_process(production) == ["django.core.mail.backends.smtp.EmailBackend", "a@example.com,b@example.com"]
