@@ -36,7 +36,7 @@ DRAW_CHECK_SECONDS = Histogram(
 DRAW_CHECKS = Counter("riskops_draw_checks", "Draw checks answered, by decision.", ["decision"])
 EVENT_TO_DECISION_SECONDS = Histogram(
     "riskops_event_to_decision_seconds",
-    "From an event's change mark (stored with the event) to the commit of the recompute that took it.",
+    "From an event's change mark (stored with the event) to the recompute that takes it, just before its decision commits.",
     ["path"],
     buckets=EVENT_BUCKETS,
 )
@@ -50,10 +50,11 @@ def draw_check_observe(*, decision: str, seconds: float) -> None:
     DRAW_CHECKS.labels(decision=decision).inc()
 
 
-def event_to_decision_observe(*, marked_at: Iterable[datetime], committed_at: datetime, path: str) -> None:
-    """One observation per change mark taken: the wait of its event for the decision. `path` is
+def event_to_decision_observe(*, marked_at: Iterable[datetime], taken_at: datetime, path: str) -> None:
+    """One observation per change mark a recompute takes: the wait of its event for the decision
+    (`taken_at`: the take, in the transaction that writes the decision). `path` is
     `single` (one customer's recompute), `batch` (a batch of events' customers) or `chunk` (a
     run's chunk took the mark)."""
     histogram = EVENT_TO_DECISION_SECONDS.labels(path=path)
     for when in marked_at:
-        histogram.observe(max((committed_at - when).total_seconds(), 0.0))
+        histogram.observe(max((taken_at - when).total_seconds(), 0.0))

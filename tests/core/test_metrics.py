@@ -127,7 +127,7 @@ def test_a_draw_check_moves_the_latency_histogram_and_the_decision_counter():
     assert sample("riskops_draw_checks_total", decision="deny") == denied + 1
 
 
-def test_an_event_moves_the_event_to_decision_histogram_once_its_recompute_commits(django_capture_on_commit_callbacks):
+def test_an_event_moves_the_event_to_decision_histogram_when_its_recompute_takes_the_mark(django_capture_on_commit_callbacks):
     customer = make_customer()
     CustomerChangeMark.objects.all().delete()
     before = sample("riskops_event_to_decision_seconds_count", path="single")
@@ -139,7 +139,7 @@ def test_an_event_moves_the_event_to_decision_histogram_once_its_recompute_commi
     assert not CustomerChangeMark.objects.filter(customer=customer).exists()
 
 
-def test_a_batch_of_events_observes_each_mark_and_a_rollback_observes_none(django_capture_on_commit_callbacks):
+def test_a_batch_of_events_observes_each_mark_with_its_wait(django_capture_on_commit_callbacks):
     customers = [make_customer() for _ in range(2)]
     CustomerChangeMark.objects.all().delete()
     past = timezone.now() - timedelta(seconds=40)
