@@ -149,13 +149,14 @@ def test_the_same_events_before_d_do_change_it(book):
 
 
 def test_the_engine_reads_the_clock_only_where_a_computation_starts():
-    """The clock is read once, where a recompute, a run's chunk or a sweep starts, and passed down:
+    """The clock is read once, where a recompute, a run's chunk, a batch of events' recomputes
+    (each batch is a computation of its own) or a sweep starts, and passed down:
     the modules that compute (features, rules, scoring, access, planning, inputs, writing, notices,
     exposure) never read it themselves."""
     from pathlib import Path
 
     engine = Path(__file__).resolve().parents[2] / "decisions" / "engine"
-    entry_points = {"services/recompute.py", "services/runs.py", "services/recovery.py", "selectors.py"}
+    entry_points = {"services/recompute.py", "services/runs.py", "services/recovery.py", "services/batches.py", "selectors.py"}
     readers = sorted(
         str(path.relative_to(engine)) for path in engine.rglob("*.py")
         if any(call in path.read_text() for call in ("timezone.now(", "datetime.now(", "date.today("))
