@@ -4,7 +4,7 @@ request, so in the viewer's language; colours come from decisions.presentation.p
 
 from __future__ import annotations
 
-from django.utils.translation import gettext as _, ngettext
+from django.utils.translation import gettext as _, ngettext, pgettext
 
 from decisions.presentation.charts import LEGEND, LEGEND_MARGIN_TOP, _count_axis, figure
 from decisions.presentation.formats import count
@@ -61,9 +61,11 @@ def coverage_chart(figures: BookFigures) -> dict:
 def weekly_chart(figures: BookFigures) -> dict:
     """Consents granted and withdrawn per week (week starting Monday, UTC)."""
     granted, withdrawn = sum(figures.grants), sum(figures.withdrawals)
+    # "Granted" is also a column of dates; here it names a count of consents.
+    granted_name = pgettext("consents counted", "Granted")
     data = [
-        {"type": "bar", "x": figures.weeks, "y": figures.grants, "name": _("Granted"), "marker": {"color": GRANT_COLOUR},
-         "hovertemplate": _("Week of %{x}") + ": %{y:,d}<extra>" + _("Granted") + "</extra>"},
+        {"type": "bar", "x": figures.weeks, "y": figures.grants, "name": granted_name, "marker": {"color": GRANT_COLOUR},
+         "hovertemplate": _("Week of %{x}") + ": %{y:,d}<extra>" + granted_name + "</extra>"},
         {"type": "bar", "x": figures.weeks, "y": figures.withdrawals, "name": _("Withdrawn"), "marker": {"color": WITHDRAW_COLOUR},
          "hovertemplate": _("Week of %{x}") + ": %{y:,d}<extra>" + _("Withdrawn") + "</extra>"},
     ]

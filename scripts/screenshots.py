@@ -82,6 +82,7 @@ def main() -> int:
     parser.add_argument("--lang", default="en", help="Accept-Language for the pages (en or zh-hans)")
     parser.add_argument("--width", type=int, default=1440)
     parser.add_argument("--suffix", default="", help="added to each file name (e.g. -zh for the Chinese set)")
+    parser.add_argument("--max-height", type=int, default=4000, help="a longer page is cut here (a report runs to metres)")
     args = parser.parse_args()
 
     if not os.path.exists(CHROMIUM):
@@ -140,7 +141,9 @@ def main() -> int:
                     except Exception:  # noqa: BLE001 (a chart that does not draw is still worth a picture)
                         print(f"note {name}: charts did not draw within 10 s")
                 target = args.out / f"{name}{args.suffix}.png"
-                page.screenshot(path=str(target), full_page=True)
+                height = page.evaluate("document.documentElement.scrollHeight")
+                clip = {"x": 0, "y": 0, "width": args.width, "height": min(height, args.max_height)}
+                page.screenshot(path=str(target), full_page=True, clip=clip)
                 taken += 1
                 print(f"wrote {target} ({path})")
             browser.close()
